@@ -1,0 +1,35 @@
+/**
+ * Test fixtures made at test time (never committed): a real talking-face clip from
+ * ../shared/data turned into a y4m camera + wav mic for Chromium's fake devices.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { FIXTURES } from './chromium.ts';
+
+export const CLIPS_DIR = resolve(import.meta.dirname, '../../shared/data/clips');
+/** A frontal news-style speaker; padded to a 640×480 webcam frame. */
+export const CAMERA_CLIP = 'sadtalker_WDA_BobMenendez_000';
+
+function convert(clip: string, name: string): void {
+  const src = resolve(CLIPS_DIR, clip);
+  const y4m = resolve(FIXTURES, `${name}.y4m`);
+  const wav = resolve(FIXTURES, `${name}.wav`);
+  if (!existsSync(y4m) || statSync(y4m).size === 0) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', resolve(src, 'video.mp4'), '-vf', 'scale=480:480,pad=640:480:80:0', '-r', '25', '-pix_fmt', 'yuv420p', y4m]);
+  }
+  if (!existsSync(wav)) {
+    // Chromium's fake mic wants 16-bit PCM; 48 kHz exercises the worklet's resampler like a real mic.
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', resolve(src, 'audio.wav'), '-ar', '48000', '-ac', '1', '-c:a', 'pcm_s16le', wav]);
+  }
+}
+
+export function prepareFixtures(): void {
+  mkdirSync(FIXTURES, { recursive: true });
+  convert(CAMERA_CLIP, 'camera');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  prepareFixtures();
+  console.log(`fixtures ready in ${FIXTURES}`);
+}

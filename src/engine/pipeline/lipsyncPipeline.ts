@@ -1,0 +1,101 @@
+/**
+ * One frame of lip-sync, independent of where frames come from: the live worker, the
+ * evaluation harness and the data tools all go through this, so crop, mask and paste-back
+ * are the same everywhere.
+ *
+ *   prepare(): landmarks → smoothed similarity transform → S×S crop (+ masked copy)
+ *   generate(): generator(masked, reference = the same crop unmasked, audio window)
+ *   paste(): generated lower face → frame through the inverse transform, feathered
+ */
+import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts';
+import type { GeneratorManifest } from '../generator/manifest.ts';
+import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
+import { maskLower, warpToCrop } from '../face/warp.ts';
+import { pasteBack } from '../face/blend.ts';
+
+export interface LandmarkSource {
+  detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
+  reset?(): void;
+}
+
+export interface GeneratorLike {
+  run(inputs: { masked: Float32Array; reference: Float32Array; audio: Float32Array }): Promise<Float32Array>;
+}
+
+export interface PreparedFrame {
+  landmarks: FaceLandmarks;
+  /** Frame → crop transform after temporal smoothing. */
+  transform: Affine;
+  /** The unmasked crop: the reference at inference (MuseTalk's rule: reference = current frame). */
+  crop: PlanarImage;
+  masked: PlanarImage;
+  timings: { landmarksMs: number; cropMs: number };
+}
+
+export interface PipelineOptions {
+  /** Smooth the crop transform over time (live video). Off for independent stills. */
+  smooth?: boolean;
+  now?: () => number;
+}
+
+export class LipsyncPipeline {
+  private smoother: TransformSmoother | null;
+  private readonly now: () => number;
+
+  constructor(
+    private landmarks: LandmarkSource,
+    private generator: GeneratorLike,
+    private manifest: GeneratorManifest,
+    opts: PipelineOptions = {},
+  ) {
+    this.smoother = opts.smooth === false ? null : new TransformSmoother();
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Swap the generator (hot model swap); crop size and mask must match the running contract. */
+  setGenerator(generator: GeneratorLike, manifest: GeneratorManifest): void {
+    this.generator = generator;
+    if (manifest.cropSize !== this.manifest.cropSize || manifest.maskRatio !== this.manifest.maskRatio) {
+      this.smoother?.reset();
+    }
+    this.manifest = manifest;
+  }
+
+  get contract(): GeneratorManifest {
+    return this.manifest;
+  }
+
+  /** Finds the face and cuts the crops. Returns null when there is no face (the frame passes through). */
+  prepare(image: RgbaImage, timestampMs: number): PreparedFrame | null {
+    const t0 = this.now();
+    const landmarks = this.landmarks.detect(image, timestampMs);
+    const t1 = this.now();
+    if (!landmarks) {
+      this.smoother?.reset();
+      return null;
+    }
+    const { cropSize: S, imageRange, maskRatio, maskFill } = this.manifest;
+    const raw = estimateCropTransform(landmarks, S);
+    const transform = this.smoother ? this.smoother.filter(raw, timestampMs) : raw;
+    const crop = warpToCrop(image, transform, S, imageRange);
+    const masked = maskLower(crop, maskRatio, maskFill);
+    const t2 = this.now();
+    return { landmarks, transform, crop, masked, timings: { landmarksMs: t1 - t0, cropMs: t2 - t1 } };
+  }
+
+  /** Runs the generator. `audio` is the [80, T] mel window the manifest asks for. */
+  async generate(frame: PreparedFrame, audio: Float32Array): Promise<PlanarImage> {
+    const data = await this.generator.run({ masked: frame.masked.data, reference: frame.crop.data, audio });
+    return { size: this.manifest.cropSize, data };
+  }
+
+  /** Pastes the generated lower face into `image` in place. */
+  paste(image: RgbaImage, frame: PreparedFrame, generated: PlanarImage): void {
+    pasteBack(image, generated, frame.transform, { range: this.manifest.imageRange, maskRatio: this.manifest.maskRatio });
+  }
+
+  reset(): void {
+    this.smoother?.reset();
+    this.landmarks.reset?.();
+  }
+}

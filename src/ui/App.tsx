@@ -1,0 +1,92 @@
+import { useEffect, useRef } from 'react';
+import { useAppStore } from './store.ts';
+import { getSession, loadModelFiles, startLive, stopLive, toggleRecording } from './controller.ts';
+import { Hud } from './Hud.tsx';
+import { Messages } from './Messages.tsx';
+
+function StreamView({ stream, label, testId }: { stream?: MediaStream; label: string; testId: string }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    if (ref.current) ref.current.srcObject = stream ?? null;
+  }, [stream]);
+  return (
+    <figure className="view">
+      <video ref={ref} data-testid={testId} autoPlay playsInline muted />
+      <figcaption>{label}</figcaption>
+    </figure>
+  );
+}
+
+export function App() {
+  const s = useAppStore();
+  const session = s.phase === 'live' ? getSession() : undefined;
+  const live = s.phase === 'live';
+  const busy = s.phase === 'starting' || s.phase === 'stopping';
+  return (
+    <main>
+      <header>
+        <h1>Lipsync Live</h1>
+        <p className="tagline">Your mouth, re-synthesised from your voice in real time, on your own GPU.</p>
+      </header>
+      <section className="controls" aria-label="Controls">
+        <button data-testid="start" disabled={busy} onClick={() => void (live ? stopLive() : startLive())}>
+          {s.phase === 'starting' ? 'Starting…' : live ? 'Stop' : 'Start'}
+        </button>
+        <label>
+          Camera
+          <select value={s.cameraId ?? ''} disabled={live || busy} onChange={(e) => s.set({ cameraId: e.target.value || undefined })}>
+            <option value="">Default camera</option>
+            {s.cameras.map((d) => (
+              <option key={d.deviceId} value={d.deviceId}>{d.label}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Microphone
+          <select value={s.micId ?? ''} disabled={live || busy} onChange={(e) => s.set({ micId: e.target.value || undefined })}>
+            <option value="">Default microphone</option>
+            {s.mics.map((d) => (
+              <option key={d.deviceId} value={d.deviceId}>{d.label}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Generator
+          <select value={s.generatorBackend} disabled={live || busy} onChange={(e) => s.set({ generatorBackend: e.target.value as typeof s.generatorBackend })}>
+            <option value="auto">Auto (WebGPU, else wasm)</option>
+            <option value="webgpu">WebGPU</option>
+            <option value="wasm">wasm (CPU)</option>
+          </select>
+        </label>
+        <button data-testid="record" disabled={!live} onClick={() => void toggleRecording()}>
+          {s.recording ? 'Stop recording' : 'Record'}
+        </button>
+        <label className="file">
+          Load model…
+          <input
+            data-testid="model-file"
+            type="file"
+            accept=".onnx,.json"
+            multiple
+            disabled={!live || s.modelBusy}
+            onChange={(e) => {
+              if (e.target.files?.length) void loadModelFiles(e.target.files);
+              e.target.value = '';
+            }}
+          />
+        </label>
+        {s.recorded && (
+          <a data-testid="download" href={s.recorded.url} download={s.recorded.fileName}>
+            Download recording ({(s.recorded.bytes / 1e6).toFixed(1)} MB)
+          </a>
+        )}
+      </section>
+      <Messages />
+      <section className="views">
+        <StreamView stream={session?.cameraStream} label="Camera" testId="camera-view" />
+        <StreamView stream={session?.outputStream} label="Lip-synced output" testId="output-view" />
+      </section>
+      <Hud />
+    </main>
+  );
+}

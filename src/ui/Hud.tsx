@@ -1,0 +1,41 @@
+import { useAppStore } from './store.ts';
+
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(1)} ms`);
+
+export function Hud() {
+  const stats = useAppStore((s) => s.stats);
+  const backend = useAppStore((s) => s.backend);
+  if (!backend && !stats) return null;
+  return (
+    <section className="hud" data-testid="hud" aria-label="Performance">
+      <dl>
+        <dt>fps</dt>
+        <dd data-testid="hud-fps">{stats ? stats.fps.toFixed(1) : '–'}</dd>
+        <dt>audio → output latency</dt>
+        <dd data-testid="hud-latency">{ms(stats?.audioDelayMs)}</dd>
+        <dt>dropped frames</dt>
+        <dd data-testid="hud-dropped">{stats?.dropped ?? 0}</dd>
+        <dt>generator</dt>
+        <dd data-testid="hud-backend" title={backend?.generatorReason}>
+          {backend ? `${backend.generator}${backend.generator === 'wasm' ? ` ×${backend.threads} threads` : ''}` : '–'}
+        </dd>
+        <dt>face tracking</dt>
+        <dd data-testid="hud-landmarks" title={backend?.landmarksReason}>{backend?.landmarks ?? '–'}</dd>
+        <dt>model</dt>
+        <dd data-testid="hud-model">{backend?.modelName ?? '–'}</dd>
+      </dl>
+      {stats && (
+        <table className="stages">
+          <thead>
+            <tr><th>stage</th><th>mean</th><th>p95</th></tr>
+          </thead>
+          <tbody>
+            {Object.entries(stats.stages).map(([name, st]) => (
+              <tr key={name}><td>{name}</td><td>{ms(st.mean)}</td><td>{ms(st.p95)}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,64 @@
+/** The app's one store. Only plain data lives here; the running session lives in controller.ts. */
+import { create } from 'zustand';
+import type { BackendChoice, BackendInfo, GeneratorBackend, LandmarkBackend, LiveStatus } from '../workers/protocol.ts';
+
+export type Phase = 'idle' | 'starting' | 'live' | 'stopping';
+
+export interface DeviceOption {
+  deviceId: string;
+  label: string;
+}
+
+export interface UserMessage {
+  id: number;
+  level: 'error' | 'warning' | 'info';
+  code: string;
+  text: string;
+}
+
+export interface Recorded {
+  url: string;
+  bytes: number;
+  fileName: string;
+}
+
+export interface AppState {
+  phase: Phase;
+  cameras: DeviceOption[];
+  mics: DeviceOption[];
+  cameraId?: string;
+  micId?: string;
+  generatorBackend: BackendChoice<GeneratorBackend>;
+  landmarkBackend: BackendChoice<LandmarkBackend>;
+  backend?: BackendInfo;
+  stats?: LiveStatus;
+  messages: UserMessage[];
+  recording: boolean;
+  recorded?: Recorded;
+  modelBusy: boolean;
+  set(patch: Partial<AppState>): void;
+  addMessage(level: UserMessage['level'], code: string, text: string): void;
+  dismiss(id: number): void;
+  clearMessages(codes?: string[]): void;
+}
+
+let nextId = 1;
+
+export const useAppStore = create<AppState>((set) => ({
+  phase: 'idle',
+  cameras: [],
+  mics: [],
+  generatorBackend: 'auto',
+  landmarkBackend: 'auto',
+  messages: [],
+  recording: false,
+  modelBusy: false,
+  set: (patch) => set(patch),
+  addMessage: (level, code, text) =>
+    set((s) => ({
+      // One message per code: a repeated problem updates its message instead of stacking copies.
+      messages: [...s.messages.filter((m) => m.code !== code), { id: nextId++, level, code, text }],
+    })),
+  dismiss: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
+  clearMessages: (codes) => set((s) => ({ messages: codes ? s.messages.filter((m) => !codes.includes(m.code)) : [] })),
+}));
