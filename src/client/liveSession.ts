@@ -119,8 +119,8 @@ export class LiveSession {
 
   private async startPipeline(audioCtx: AudioContext, camera: MediaStream, mic: MediaStream): Promise<BackendInfo> {
     const videoTrack = camera.getVideoTracks()[0];
-    const processor = new MediaStreamTrackProcessor({ track: videoTrack });
-    const generator = new MediaStreamTrackGenerator({ kind: 'video' });
+    const processor = new (breakoutBox().Processor)({ track: videoTrack });
+    const generator = new (breakoutBox().Generator)({ kind: 'video' });
     this.generator = generator;
 
     // Audio: mic → mel worklet (features) and mic → delay → output audio track.
@@ -269,14 +269,18 @@ async function openDevice(kind: 'camera' | 'mic', constraints: MediaStreamConstr
 
 export { MediaAccessError };
 
-// Chromium-only breakout-box types (not in TypeScript's DOM lib yet).
-declare global {
-  class MediaStreamTrackProcessor<T = VideoFrame> {
-    constructor(init: { track: MediaStreamTrack; maxBufferSize?: number });
-    readonly readable: ReadableStream<T>;
-  }
-  class MediaStreamTrackGenerator<T = VideoFrame> extends MediaStreamTrack {
-    constructor(init: { kind: 'video' | 'audio' });
-    readonly writable: WritableStream<T>;
-  }
+// Chromium's breakout box (MediaStreamTrackProcessor/Generator). TypeScript's DOM lib types differ
+// between versions, so we describe exactly what we use.
+interface TrackProcessor {
+  readonly readable: ReadableStream<VideoFrame>;
+}
+interface TrackGenerator extends MediaStreamTrack {
+  readonly writable: WritableStream<VideoFrame>;
+}
+function breakoutBox(): {
+  Processor: new (init: { track: MediaStreamTrack; maxBufferSize?: number }) => TrackProcessor;
+  Generator: new (init: { kind: 'video' | 'audio' }) => TrackGenerator;
+} {
+  const g = globalThis as unknown as Record<string, unknown>;
+  return { Processor: g.MediaStreamTrackProcessor as never, Generator: g.MediaStreamTrackGenerator as never };
 }

@@ -14,9 +14,10 @@ export interface BackendDecision<T> {
 export async function probeWebGpu(): Promise<{ available: boolean; software: boolean; description: string }> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (!gpu) return { available: false, software: false, description: 'navigator.gpu is missing (WebGPU not supported or disabled)' };
-  let adapter: { isFallbackAdapter?: boolean; info?: Record<string, string> } | null = null;
+  type AdapterLike = { isFallbackAdapter?: boolean; info?: Record<string, string> };
+  let adapter: AdapterLike | null;
   try {
-    adapter = (await gpu.requestAdapter()) as typeof adapter;
+    adapter = (await gpu.requestAdapter()) as AdapterLike | null;
   } catch (e) {
     return { available: false, software: false, description: `requestAdapter failed: ${(e as Error).message}` };
   }

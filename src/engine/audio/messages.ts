@@ -1,0 +1,39 @@
+/**
+ * Messages between the 'lipsync-mel' AudioWorklet (src/workers/melWorklet.ts) and its listeners.
+ * Mel blocks go to the port handed over with {type:'connect'} (the inference worker), or to the
+ * node's own port when none was connected; level messages always go to the node's own port.
+ */
+
+/** A block of consecutive mel frames (MEL_CONFIG features). */
+export interface MelBlockMessage {
+  type: 'mel';
+  /** Absolute index of the first frame since the last reset. */
+  firstIndex: number;
+  /** Frame-major [n·nMels] values (n = 4 normally); the buffer is transferred. */
+  frames: Float32Array;
+  /** AudioContext time (s) of 16 kHz sample 0 = mel frame 0: frame k is at startContextTime + k/100. */
+  startContextTime: number;
+}
+
+/** Input level over the last ~50 ms (linear, full scale = 1), for a level meter. */
+export interface LevelMessage {
+  type: 'level';
+  rms: number;
+  peak: number;
+}
+
+/** Everything the worklet posts. */
+export type MelWorkletMessage = MelBlockMessage | LevelMessage;
+
+/** Everything the worklet accepts on its node port. */
+export type ToMelWorklet =
+  /** Restart frame numbering at 0 with a new startContextTime (e.g. after a device change). */
+  | { type: 'reset' }
+  /** Send mel blocks to this port from now on (e.g. straight to the inference worker). */
+  | { type: 'connect'; port: MessagePort };
+
+/** Mel frames per posted block: 40 ms, small enough for low latency, large enough to keep messages cheap. */
+export const MEL_FRAMES_PER_MESSAGE = 4;
+
+/** Interval of level messages in seconds. */
+export const LEVEL_INTERVAL_S = 0.05;

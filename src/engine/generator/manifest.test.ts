@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ManifestError, parseManifest } from './manifest.ts';
+import { buildTestGenerator } from './testGenerator.ts';
+
+/** A manifest as it would be read from manifest.json. */
+function json(): Record<string, any> {
+  return JSON.parse(JSON.stringify(buildTestGenerator({ size: 32, melFrames: 20 }).manifest));
+}
+
+describe('parseManifest', () => {
+  it('accepts a consistent manifest and keeps every field', () => {
+    const raw = json();
+    const m = parseManifest(raw);
+    expect(m).toEqual(raw);
+    expect(m.inputs.audio.shape).toEqual([1, 80, m.audioWindow.past + m.audioWindow.lookahead]);
+  });
+
+  it('names a missing or mistyped field', () => {
+    const raw = json();
+    delete raw.cropSize;
+    expect(() => parseManifest(raw)).toThrow(/"cropSize" must be a number, but it is missing/);
+    const raw2 = json();
+    raw2.imageRange = [1, 0];
+    expect(() => parseManifest(raw2)).toThrow(/"imageRange" must be \[low, high\] with low < high/);
+    const raw3 = json();
+    raw3.maskRatio = 50;
+    expect(() => parseManifest(raw3)).toThrow(/"maskRatio" must be a fraction/);
+    expect(() => parseManifest('generator.onnx')).toThrow(ManifestError);
+  });
+
+  it('rejects an audio shape that disagrees with the audio window', () => {
+    const raw = json();
+    raw.audioWindow = { past: 8, lookahead: 8 };
+    let err: unknown;
+    try {
+      parseManifest(raw);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ManifestError);
+    expect((err as ManifestError).field).toBe('inputs.audio.shape');
+    expect((err as Error).message).toMatch(/"inputs\.audio\.shape" is \[1,80,20\] but must be \[1,80,16\].*past 8 \+ lookahead 8/);
+  });
+
+  it('rejects image shapes that disagree with cropSize, and mel bins that disagree with mel config', () => {
+    const raw = json();
+    raw.cropSize = 64;
+    expect(() => parseManifest(raw)).toThrow(/"inputs\.masked\.shape" is \[1,3,32,32\] but must be \[1,3,64,64\]/);
+    const raw2 = json();
+    raw2.mel = { nMels: 64 };
+    expect(() => parseManifest(raw2)).toThrow(/must be \[1,64,20\].*64 mel bins \(mel\.nMels\)/);
+  });
+
+  it('rejects a model path that leaves the manifest folder, and duplicate tensor names', () => {
+    const raw = json();
+    raw.model = '../secret/model.onnx';
+    expect(() => parseManifest(raw)).toThrow(/"model" must be a file name next to the manifest/);
+    const raw2 = json();
+    raw2.inputs.reference.name = raw2.inputs.masked.name;
+    expect(() => parseManifest(raw2)).toThrow(/distinct names/);
+  });
+});

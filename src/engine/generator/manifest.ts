@@ -1,0 +1,204 @@
+/**
+ * The generator contract: what a generator ONNX file expects and produces, written next to it as
+ * manifest.json. Crop, mask and mel code read their parameters from here so that a model trained
+ * with one crop/mask/mel setup is never fed another.
+ */
+
+export interface GeneratorTensorSpec {
+  /** Name of the ONNX graph input/output. */
+  name: string;
+  shape: number[];
+}
+
+export interface GeneratorManifest {
+  name: string;
+  version: string;
+  /** ONNX file name, relative to the manifest. */
+  model: string;
+  /** Crop side S in pixels. */
+  cropSize: number;
+  /** Version id of the crop template (face alignment) the model was trained with. */
+  cropTemplate: string;
+  /** Fraction of crop rows blanked from the bottom in the masked input (0.5 = lower half). */
+  maskRatio: number;
+  /** Pixel value range [lo, hi] of image tensors. */
+  imageRange: [number, number];
+  /** Value written into the blanked area. */
+  maskFill: number;
+  inputs: {
+    /** [1, 3, S, S] current crop with the lower part blanked. */
+    masked: GeneratorTensorSpec;
+    /** [1, 3, S, S] unmasked reference crop. */
+    reference: GeneratorTensorSpec;
+    /** [1, melBins, T] log-mel window, T = past + lookahead. */
+    audio: GeneratorTensorSpec;
+  };
+  /** [1, 3, S, S] generated crop. */
+  output: GeneratorTensorSpec;
+  /**
+   * Mel window in 10 ms frames: columns centerIndex − past … centerIndex + lookahead − 1,
+   * where centerIndex is the mel frame at the video frame's timestamp.
+   */
+  audioWindow: { past: number; lookahead: number };
+  /** Mel feature settings; must equal the engine's MEL_CONFIG. */
+  mel: Record<string, unknown>;
+  /** Largest accepted ONNX file size in bytes. */
+  maxBytes?: number;
+  description?: string;
+  license?: string;
+  trainedOn?: string;
+}
+
+export class ManifestError extends Error {
+  readonly code = 'bad-manifest' as const;
+  constructor(
+    message: string,
+    /** Dotted path of the offending field, e.g. "inputs.audio.shape". */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array (${JSON.stringify(v).slice(0, 60)})`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.slice(0, 60))}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function str(o: Obj, key: string, path: string, optional = false): string | undefined {
+  const v = o[key];
+  if (v === undefined && optional) return undefined;
+  if (typeof v !== 'string' || v.trim() === '') throw new ManifestError(`"${path}" must be a non-empty string, but it is ${describe(v)}.`, path);
+  return v;
+}
+
+function num(o: Obj, key: string, path: string, check?: (n: number) => string | null, optional = false): number | undefined {
+  const v = o[key];
+  if (v === undefined && optional) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ManifestError(`"${path}" must be a number, but it is ${describe(v)}.`, path);
+  const problem = check?.(v);
+  if (problem) throw new ManifestError(`"${path}" ${problem} (it is ${v}).`, path);
+  return v;
+}
+
+const positiveInt = (n: number) => (Number.isInteger(n) && n > 0 ? null : 'must be a positive whole number');
+const nonNegativeInt = (n: number) => (Number.isInteger(n) && n >= 0 ? null : 'must be a whole number ≥ 0');
+
+function obj(o: Obj, key: string, path: string): Obj {
+  const v = o[key];
+  if (!isObj(v)) throw new ManifestError(`"${path}" must be an object, but it is ${describe(v)}.`, path);
+  return v;
+}
+
+function tensorSpec(o: Obj, key: string, path: string): GeneratorTensorSpec {
+  const t = obj(o, key, path);
+  const name = str(t, 'name', `${path}.name`)!;
+  const shape = t.shape;
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)) {
+    throw new ManifestError(`"${path}.shape" must be a list of positive whole numbers, but it is ${describe(shape)}.`, `${path}.shape`);
+  }
+  return { name, shape: [...(shape as number[])] };
+}
+
+const fmt = (s: readonly number[]) => `[${s.join(',')}]`;
+
+function expectShape(spec: GeneratorTensorSpec, want: number[], path: string, why: string): void {
+  if (spec.shape.length !== want.length || spec.shape.some((d, i) => d !== want[i])) {
+    throw new ManifestError(`"${path}.shape" is ${fmt(spec.shape)} but must be ${fmt(want)} (${why}).`, `${path}.shape`);
+  }
+}
+
+/** Keys under which a mel config may state its number of mel bins. */
+const MEL_BIN_KEYS = ['nMels', 'numMels', 'melBins', 'n_mels', 'bins'];
+
+/** Checks a parsed manifest.json and returns it typed. Throws ManifestError naming the bad field. */
+export function parseManifest(json: unknown): GeneratorManifest {
+  if (!isObj(json)) throw new ManifestError(`The manifest must be a JSON object, but it is ${describe(json)}.`);
+  const name = str(json, 'name', 'name')!;
+  const version = str(json, 'version', 'version')!;
+  const model = str(json, 'model', 'model')!;
+  if (/^[a-z]+:|^\//i.test(model) || model.split(/[\\/]/).includes('..')) {
+    throw new ManifestError(`"model" must be a file name next to the manifest (like "generator.onnx"), not ${JSON.stringify(model)}.`, 'model');
+  }
+  const cropSize = num(json, 'cropSize', 'cropSize', (n) => (Number.isInteger(n) && n >= 16 && n <= 1024 ? null : 'must be a whole number between 16 and 1024'))!;
+  const cropTemplate = str(json, 'cropTemplate', 'cropTemplate')!;
+  const maskRatio = num(json, 'maskRatio', 'maskRatio', (n) => (n > 0 && n <= 1 ? null : 'must be a fraction in (0, 1] — 0.5 blanks the lower half'))!;
+  const range = json.imageRange;
+  if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(range[0] < range[1])) {
+    throw new ManifestError(`"imageRange" must be [low, high] with low < high, like [0, 1] or [-1, 1], but it is ${describe(range)}.`, 'imageRange');
+  }
+  const imageRange: [number, number] = [range[0] as number, range[1] as number];
+  const maskFill = num(json, 'maskFill', 'maskFill')!;
+
+  const inputsObj = obj(json, 'inputs', 'inputs');
+  const inputs = {
+    masked: tensorSpec(inputsObj, 'masked', 'inputs.masked'),
+    reference: tensorSpec(inputsObj, 'reference', 'inputs.reference'),
+    audio: tensorSpec(inputsObj, 'audio', 'inputs.audio'),
+  };
+  const output = tensorSpec(json, 'output', 'output');
+
+  const aw = obj(json, 'audioWindow', 'audioWindow');
+  const past = num(aw, 'past', 'audioWindow.past', nonNegativeInt)!;
+  const lookahead = num(aw, 'lookahead', 'audioWindow.lookahead', nonNegativeInt)!;
+  if (past + lookahead === 0) throw new ManifestError('"audioWindow" must cover at least one mel frame (past + lookahead > 0).', 'audioWindow');
+
+  const mel = obj(json, 'mel', 'mel');
+  const maxBytes = num(json, 'maxBytes', 'maxBytes', positiveInt, true);
+  const description = str(json, 'description', 'description', true);
+  const license = str(json, 'license', 'license', true);
+  const trainedOn = str(json, 'trainedOn', 'trainedOn', true);
+
+  // Internal consistency: image tensors are [1,3,S,S]; audio is [1, bins, past + lookahead].
+  const S = cropSize;
+  const imageWhy = `batch 1, 3 colour channels, cropSize ${S}`;
+  expectShape(inputs.masked, [1, 3, S, S], 'inputs.masked', imageWhy);
+  expectShape(inputs.reference, [1, 3, S, S], 'inputs.reference', imageWhy);
+  expectShape(output, [1, 3, S, S], 'output', imageWhy);
+  const T = past + lookahead;
+  const melBinsKey = MEL_BIN_KEYS.find((k) => typeof mel[k] === 'number');
+  const bins = melBinsKey ? (mel[melBinsKey] as number) : inputs.audio.shape[1];
+  expectShape(
+    inputs.audio,
+    [1, bins, T],
+    'inputs.audio',
+    `batch 1, ${bins} mel bins${melBinsKey ? ` (mel.${melBinsKey})` : ''}, ${T} frames = audioWindow.past ${past} + lookahead ${lookahead}`,
+  );
+  const names = [inputs.masked.name, inputs.reference.name, inputs.audio.name];
+  if (new Set(names).size !== 3) throw new ManifestError(`The three inputs need distinct names, but they are ${names.map((n) => `"${n}"`).join(', ')}.`, 'inputs');
+  if (names.includes(output.name)) throw new ManifestError(`The output name "${output.name}" is also used by an input.`, 'output.name');
+
+  const m: GeneratorManifest = {
+    name,
+    version,
+    model,
+    cropSize,
+    cropTemplate,
+    maskRatio,
+    imageRange,
+    maskFill,
+    inputs,
+    output,
+    audioWindow: { past, lookahead },
+    mel: { ...mel },
+  };
+  if (maxBytes !== undefined) m.maxBytes = maxBytes;
+  if (description !== undefined) m.description = description;
+  if (license !== undefined) m.license = license;
+  if (trainedOn !== undefined) m.trainedOn = trainedOn;
+  return m;
+}
+
+/** Number of mel frames T in the audio window. */
+export function audioWindowFrames(m: Pick<GeneratorManifest, 'audioWindow'>): number {
+  return m.audioWindow.past + m.audioWindow.lookahead;
+}

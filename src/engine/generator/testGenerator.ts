@@ -1,0 +1,143 @@
+/**
+ * A small deterministic generator that honours the full contract, for tests and e2e until a trained
+ * model ships. It keeps the upper part of the reference crop and rewrites the masked part:
+ *
+ *   h      = Relu(Conv3×3(Concat(masked, reference)))                 [1,8,S,S]
+ *   a      = Gemm(ReduceMean_T(audio))                                 [1,3] audio-dependent bias
+ *   delta  = Tanh(Conv3×3(h) + a) · mask · amplitude                   mask = 1 in the blanked rows
+ *   output = Clip(reference + delta, lo, hi)
+ *
+ * So the output equals the reference above the mask line and changes with the audio below it.
+ */
+import { buildOnnxModel, type OnnxTensorSpec } from './onnx.ts';
+import type { GeneratorManifest } from './manifest.ts';
+
+export interface TestGeneratorOptions {
+  /** Crop size S (default 128). */
+  size?: number;
+  /** Mel frames T in the window (default 20). */
+  melFrames?: number;
+  /** Mel bins (default 80). */
+  melBins?: number;
+  /** Seed for the weights (default 1). */
+  seed?: number;
+  /** Past frames of the window (default 40% of T); lookahead = T − past. */
+  past?: number;
+  /** Mel settings recorded in the manifest (pass the engine's MEL_CONFIG). */
+  mel?: Record<string, unknown>;
+  /** Crop template id recorded in the manifest (default 'v1'). */
+  cropTemplate?: string;
+  imageRange?: [number, number];
+  maskRatio?: number;
+}
+
+/** mulberry32: tiny, fast, deterministic. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randn(rand: () => number, n: number, std: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(rand(), 1e-12);
+    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand()) * std;
+  }
+  return out;
+}
+
+/**
+ * Audio → colour-bias weights [M, 3]: cosine bases 1…3 over the mel bins (plus a little seeded noise).
+ * They sum to ~0, so a flat spectrum (silence, at any floor level or normalisation) gives ~no bias,
+ * while speech — louder in the low bins — tilts the spectrum and moves the bias by ~3 per unit of tilt.
+ */
+function audioWeights(M: number, rand: () => number): Float32Array {
+  const w = new Float32Array(M * 3);
+  const noise = randn(rand, M * 3, 0.1);
+  for (let m = 0; m < M; m++)
+    for (let c = 0; c < 3; c++) w[m * 3 + c] = (6 / M) * (Math.cos((Math.PI * (m + 0.5) * (c + 1)) / M) + noise[m * 3 + c]);
+  return w;
+}
+
+export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Uint8Array; manifest: GeneratorManifest } {
+  const S = opts.size ?? 128;
+  const T = opts.melFrames ?? 20;
+  const M = opts.melBins ?? 80;
+  const past = opts.past ?? Math.floor((T * 2) / 5);
+  const [lo, hi] = opts.imageRange ?? [0, 1];
+  const maskRatio = opts.maskRatio ?? 0.5;
+  const rand = rng(opts.seed ?? 1);
+  const H = 8;
+
+  const maskRows = Math.round(S * maskRatio);
+  const mask = new Float32Array(S * S);
+  mask.fill(1, (S - maskRows) * S);
+
+  const inits: OnnxTensorSpec[] = [
+    { name: 'w1', dims: [H, 6, 3, 3], data: randn(rand, H * 6 * 9, Math.sqrt(2 / (6 * 9))) },
+    { name: 'b1', dims: [H], data: randn(rand, H, 0.1) },
+    { name: 'w2', dims: [3, H, 3, 3], data: randn(rand, 3 * H * 9, Math.sqrt(1 / (H * 9))) },
+    { name: 'b2', dims: [3], data: randn(rand, 3, 0.1) },
+    { name: 'wa', dims: [M, 3], data: audioWeights(M, rand) },
+    { name: 'ba', dims: [3], data: new Float32Array(3) },
+    { name: 'bias_shape', dims: [4], int64: [1, 3, 1, 1] },
+    { name: 'mask', dims: [1, 1, S, S], data: mask },
+    { name: 'amplitude', dims: [], data: Float32Array.of((hi - lo) * 0.5) },
+    { name: 'lo', dims: [], data: Float32Array.of(lo) },
+    { name: 'hi', dims: [], data: Float32Array.of(hi) },
+  ];
+  const conv = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
+  const bytes = buildOnnxModel({
+    graphName: 'test_generator',
+    opset: 17,
+    inputs: [
+      { name: 'masked', dims: [1, 3, S, S] },
+      { name: 'reference', dims: [1, 3, S, S] },
+      { name: 'audio', dims: [1, M, T] },
+    ],
+    outputs: [{ name: 'output', dims: [1, 3, S, S] }],
+    initializers: inits,
+    nodes: [
+      { opType: 'Concat', inputs: ['masked', 'reference'], outputs: ['x'], attributes: { axis: 1 } },
+      { opType: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['h_pre'], attributes: conv },
+      { opType: 'Relu', inputs: ['h_pre'], outputs: ['h'] },
+      { opType: 'Conv', inputs: ['h', 'w2', 'b2'], outputs: ['y'], attributes: conv },
+      { opType: 'ReduceMean', inputs: ['audio'], outputs: ['audio_mean'], attributes: { axes: [2], keepdims: 0 } },
+      { opType: 'Gemm', inputs: ['audio_mean', 'wa', 'ba'], outputs: ['a'] },
+      { opType: 'Reshape', inputs: ['a', 'bias_shape'], outputs: ['a4'] },
+      { opType: 'Add', inputs: ['y', 'a4'], outputs: ['ya'] },
+      { opType: 'Tanh', inputs: ['ya'], outputs: ['t'] },
+      { opType: 'Mul', inputs: ['t', 'mask'], outputs: ['tm'] },
+      { opType: 'Mul', inputs: ['tm', 'amplitude'], outputs: ['delta'] },
+      { opType: 'Add', inputs: ['reference', 'delta'], outputs: ['sum'] },
+      { opType: 'Clip', inputs: ['sum', 'lo', 'hi'], outputs: ['output'] },
+    ],
+  });
+  const manifest: GeneratorManifest = {
+    name: 'test-generator',
+    version: '0.0.1',
+    model: 'test-generator.onnx',
+    cropSize: S,
+    cropTemplate: opts.cropTemplate ?? 'v1',
+    maskRatio,
+    imageRange: [lo, hi],
+    maskFill: lo,
+    inputs: {
+      masked: { name: 'masked', shape: [1, 3, S, S] },
+      reference: { name: 'reference', shape: [1, 3, S, S] },
+      audio: { name: 'audio', shape: [1, M, T] },
+    },
+    output: { name: 'output', shape: [1, 3, S, S] },
+    audioWindow: { past, lookahead: T - past },
+    mel: { ...(opts.mel ?? { nMels: M }) },
+    description: 'Deterministic stand-in generator (random conv weights); not trained.',
+    license: 'MIT',
+  };
+  return { bytes, manifest };
+}

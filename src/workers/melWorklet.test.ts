@@ -1,0 +1,130 @@
+/**
+ * Runs the real worklet module in Node with the few AudioWorkletGlobalScope globals it uses
+ * (sampleRate, currentFrame, registerProcessor, AudioWorkletProcessor with a real MessagePort),
+ * feeding real speech in 128-sample render quanta.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeLogMel } from '../engine/audio/mel.ts';
+import type { MelBlockMessage, MelWorkletMessage, ToMelWorklet } from '../engine/audio/messages.ts';
+import { resampleBuffer } from '../engine/audio/resample.ts';
+import { readWav } from '../engine/audio/wav.ts';
+
+const RATE = 48000;
+const START_FRAME = 4800; // the context has been running 0.1 s when the worklet starts
+type Processor = { process(inputs: Float32Array[][], outputs: Float32Array[][], params: Record<string, Float32Array>): boolean };
+type ProcessorCtor = new () => Processor;
+
+const g = globalThis as Record<string, unknown>;
+let ctor: ProcessorCtor;
+const channels: MessageChannel[] = [];
+let frame = START_FRAME;
+
+beforeAll(async () => {
+  g.sampleRate = RATE;
+  Object.defineProperty(g, 'currentFrame', { get: () => frame, configurable: true });
+  g.AudioWorkletProcessor = class {
+    readonly port: MessagePort;
+    constructor() {
+      const ch = new MessageChannel();
+      channels.push(ch);
+      this.port = ch.port1;
+    }
+  };
+  g.registerProcessor = (name: string, c: ProcessorCtor) => {
+    expect(name).toBe('lipsync-mel');
+    ctor = c;
+  };
+  await import('./melWorklet.ts');
+});
+
+afterAll(() => {
+  for (const ch of channels) {
+    ch.port1.close();
+    ch.port2.close();
+  }
+  for (const k of ['sampleRate', 'currentFrame', 'AudioWorkletProcessor', 'registerProcessor']) delete g[k];
+});
+
+/** Creates a processor and collects what it posts on its node port. */
+function start(): { proc: Processor; node: MessagePort; received: MelWorkletMessage[] } {
+  const proc = new ctor();
+  const node = channels[channels.length - 1].port2;
+  const received: MelWorkletMessage[] = [];
+  node.onmessage = (e: MessageEvent<MelWorkletMessage>) => received.push(e.data);
+  return { proc, node, received };
+}
+
+function run(proc: Processor, inputs: (from: number, to: number) => Float32Array[], samples: number): void {
+  for (let at = 0; at + 128 <= samples; at += 128) {
+    proc.process([inputs(at, at + 128)], [[new Float32Array(128)]], {});
+    frame += 128;
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+const speech48k = resampleBuffer(readWav(readFileSync(new URL('../../../shared/data/clips/lrs2_00001/audio.wav', import.meta.url))).mono, 16000, RATE);
+
+describe("AudioWorklet 'lipsync-mel'", () => {
+  it('posts 4-frame mel blocks equal to the offline features, anchored to the context time', async () => {
+    frame = START_FRAME;
+    const { proc, received } = start();
+    const n = 48000 * 2; // 2 s
+    run(proc, (a, b) => [speech48k.slice(a, b)], n);
+    await settle();
+    const mel = received.filter((m): m is MelBlockMessage => m.type === 'mel');
+    expect(mel.length).toBeGreaterThan(45);
+    mel.forEach((m, i) => {
+      expect(m.firstIndex).toBe(i * 4);
+      expect(m.frames.length).toBe(4 * 80);
+      expect(m.startContextTime).toBe(START_FRAME / RATE);
+    });
+    const streamed = new Float32Array(mel.length * 320);
+    mel.forEach((m, i) => streamed.set(m.frames, i * 320));
+    const offline = computeLogMel(resampleBuffer(speech48k.subarray(0, n), RATE));
+    expect(streamed).toEqual(offline.subarray(0, streamed.length));
+    // latency: every frame whose samples (plus the resampler's look-ahead) arrived has been posted
+    expect(mel.length * 4).toBeGreaterThanOrEqual(196);
+
+    const levels = received.filter((m) => m.type === 'level');
+    expect(levels.length).toBe(Math.floor(n / 2400)); // every 50 ms
+    for (const l of levels) {
+      expect(l.peak).toBeGreaterThanOrEqual(l.rms);
+      expect(l.peak).toBeLessThanOrEqual(1);
+    }
+    expect(Math.max(...levels.map((l) => l.rms))).toBeGreaterThan(0.02);
+  });
+
+  it('downmixes channels (antiphase stereo cancels to silence)', async () => {
+    const { proc, received } = start();
+    run(proc, (a, b) => [speech48k.slice(a, b), speech48k.slice(a, b).map((v) => -v)], 48000);
+    await settle();
+    const mel = received.filter((m): m is MelBlockMessage => m.type === 'mel');
+    expect(mel.length).toBeGreaterThan(20);
+    for (const m of mel) expect(m.frames.every((v) => v === -1)).toBe(true);
+  });
+
+  it('restarts numbering and the time anchor on reset, and sends mel to a connected port', async () => {
+    const { proc, node, received } = start();
+    run(proc, (a, b) => [speech48k.slice(a, b)], 9600);
+    const worker = new MessageChannel();
+    channels.push(worker);
+    const toWorker: MelWorkletMessage[] = [];
+    worker.port2.onmessage = (e: MessageEvent<MelWorkletMessage>) => toWorker.push(e.data);
+    node.postMessage({ type: 'connect', port: worker.port1 } satisfies ToMelWorklet, [worker.port1]);
+    node.postMessage({ type: 'reset' } satisfies ToMelWorklet);
+    await settle();
+    const resetAt = frame;
+    run(proc, () => [], 48000); // no input connected: time still advances as silence
+    await settle();
+    const before = received.filter((m): m is MelBlockMessage => m.type === 'mel');
+    const after = toWorker.filter((m): m is MelBlockMessage => m.type === 'mel');
+    expect(before.length).toBeGreaterThan(0);
+    expect(toWorker.some((m) => m.type === 'level')).toBe(false); // levels stay on the node port
+    expect(after[0].firstIndex).toBe(0);
+    expect(after[0].startContextTime).toBe(resetAt / RATE);
+    expect(after.length).toBeGreaterThan(20);
+    after.forEach((m, i) => expect(m.firstIndex).toBe(4 * i));
+    for (const m of after) expect(m.frames.every((v) => v === -1)).toBe(true);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * AudioWorkletProcessor 'lipsync-mel': mic audio → mono → 16 kHz → log-mel frames.
+ *
+ * Posts {type:'mel'} blocks of MEL_FRAMES_PER_MESSAGE frames (buffer transferred) to the port
+ * received with {type:'connect'} (or to its own port until then), and {type:'level'} about every
+ * 50 ms to its own port. {type:'reset'} restarts frame numbering and the context-time anchor.
+ * Per 128-sample block nothing is allocated except the posted mel blocks themselves.
+ */
+import { MelExtractor } from '../engine/audio/mel.ts';
+import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
+import { LEVEL_INTERVAL_S, MEL_FRAMES_PER_MESSAGE, type MelWorkletMessage, type ToMelWorklet } from '../engine/audio/messages.ts';
+import { Resampler } from '../engine/audio/resample.ts';
+
+// AudioWorkletGlobalScope (TypeScript's libs do not describe it).
+declare const sampleRate: number;
+declare const currentFrame: number;
+declare function registerProcessor(name: string, processorCtor: new (options?: unknown) => AudioWorkletProcessorBase): void;
+interface AudioWorkletProcessorBase {
+  readonly port: MessagePort;
+  process(inputs: Float32Array[][], outputs: Float32Array[][], parameters: Record<string, Float32Array>): boolean;
+}
+declare const AudioWorkletProcessor: { prototype: AudioWorkletProcessorBase; new (options?: unknown): AudioWorkletProcessorBase };
+
+/** Render quantum of the Web Audio API; larger blocks are handled too. */
+const MAX_BLOCK = 128;
+
+class LipsyncMelProcessor extends AudioWorkletProcessor {
+  private readonly resampler = new Resampler(sampleRate, MEL_CONFIG.sampleRate);
+  private readonly mel = new MelExtractor();
+  private mono = new Float32Array(MAX_BLOCK);
+  private resampled = new Float32Array(this.resampler.maxOutput(MAX_BLOCK));
+  private melPort: MessagePort = this.port;
+  /** AudioContext time of the input sample that became 16 kHz sample 0; set on the first block after a reset. */
+  private startContextTime: number | undefined;
+  private readonly levelEvery = Math.max(1, Math.round(LEVEL_INTERVAL_S * sampleRate));
+  /** Samples seen since reset, and when the next level message is due (keeps the 50 ms average exact). */
+  private levelSamples = 0;
+  private levelDueAt = this.levelEvery;
+  private levelCount = 0;
+  private levelSumSq = 0;
+  private levelPeak = 0;
+
+  constructor(options?: unknown) {
+    super(options);
+    this.port.onmessage = (e: MessageEvent<ToMelWorklet>) => this.onMessage(e.data);
+  }
+
+  private onMessage(msg: ToMelWorklet): void {
+    if (msg?.type === 'reset') this.reset();
+    else if (msg?.type === 'connect' && msg.port) this.melPort = msg.port;
+  }
+
+  private reset(): void {
+    this.resampler.reset();
+    this.mel.reset();
+    this.startContextTime = undefined;
+    this.levelSamples = 0;
+    this.levelDueAt = this.levelEvery;
+    this.levelCount = 0;
+    this.levelSumSq = 0;
+    this.levelPeak = 0;
+  }
+
+  override process(inputs: Float32Array[][]): boolean {
+    const channels = inputs[0] ?? [];
+    // No connected input still advances time (as silence) so frame k stays at startContextTime + k/100.
+    const length = channels.length > 0 ? channels[0].length : MAX_BLOCK;
+    if (length !== this.mono.length) {
+      this.mono = new Float32Array(length);
+      this.resampled = new Float32Array(this.resampler.maxOutput(length));
+    }
+    const mono = this.mono;
+    this.downmix(channels, mono);
+    this.startContextTime ??= currentFrame / sampleRate;
+    this.meter(mono);
+    const n = this.resampler.process(mono, this.resampled);
+    this.mel.push(this.resampled, n);
+    while (this.mel.pending >= MEL_FRAMES_PER_MESSAGE) {
+      const { firstIndex, frames } = this.mel.drain(MEL_FRAMES_PER_MESSAGE);
+      const msg: MelWorkletMessage = { type: 'mel', firstIndex, frames, startContextTime: this.startContextTime };
+      this.melPort.postMessage(msg, [frames.buffer]);
+    }
+    return true;
+  }
+
+  private downmix(channels: Float32Array[], mono: Float32Array): void {
+    if (channels.length === 0) {
+      mono.fill(0);
+      return;
+    }
+    mono.set(channels[0]);
+    if (channels.length === 1) return;
+    for (let c = 1; c < channels.length; c++) {
+      const ch = channels[c];
+      for (let i = 0; i < mono.length; i++) mono[i] += ch[i];
+    }
+    const scale = 1 / channels.length;
+    for (let i = 0; i < mono.length; i++) mono[i] *= scale;
+  }
+
+  private meter(mono: Float32Array): void {
+    for (let i = 0; i < mono.length; i++) {
+      const v = mono[i];
+      this.levelSumSq += v * v;
+      const a = v < 0 ? -v : v;
+      if (a > this.levelPeak) this.levelPeak = a;
+    }
+    this.levelCount += mono.length;
+    this.levelSamples += mono.length;
+    if (this.levelSamples >= this.levelDueAt) {
+      this.levelDueAt += this.levelEvery;
+      const msg: MelWorkletMessage = { type: 'level', rms: Math.sqrt(this.levelSumSq / this.levelCount), peak: this.levelPeak };
+      this.port.postMessage(msg);
+      this.levelCount = 0;
+      this.levelSumSq = 0;
+      this.levelPeak = 0;
+    }
+  }
+}
+
+registerProcessor('lipsync-mel', LipsyncMelProcessor);

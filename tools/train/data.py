@@ -1,0 +1,230 @@
+"""Memory-mapped training data in the prepared format (written by `npm run data:prepare`).
+
+<root>/index.json   {"version":1,"cropSize":S,"cropTemplate":..,"clips":[{id,identity,dir,frames,melFrames,fps}], "mel"?:{..}}
+<root>/<dir>/crops.u8      uint8  [N,S,S,3] RGB aligned crops (unmasked)
+<root>/<dir>/valid.u8      uint8  [N] 1 = face found
+<root>/<dir>/landmarks.f32 float32 [N,478,3] face-mesh landmarks in crop pixels
+<root>/<dir>/mel.f32       float32 [M,80] normalised log-mel, 100 frames/s
+<root>/pairs.i32           int32 (clip, target, reference) triples from src/engine/training/sampler.ts
+
+The trainer never picks references itself: it walks pairs.i32 in order. Every pair is checked against
+the reference rule (|r - t| > minOffset, both frames valid) when the dataset is opened.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409]
+INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415]
+LANDMARKS = 478
+MEL_BINS = 80
+MEL_PER_VIDEO_FRAME = 4  # 100 mel frames/s over 25 video frames/s
+SILENCE = -1.0
+DEFAULT_MIN_OFFSET = 5
+
+
+class DatasetError(Exception):
+    """A prepared dataset that cannot be trained on; the message says what to fix."""
+
+
+@dataclass
+class Clip:
+    index: int
+    id: str
+    identity: str
+    frames: int
+    crops: np.ndarray      # [N,S,S,3] uint8 memmap
+    valid: np.ndarray      # [N] uint8
+    landmarks: np.ndarray  # [N,478,3] float32 memmap
+    mel: np.ndarray        # [M,80] float32 memmap
+
+
+def _memmap(path: str, dtype, shape) -> np.ndarray:
+    if not os.path.exists(path):
+        raise DatasetError(f"missing file {path} (re-run `npm run data:prepare`)")
+    expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    actual = os.path.getsize(path)
+    if actual != expected:
+        raise DatasetError(f"{path} has {actual} bytes, expected {expected} for shape {list(shape)} {np.dtype(dtype).name}")
+    return np.memmap(path, dtype=dtype, mode="r", shape=tuple(shape))
+
+
+class PreparedData:
+    """All clips of a prepared root plus the pair schedule."""
+
+    def __init__(self, root: str, min_offset: int | None = None):
+        self.root = root
+        index_path = os.path.join(root, "index.json")
+        if not os.path.exists(index_path):
+            raise DatasetError(f"{index_path} not found: pass the folder written by `npm run data:prepare`")
+        with open(index_path) as f:
+            self.index = json.load(f)
+        if self.index.get("version") != 1:
+            raise DatasetError(f"{index_path}: unsupported version {self.index.get('version')!r} (expected 1)")
+        self.crop_size = int(self.index["cropSize"])
+        self.crop_template = str(self.index.get("cropTemplate", ""))
+        self.mel_config = self.index.get("mel")
+        self.min_offset = int(min_offset if min_offset is not None else self.index.get("minOffset", DEFAULT_MIN_OFFSET))
+        s = self.crop_size
+        self.clips: list[Clip] = []
+        for i, c in enumerate(self.index["clips"]):
+            d = os.path.join(root, c["dir"])
+            n, m = int(c["frames"]), int(c["melFrames"])
+            if int(c.get("fps", 25)) != 25:
+                raise DatasetError(f"clip {c['id']}: fps {c.get('fps')} but the trainer assumes 25 fps video")
+            self.clips.append(Clip(
+                index=i, id=str(c["id"]), identity=str(c.get("identity", c["id"])), frames=n,
+                crops=_memmap(os.path.join(d, "crops.u8"), np.uint8, (n, s, s, 3)),
+                valid=np.fromfile(_check(os.path.join(d, "valid.u8"), n), dtype=np.uint8),
+                landmarks=_memmap(os.path.join(d, "landmarks.f32"), np.float32, (n, LANDMARKS, 3)),
+                mel=_memmap(os.path.join(d, "mel.f32"), np.float32, (m, MEL_BINS)),
+            ))
+        pairs_path = os.path.join(root, "pairs.i32")
+        if not os.path.exists(pairs_path):
+            raise DatasetError(f"{pairs_path} not found: generate the schedule with the TypeScript sampler")
+        raw = np.fromfile(pairs_path, dtype=np.int32)
+        if raw.size == 0 or raw.size % 3:
+            raise DatasetError(f"{pairs_path}: {raw.size} int32 values, expected a non-empty multiple of 3")
+        self.pairs = raw.reshape(-1, 3)
+        self._check_pairs()
+
+    def _check_pairs(self) -> None:
+        p = self.pairs
+        if p[:, 0].min() < 0 or p[:, 0].max() >= len(self.clips):
+            raise DatasetError(f"pairs.i32 names clip {int(p[:, 0].max())} but index.json has {len(self.clips)} clips")
+        for clip in self.clips:
+            sel = p[p[:, 0] == clip.index]
+            if sel.size == 0:
+                continue
+            t, r = sel[:, 1], sel[:, 2]
+            if min(t.min(), r.min()) < 0 or max(t.max(), r.max()) >= clip.frames:
+                raise DatasetError(f"pairs.i32: clip {clip.id} has a frame index outside 0..{clip.frames - 1}")
+            close = np.abs(r - t) <= self.min_offset
+            if close.any():
+                k = int(np.argmax(close))
+                raise DatasetError(f"pairs.i32 breaks the reference rule: clip {clip.id} target {int(t[k])} reference "
+                                   f"{int(r[k])} (|r - t| must be > {self.min_offset})")
+            bad = (clip.valid[t] == 0) | (clip.valid[r] == 0)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise DatasetError(f"pairs.i32 uses an invalid (no face) frame: clip {clip.id} pair ({int(t[k])}, {int(r[k])})")
+
+    def split(self, val_identities: set[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs of training clips and of held-out identities, schedule order kept."""
+        known = {c.identity for c in self.clips}
+        unknown = val_identities - known
+        if unknown:
+            raise DatasetError(f"--val-identities {sorted(unknown)} not in the dataset (identities: {sorted(known)})")
+        is_val = np.array([c.identity in val_identities for c in self.clips])
+        mask = is_val[self.pairs[:, 0]]
+        train, val = self.pairs[~mask], self.pairs[mask]
+        if len(train) == 0:
+            raise DatasetError("every pair belongs to a validation identity; nothing left to train on")
+        return train, val
+
+    def mel_window(self, clip: Clip, frame: int, past: int, lookahead: int) -> np.ndarray:
+        """[80, past+lookahead] columns centre-past .. centre+lookahead-1; outside the clip = silence."""
+        centre = MEL_PER_VIDEO_FRAME * frame
+        out = np.full((MEL_BINS, past + lookahead), SILENCE, dtype=np.float32)
+        lo, hi = centre - past, centre + lookahead
+        a, b = max(lo, 0), min(hi, clip.mel.shape[0])
+        if b > a:
+            out[:, a - lo:b - lo] = clip.mel[a:b].T
+        return out
+
+    def load(self, pairs: np.ndarray, past: int, lookahead: int) -> dict:
+        """Raw batch (no augmentation): uint8 images as float tensors in [0,1], lip landmarks, mel windows."""
+        tgt, ref, lips, mel = [], [], [], []
+        for ci, t, r in pairs:
+            clip = self.clips[int(ci)]
+            tgt.append(np.asarray(clip.crops[t]))
+            ref.append(np.asarray(clip.crops[r]))
+            lips.append(np.asarray(clip.landmarks[t][OUTER_LIPS + INNER_LIPS, :2]))
+            mel.append(self.mel_window(clip, int(t), past, lookahead))
+        to_img = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float().div_(255.0)
+        return {"target": to_img(tgt), "reference": to_img(ref),
+                "lips": torch.from_numpy(np.stack(lips)), "audio": torch.from_numpy(np.stack(mel))}
+
+
+def _check(path: str, n: int) -> str:
+    if not os.path.exists(path):
+        raise DatasetError(f"missing file {path} (re-run `npm run data:prepare`)")
+    if os.path.getsize(path) != n:
+        raise DatasetError(f"{path} has {os.path.getsize(path)} bytes, expected {n} (one per frame)")
+    return path
+
+
+@dataclass
+class AugmentConfig:
+    shift: float = 0.03       # max shift of target/masked, fraction of S
+    scale: float = 0.05       # max relative zoom of target/masked
+    ref_shift: float = 0.02   # independent small shift of the reference
+    ref_scale: float = 0.03
+    brightness: float = 0.08
+    contrast: float = 0.15
+    gain: float = 0.06        # per-channel colour gain
+
+
+def _affine(batch: int, shift: float, scale: float, g: torch.Generator) -> torch.Tensor:
+    """theta mapping output normalised coords to input normalised coords (affine_grid convention)."""
+    s = 1.0 + (torch.rand(batch, generator=g) * 2 - 1) * scale
+    t = (torch.rand(batch, 2, generator=g) * 2 - 1) * shift * 2  # normalised coords span 2
+    theta = torch.zeros(batch, 2, 3)
+    theta[:, 0, 0] = s
+    theta[:, 1, 1] = s
+    theta[:, :, 2] = t
+    return theta
+
+
+def _warp(img: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    grid = F.affine_grid(theta, list(img.shape), align_corners=False)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def mouth_weight(lips: torch.Tensor, size: int) -> torch.Tensor:
+    """Soft elliptical mask [B,1,S,S] around the lips: 1 inside a padded lip ellipse, fading to 0."""
+    lo, hi = lips.min(1).values, lips.max(1).values  # [B,2]
+    centre = (lo + hi) / 2
+    half = (hi - lo) / 2 * 1.25 + torch.tensor([0.03, 0.05]) * size  # room for teeth/jaw movement
+    coords = torch.arange(size, dtype=torch.float32) + 0.5
+    dx = (coords[None, None, :] - centre[:, 0, None, None]) / half[:, 0, None, None]
+    dy = (coords[None, :, None] - centre[:, 1, None, None]) / half[:, 1, None, None]
+    r = torch.sqrt(dx * dx + dy * dy)
+    return (1.5 - r).clamp(0, 1)[:, None]
+
+
+def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
+               aug: AugmentConfig | None, g: torch.Generator | None) -> dict:
+    """(masked, reference, audio, target, weight). The same colour jitter on all images of a sample; the same
+    shift/zoom on target and masked, an independent small one on the reference; masking after augmentation."""
+    target, reference, lips = raw["target"], raw["reference"], raw["lips"].clone()
+    b = target.shape[0]
+    if aug is not None:
+        g = g or torch.Generator().manual_seed(0)
+        theta = _affine(b, aug.shift, aug.scale, g)
+        target = _warp(target, theta)
+        reference = _warp(reference, _affine(b, aug.ref_shift, aug.ref_scale, g))
+        # Landmarks follow the target warp: out_n = (in_n - t) / s.
+        n = (lips + 0.0) / size * 2 - 1
+        n = (n - theta[:, None, :, 2]) / theta[:, None, 0, 0, None]
+        lips = (n + 1) / 2 * size
+        bright = (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * aug.brightness
+        contrast = 1 + (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * aug.contrast
+        gain = 1 + (torch.rand(b, 3, 1, 1, generator=g) * 2 - 1) * aug.gain
+
+        def jitter(x):  # a fixed pivot keeps it the identical colour transform for every image of a sample
+            return ((x - 0.5) * contrast + 0.5 + bright).mul(gain).clamp(0, 1)
+
+        target, reference = jitter(target), jitter(reference)
+    y0 = int(round(size * (1 - mask_ratio)))
+    masked = target.clone()
+    masked[:, :, y0:, :] = mask_fill
+    return {"masked": masked, "reference": reference, "audio": raw["audio"], "target": target,
+            "weight": mouth_weight(lips, size)}

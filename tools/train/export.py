@@ -1,0 +1,140 @@
+"""Export a trained checkpoint to ONNX + manifest.json + parity files.
+
+  /usr/bin/python3 tools/train/export.py --checkpoint RUN/best.pt --out public/models/NAME
+      [--name lipsync-default] [--version 0.1.0] [--mel-json mel.json] [--license ...] [--description ...]
+
+Writes OUT/generator.onnx (opset 17, static shapes, eval mode, no BatchNorm), OUT/manifest.json
+(src/engine/generator/manifest.ts contract) and OUT/parity.json + OUT/parity.bin: fixed inputs and the
+torch output so a TypeScript test can check onnxruntime-web reproduces it (max abs diff <= 1e-4).
+Also checks the exported graph's op set against the allowed list (fails otherwise).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params  # noqa: E402
+from onnx_inspect import inspect_onnx  # noqa: E402
+
+OPSET = 17
+ALLOWED_OPS = {"Conv", "Resize", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Add", "Mul", "Sub", "Concat", "Slice",
+               "Gemm", "MatMul", "ReduceMean", "GlobalAveragePool", "Reshape", "Unsqueeze", "Constant"}
+INPUT_NAMES = ("masked", "reference", "audio")
+OUTPUT_NAME = "face"
+MEL_PLACEHOLDER = {"nMels": 80, "placeholder": "fill with the engine's MEL_CONFIG used by data:prepare"}
+
+
+def load_checkpoint(path: str) -> tuple[LipSyncGenerator, dict]:
+    state = torch.load(path, map_location="cpu")
+    model = LipSyncGenerator(GeneratorConfig.from_json(state["config"]))
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state
+
+
+def parity_inputs(cfg: GeneratorConfig, seed: int = 1234):
+    """Deterministic, contract-shaped inputs (masked rows filled, audio in [-1, 1])."""
+    g = torch.Generator().manual_seed(seed)
+    s = cfg.size
+    masked = torch.rand(1, 3, s, s, generator=g)
+    masked[:, :, cfg.lower_start:] = 0.5
+    reference = torch.rand(1, 3, s, s, generator=g)
+    audio = torch.rand(1, cfg.mel_bins, cfg.audio_frames, generator=g) * 2 - 1
+    return masked, reference, audio
+
+
+def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: str, mel: dict | None,
+           license_: str, description: str, mask_fill: float = 0.5) -> dict:
+    cfg = model.cfg
+    os.makedirs(out, exist_ok=True)
+    onnx_path = os.path.join(out, "generator.onnx")
+    inputs = parity_inputs(cfg)
+    with torch.no_grad():
+        torch.onnx.export(model, inputs, onnx_path, opset_version=OPSET, input_names=list(INPUT_NAMES),
+                          output_names=[OUTPUT_NAME], do_constant_folding=True, dynamic_axes=None)
+        face = model(*inputs)
+
+    info = inspect_onnx(onnx_path)
+    bad = sorted(set(info["ops"]) - ALLOWED_OPS)
+    if bad:
+        raise SystemExit(f"exported graph uses ops outside the allowed set: {bad}")
+    for attrs in info["resize"]:
+        if attrs.get("mode", "nearest") not in ("nearest", "linear"):
+            raise SystemExit(f"Resize with mode {attrs.get('mode')!r}; only nearest/linear are allowed")
+
+    # Parity: raw little-endian float32, in this order; offsets in floats.
+    tensors = {"masked": inputs[0], "reference": inputs[1], "audio": inputs[2], OUTPUT_NAME: face}
+    entries, offset = {}, 0
+    with open(os.path.join(out, "parity.bin"), "wb") as f:
+        for key, t in tensors.items():
+            a = t.detach().numpy().astype("<f4")
+            f.write(a.tobytes())
+            entries[key] = {"shape": list(a.shape), "offset": offset, "length": int(a.size),
+                            "mean": float(a.mean()), "first": [float(x) for x in a.ravel()[:4]]}
+            offset += int(a.size)
+    parity = {"model": "generator.onnx", "file": "parity.bin", "dtype": "float32-le", "tolerance": 1e-4,
+              "inputs": {k: entries[k] for k in INPUT_NAMES}, "output": {"name": OUTPUT_NAME, **entries[OUTPUT_NAME]}}
+    with open(os.path.join(out, "parity.json"), "w") as f:
+        json.dump(parity, f, indent=1)
+
+    meta = state.get("meta", {})
+    s = cfg.size
+    manifest = {
+        "name": name,
+        "version": version,
+        "model": "generator.onnx",
+        "cropSize": s,
+        "cropTemplate": meta.get("cropTemplate") or "unknown",
+        "maskRatio": cfg.mask_ratio,
+        "imageRange": [0, 1],
+        "maskFill": meta.get("maskFill", mask_fill),
+        "inputs": {
+            "masked": {"name": "masked", "shape": [1, 3, s, s]},
+            "reference": {"name": "reference", "shape": [1, 3, s, s]},
+            "audio": {"name": "audio", "shape": [1, cfg.mel_bins, cfg.audio_frames]},
+        },
+        "output": {"name": OUTPUT_NAME, "shape": [1, 3, s, s]},
+        "audioWindow": {"past": cfg.past, "lookahead": cfg.lookahead},
+        "mel": mel or meta.get("mel") or dict(MEL_PLACEHOLDER),
+        "trainedOn": f"{', '.join(meta.get('identities', [])) or 'unknown'} ({state.get('step', 0)} steps, "
+                     f"batch {state.get('args', {}).get('batch', '?')})",
+        "description": description,
+        "license": license_,
+        "architecture": {
+            "params": count_params(model), "gflopsPerFrame": round(count_flops(model) / 1e9, 4),
+            "ops": sorted(set(info["ops"])), "opset": info["opset"], "config": cfg.to_json(),
+        },
+        "sha256": hashlib.sha256(open(onnx_path, "rb").read()).hexdigest(),
+    }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return {"onnx": onnx_path, "bytes": os.path.getsize(onnx_path), "ops": info["ops"], "opset": info["opset"]}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--name", default="lipsync-default")
+    ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--mel-json", help="JSON file with the mel config (else index.json's `mel`, else a placeholder)")
+    ap.add_argument("--license", default="Apache-2.0")
+    ap.add_argument("--description", default="Lean audio-conditioned U-Net generating the lower half of a 128px face "
+                                              "crop from a masked crop, a reference crop and a log-mel window.")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(2)
+    model, state = load_checkpoint(a.checkpoint)
+    mel = json.load(open(a.mel_json)) if a.mel_json else None
+    r = export(model, state, a.out, a.name, a.version, mel, a.license, a.description)
+    print(f"wrote {r['onnx']} ({r['bytes'] / 1e6:.2f} MB, opset {r['opset']}, ops {sorted(set(r['ops']))})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Unit tests for the trainer's data path and model contract:
+  /usr/bin/python3 -m unittest discover -s tools/train -p 'test_*.py'"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import AugmentConfig, DatasetError, PreparedData, make_batch  # noqa: E402
+from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params, example_inputs  # noqa: E402
+from synth import write_synthetic  # noqa: E402
+
+
+def write_pairs(root: str, triples) -> None:
+    np.asarray(triples, dtype=np.int32).tofile(os.path.join(root, "pairs.i32"))
+
+
+class DataTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.root = cls.tmp.name
+        write_synthetic(cls.root, clips=2, frames=30, size=64, identities=2, seed=1, invalid_rate=0.0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_rejects_pairs_that_break_the_reference_rule(self):
+        write_pairs(self.root, [[0, 10, 16], [1, 20, 15]])  # |15 - 20| = 5 is not > 5
+        with self.assertRaisesRegex(DatasetError, r"reference rule.*target 20 reference 15"):
+            PreparedData(self.root)
+        write_pairs(self.root, [[0, 10, 10]])
+        with self.assertRaisesRegex(DatasetError, "reference rule"):
+            PreparedData(self.root)
+
+    def test_rejects_invalid_frames_and_unknown_clips(self):
+        valid_path = os.path.join(self.root, "clip000", "valid.u8")
+        original = np.fromfile(valid_path, np.uint8)
+        try:
+            broken = original.copy()
+            broken[3] = 0
+            broken.tofile(valid_path)
+            write_pairs(self.root, [[0, 3, 20]])
+            with self.assertRaisesRegex(DatasetError, "invalid"):
+                PreparedData(self.root)
+        finally:
+            original.tofile(valid_path)
+        write_pairs(self.root, [[5, 3, 20]])
+        with self.assertRaisesRegex(DatasetError, "clip 5"):
+            PreparedData(self.root)
+
+    def test_mel_window_is_centred_on_4i_and_padded_with_silence(self):
+        write_pairs(self.root, [[0, 10, 20]])
+        data = PreparedData(self.root)
+        clip = data.clips[0]
+        w = data.mel_window(clip, 10, 8, 8)
+        np.testing.assert_array_equal(w, np.asarray(clip.mel[32:48]).T)
+        first = data.mel_window(clip, 0, 8, 8)
+        np.testing.assert_array_equal(first[:, :8], -1.0)
+        np.testing.assert_array_equal(first[:, 8:], np.asarray(clip.mel[0:8]).T)
+        last = data.mel_window(clip, clip.frames - 1, 8, 8)
+        self.assertTrue((last[:, 4 + 8:] == -1).all())  # 4 mel frames exist past the last video frame's centre
+
+    def test_split_by_identity_keeps_schedule_order(self):
+        write_pairs(self.root, [[0, 1, 20], [1, 2, 20], [0, 3, 20], [1, 4, 20]])
+        data = PreparedData(self.root)
+        train, val = data.split({"person1"})
+        np.testing.assert_array_equal(train[:, 1], [1, 3])
+        np.testing.assert_array_equal(val[:, 1], [2, 4])
+        with self.assertRaisesRegex(DatasetError, "nobody"):
+            data.split({"nobody"})
+
+    def test_augmentation_is_consistent_and_masks_after_warping(self):
+        write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])
+        data = PreparedData(self.root)
+        raw = data.load(data.pairs, 8, 8)
+        g = torch.Generator().manual_seed(3)
+        b = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(), g)
+        # The unmasked rows of `masked` are the augmented target itself; the rest is the fill value.
+        torch.testing.assert_close(b["masked"][:, :, :32], b["target"][:, :, :32])
+        self.assertTrue((b["masked"][:, :, 32:] == 0.5).all())
+        self.assertFalse(torch.equal(b["target"], raw["target"]))  # augmentation did something
+        # The mouth weight follows the warped mouth: it peaks on the dark mouth interior of the target.
+        w = b["weight"][:, 0]
+        self.assertTrue((w[:, :32].sum((1, 2)) < 0.2 * w.sum((1, 2))).all(), "mouth weight should sit in the lower half")
+        dark = (b["target"].mean(1) < 0.3).float()
+        inside = (dark * (w > 0.9)).sum() / dark.sum()
+        self.assertGreater(float(inside), 0.5)
+
+
+class ModelTest(unittest.TestCase):
+    def test_upper_rows_are_copied_and_output_in_range(self):
+        cfg = GeneratorConfig()
+        model = LipSyncGenerator(cfg).eval()
+        masked, reference, audio = example_inputs(cfg, batch=2)
+        with torch.no_grad():
+            out = model(masked, reference, audio)
+        self.assertEqual(tuple(out.shape), (2, 3, 128, 128))
+        torch.testing.assert_close(out[:, :, :64], masked[:, :, :64], rtol=0, atol=0)
+        self.assertTrue(((out >= 0) & (out <= 1)).all())
+
+    def test_output_depends_on_audio_once_film_is_trained(self):
+        torch.manual_seed(0)
+        model = LipSyncGenerator(GeneratorConfig()).eval()
+        for m in model.modules():  # FiLM starts as identity; give it weights as training would
+            if m.__class__.__name__ == "FiLM":
+                torch.nn.init.normal_(m.gamma.weight, std=0.5)
+                torch.nn.init.normal_(m.beta.weight, std=0.5)
+        masked, reference, audio = example_inputs(model.cfg)
+        with torch.no_grad():
+            a = model(masked, reference, audio)
+            b = model(masked, reference, -torch.ones_like(audio))
+        self.assertGreater(float((a - b).abs().max()), 1e-3)
+
+    def test_default_model_fits_the_budget(self):
+        model = LipSyncGenerator(GeneratorConfig())
+        self.assertLess(count_params(model) * 4, 20e6)
+        self.assertLess(count_flops(model), 3e9)
+
+
+if __name__ == "__main__":
+    unittest.main()

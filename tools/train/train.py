@@ -1,0 +1,285 @@
+"""Offline trainer for the default lip-sync generator (CPU, torch only).
+
+  /usr/bin/python3 tools/train/train.py --data DIR --out RUN [--steps N] [--batch 8] [--time-limit MIN]
+      [--resume] [--val-identities a,b] [--lr 5e-4] [--seed 0]
+
+Walks DIR/pairs.i32 in order (the shared TypeScript sampler wrote it), cycling. Writes RUN/last.pt,
+RUN/best.pt (lowest validation loss), RUN/log.jsonl (one JSON object per line: kind=train|val).
+Loss = L1 on the generated rows + mouthWeight * mouth-region L1 (soft lip mask from landmarks)
+       + gradWeight * image-gradient L1 (+ optional ssimWeight * (1 - SSIM)).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import threading
+import queue
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
+from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
+
+MASK_FILL = 0.5
+
+
+def image_gradients(x: torch.Tensor):
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM with a 7x7 box window (avg-pool, cheap on CPU)."""
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    pool = lambda x: F.avg_pool2d(x, 7, 1, 0)
+    mu_a, mu_b = pool(a), pool(b)
+    var_a = pool(a * a) - mu_a ** 2
+    var_b = pool(b * b) - mu_b ** 2
+    cov = pool(a * b) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return s.mean()
+
+
+def losses(out: torch.Tensor, batch: dict, y0: int, w: dict) -> dict:
+    """All terms on the generated rows only (the rows above y0 are copied from the input)."""
+    o, t = out[:, :, y0:], batch["target"][:, :, y0:]
+    weight = batch["weight"][:, :, y0:]
+    diff = (o - t).abs()
+    l1 = diff.mean()
+    mouth = (diff * weight).sum() / (weight.sum() * 3 + 1e-6)
+    gx_o, gy_o = image_gradients(o)
+    gx_t, gy_t = image_gradients(t)
+    grad = (gx_o - gx_t).abs().mean() + (gy_o - gy_t).abs().mean()
+    total = l1 + w["mouth"] * mouth + w["grad"] * grad
+    terms = {"l1": l1, "mouth": mouth, "grad": grad}
+    if w["ssim"] > 0:
+        s = 1 - ssim(o, t)
+        total = total + w["ssim"] * s
+        terms["ssim"] = s
+    terms["loss"] = total
+    return terms
+
+
+class Prefetcher:
+    """Loads and augments the next batches in a background thread (memmap reads and torch ops release the GIL)."""
+
+    def __init__(self, fn, depth: int = 3):
+        self.fn = fn
+        self.q: queue.Queue = queue.Queue(depth)
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            self.q.put(self.fn())
+
+    def next(self):
+        item = self.q.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self):
+        self.stop = True
+        try:
+            while True:
+                self.q.get_nowait()
+        except queue.Empty:
+            pass
+
+
+def save_atomic(obj, path: str):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def evaluate(model, data, val_pairs, cfg, args, w) -> dict:
+    """Validation loss on a fixed slice of held-out pairs, no augmentation. Also reports the L1 of simply
+    copying the reference's lower half (the baseline an audio-driven model has to beat on the mouth) and the
+    mouth loss with mismatched audio (wrongAudioMouth - mouth > 0 means the model uses the audio)."""
+    model.eval()
+    sums: dict = {}
+    n = 0
+    y0 = cfg.lower_start
+    with torch.no_grad():
+        for i in range(0, len(val_pairs), args.batch):
+            raw = data.load(val_pairs[i:i + args.batch], cfg.past, cfg.lookahead)
+            b = make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, None, None)
+            out = model(b["masked"], b["reference"], b["audio"])
+            terms = losses(out, b, y0, w)
+            # Same inputs with another sample's audio: the gap to `mouth` shows how much the model uses audio.
+            rolled = model(b["masked"], b["reference"], torch.roll(b["audio"], 1, 0)) if len(b["audio"]) > 1 else out
+            wrong = losses(rolled, b, y0, w)
+            copy = b["target"].clone()
+            copy[:, :, y0:] = b["reference"][:, :, y0:]
+            base = losses(copy, b, y0, w)
+            k = b["target"].shape[0]
+            for name, v in terms.items():
+                sums[name] = sums.get(name, 0.0) + float(v) * k
+            sums["copyRefMouth"] = sums.get("copyRefMouth", 0.0) + float(base["mouth"]) * k
+            sums["wrongAudioMouth"] = sums.get("wrongAudioMouth", 0.0) + float(wrong["mouth"]) * k
+            sums["copyRefL1"] = sums.get("copyRefL1", 0.0) + float(base["l1"]) * k
+            n += k
+    model.train()
+    return {k: v / n for k, v in sums.items()}
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="prepared dataset root (index.json, pairs.i32)")
+    ap.add_argument("--out", required=True, help="run folder for checkpoints and log.jsonl")
+    ap.add_argument("--steps", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--time-limit", type=float, default=0, help="minutes; 0 = no limit")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
+    ap.add_argument("--val-every", type=int, default=500)
+    ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
+    ap.add_argument("--save-every", type=int, default=500)
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mouth-weight", type=float, default=2.0)
+    ap.add_argument("--grad-weight", type=float, default=0.5)
+    ap.add_argument("--ssim-weight", type=float, default=0.0)
+    ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
+    ap.add_argument("--past", type=int, default=8)
+    ap.add_argument("--lookahead", type=int, default=8)
+    ap.add_argument("--output", default="residual", choices=["residual", "direct"],
+                    help="how the lower half is produced (see model.GeneratorConfig.output)")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    last_path = os.path.join(args.out, "last.pt")
+
+    data = PreparedData(args.data)
+    val_ids = {s for s in args.val_identities.split(",") if s}
+    train_pairs, val_pairs = data.split(val_ids)
+    val_pairs = val_pairs[:args.val_pairs]
+
+    state = None
+    if args.resume:
+        if not os.path.exists(last_path):
+            raise SystemExit(f"--resume: {last_path} does not exist")
+        state = torch.load(last_path, map_location="cpu")
+        cfg = GeneratorConfig.from_json(state["config"])
+    else:
+        cfg = GeneratorConfig(size=data.crop_size, past=args.past, lookahead=args.lookahead,
+                              widths=tuple(int(x) for x in args.widths.split(",")), output=args.output)
+    if cfg.size != data.crop_size:
+        raise SystemExit(f"checkpoint is for {cfg.size}px crops but the dataset has {data.crop_size}px crops")
+
+    model = LipSyncGenerator(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
+    gen = torch.Generator().manual_seed(args.seed)
+    step, cursor, best = 0, 0, math.inf
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        step, cursor, best = state["step"], state["cursor"], state.get("best", math.inf)
+        print(f"resumed at step {step}")
+    w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight}
+    aug = None if args.no_augment else AugmentConfig()
+    meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
+            "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
+            "maskFill": MASK_FILL}
+    print(f"model: {count_params(model)} params; {len(train_pairs)} train pairs, {len(val_pairs)} val pairs")
+
+    # The schedule cursor advances in the loader thread; remember where each batch started for checkpoints.
+    def next_batch(pos=[cursor]):
+        idx = (pos[0] + np.arange(args.batch)) % len(train_pairs)
+        start = pos[0]
+        pos[0] = int((pos[0] + args.batch) % len(train_pairs))
+        try:
+            raw = data.load(train_pairs[idx], cfg.past, cfg.lookahead)
+            return start, make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, aug, gen)
+        except BaseException as e:  # surfaced in the main thread
+            return e
+
+    loader = Prefetcher(next_batch)
+    log = open(os.path.join(args.out, "log.jsonl"), "a")
+    t_start = time.time()
+    t_window, n_window = time.time(), 0
+
+    def checkpoint(path, extra=None):
+        save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                     "step": step, "cursor": cursor, "best": best, "config": cfg.to_json(), "meta": meta,
+                     "args": vars(args), **(extra or {})}, path)
+
+    def validate():
+        nonlocal best
+        if len(val_pairs) == 0:
+            return
+        v = evaluate(model, data, val_pairs, cfg, args, w)
+        log.write(json.dumps({"kind": "val", "step": step, **v}) + "\n")
+        log.flush()
+        print(f"val step {step}: loss {v['loss']:.4f} mouth {v['mouth']:.4f} (wrong audio {v['wrongAudioMouth']:.4f}, "
+              f"copy-reference {v['copyRefMouth']:.4f})")
+        if v["loss"] < best:
+            best = v["loss"]
+            checkpoint(os.path.join(args.out, "best.pt"))
+
+    stopped_by = "steps"
+    try:
+        while step < args.steps:
+            if args.time_limit and time.time() - t_start > args.time_limit * 60:
+                stopped_by = "time-limit"
+                break
+            item = loader.next()
+            if isinstance(item, BaseException):
+                raise item
+            start, batch = item
+            lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            out = model(batch["masked"], batch["reference"], batch["audio"])
+            terms = losses(out, batch, cfg.lower_start, w)
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            opt.step()
+            step += 1
+            cursor = (start + args.batch) % len(train_pairs)
+            n_window += args.batch
+            if step % args.log_every == 0 or step == 1:
+                now = time.time()
+                rec = {"kind": "train", "step": step, "lr": lr, **{k: float(v) for k, v in terms.items()},
+                       "samplesPerSec": n_window / max(now - t_window, 1e-9), "elapsedSec": now - t_start}
+                t_window, n_window = now, 0
+                log.write(json.dumps(rec) + "\n")
+                log.flush()
+                print(f"step {step} loss {rec['loss']:.4f} l1 {rec['l1']:.4f} mouth {rec['mouth']:.4f} "
+                      f"{rec['samplesPerSec']:.1f} samples/s")
+            if step % args.val_every == 0:
+                validate()
+            if step % args.save_every == 0:
+                checkpoint(last_path)
+    finally:
+        loader.close()
+    if step % args.val_every != 0:
+        validate()
+    checkpoint(last_path)
+    log.write(json.dumps({"kind": "end", "step": step, "stoppedBy": stopped_by, "elapsedSec": time.time() - t_start}) + "\n")
+    log.close()
+    print(f"stopped at step {step} ({stopped_by}); checkpoint {last_path}")
+
+
+if __name__ == "__main__":
+    main()
