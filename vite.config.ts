@@ -89,7 +89,7 @@ export default defineConfig({
   build: {
     target: 'es2022',
     rollupOptions: {
-      input: { main: resolve(__dirname, 'index.html') },
+      input: { main: resolve(__dirname, 'index.html'), bench: resolve(__dirname, 'bench.html') },
     },
   },
   optimizeDeps: { exclude: ['onnxruntime-web'] },

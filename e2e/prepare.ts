@@ -3,7 +3,9 @@
  * ../shared/data turned into a y4m camera + wav mic for Chromium's fake devices.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
+import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { resolve } from 'node:path';
 import { FIXTURES } from './chromium.ts';
 
@@ -24,9 +26,24 @@ function convert(clip: string, name: string): void {
   }
 }
 
+/** Where the built app (vite build → dist/) finds the small deterministic test generator. */
+export const TEST_MODEL_DIR = resolve(import.meta.dirname, '../dist/test-models/small');
+
+/**
+ * A small generator that honours the full contract, for tests that need a second model (hot swap)
+ * or a cheap one; the app itself loads whatever sits in public/models through the same path.
+ */
+function writeTestModel(): void {
+  mkdirSync(TEST_MODEL_DIR, { recursive: true });
+  const { bytes, manifest } = buildTestGenerator({ size: 128, melFrames: 16, past: 8, mel: MEL_CONFIG, cropTemplate: 'facemesh-sim-v1' });
+  writeFileSync(resolve(TEST_MODEL_DIR, manifest.model), bytes);
+  writeFileSync(resolve(TEST_MODEL_DIR, 'manifest.json'), JSON.stringify(manifest, null, 2));
+}
+
 export function prepareFixtures(): void {
   mkdirSync(FIXTURES, { recursive: true });
   convert(CAMERA_CLIP, 'camera');
+  writeTestModel();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

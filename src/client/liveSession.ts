@@ -139,7 +139,14 @@ export class LiveSession {
     const worker = new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'lipsync-inference' });
     this.worker = worker;
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorkerMessage(e.data);
-    worker.onerror = (e) => this.emit('error', { code: 'pipeline', message: `Inference worker failed: ${e.message}`, fatal: true });
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const message = `Inference worker failed: ${e.message || 'it could not start'}. Reload the page; if it persists, try ?backend=wasm.`;
+      if (this.readyWaiter) {
+        this.readyWaiter.reject(Object.assign(new Error(message), { code: 'pipeline' }));
+        this.readyWaiter = undefined;
+      } else this.emit('error', { code: 'pipeline', message, fatal: true });
+    };
 
     const channel = new MessageChannel();
     mel.port.postMessage({ type: 'connect', port: channel.port1 }, [channel.port1]);

@@ -118,7 +118,9 @@ async function initLandmarks(cfg: WorkerConfig): Promise<void> {
   landmarkReason = decision.reason;
   for (const name of decision.order) {
     try {
-      if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+      // tfjs-backend-wasm's threaded build breaks when bundled into a worker (its pthread
+      // bootstrap references an unbundled symbol), so the face tracker uses the SIMD build.
+      if (name === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
       if (await tf.setBackend(name)) {
         await tf.ready();

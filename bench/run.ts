@@ -1,0 +1,86 @@
+/**
+ * `npm run bench`: serves the production build (with COOP/COEP, like a real host) and measures in
+ * headless Debian Chromium:
+ *   1. the shipped generator's ms/frame on every backend (bench.html);
+ *   2. the live pipeline's per-stage breakdown (capture, landmarks, crop, inference, blend, total)
+ *      from the app's own stats, with the fake camera + mic fed by a real clip.
+ * Prints a table and writes bench/results.json. Timing lives here, never in tests.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { chromium } from '@playwright/test';
+import { BASE_FLAGS, fakeDeviceFlags } from '../e2e/chromium.ts';
+import { prepareFixtures } from '../e2e/prepare.ts';
+import { CHROMIUM } from '../playwright.config.ts';
+
+const PORT = 4183;
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
+
+async function waitForServer(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(ORIGIN)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('vite preview did not start');
+}
+
+async function main(): Promise<void> {
+  prepareFixtures();
+  const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...BASE_FLAGS, ...fakeDeviceFlags(), '--enable-unsafe-webgpu', '--enable-features=Vulkan'],
+  });
+  try {
+    await waitForServer();
+    const page = await browser.newPage();
+    await page.goto(`${ORIGIN}/bench.html?iterations=20`);
+    await page.waitForFunction(() => (globalThis as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 600_000 });
+    const generator = await page.evaluate(() => (globalThis as unknown as { benchResult: unknown }).benchResult);
+    console.log('\nGenerator ms/frame (shipped model, headless Chromium):');
+    console.table(
+      ((generator as { results?: Record<string, unknown>[] }).results ?? []).map((r) => ({
+        backend: r.backend,
+        ok: r.ok,
+        threads: r.threads,
+        'first run ms': fmt(r.firstRunMs),
+        'mean ms': fmt(r.meanMs),
+        'p50 ms': fmt(r.p50Ms),
+        'p95 ms': fmt(r.p95Ms),
+        note: r.error ?? '',
+      })),
+    );
+
+    const app = await browser.newPage();
+    await app.goto(`${ORIGIN}/?backend=wasm`);
+    await app.getByTestId('start').click();
+    await app.getByTestId('start').filter({ hasText: 'Stop' }).waitFor({ timeout: 180_000 });
+    await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
+    const live = await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats());
+    const s = live as { fps: number; dropped: number; framesIn: number; framesOut: number; audioDelayMs: number; stages: Record<string, { mean: number; p95: number }> };
+    console.log(`\nLive pipeline (wasm generator, ${LIVE_SECONDS} s, fake 25 fps camera): ${s.fps.toFixed(1)} fps out, ${s.framesOut}/${s.framesIn} frames out, ${s.dropped} dropped, audio delay ${s.audioDelayMs.toFixed(0)} ms`);
+    console.table(Object.fromEntries(Object.entries(s.stages).map(([k, v]) => [k, { 'mean ms': fmt(v.mean), 'p95 ms': fmt(v.p95) }])));
+    const out = resolve(import.meta.dirname, 'results.json');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, live }, null, 2));
+    console.log(`wrote ${out}`);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+}
+
+function fmt(v: unknown): string {
+  return typeof v === 'number' ? v.toFixed(1) : '–';
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

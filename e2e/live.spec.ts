@@ -1,0 +1,166 @@
+/**
+ * Live mode end to end: Debian Chromium, fake camera + mic fed by a real talking-face clip,
+ * the real workers, onnxruntime-web and the Face Mesh network.
+ */
+import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
+import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
+import { CHROMIUM, PORT } from '../playwright.config.ts';
+
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+let browser: Browser;
+
+test.beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, ...fakeDeviceFlags()] });
+});
+test.afterAll(async () => browser?.close());
+
+/** Opens the app and records console errors and every request that leaves the page's origin. */
+async function openApp(query = ''): Promise<{ page: Page; consoleErrors: string[]; offOrigin: string[] }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  const offOrigin: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  context.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(ORIGIN) && !url.startsWith('blob:') && !url.startsWith('data:')) offOrigin.push(url);
+  });
+  await page.goto(`${ORIGIN}/${query}`);
+  return { page, consoleErrors, offOrigin };
+}
+
+/**
+ * Grabs camera and output frames with equal timestamps (the worker keeps each camera frame's
+ * timestamp on its output frame) and compares them pixel by pixel in the page.
+ */
+async function compareFrames(page: Page, pairs: number) {
+  return page.evaluate(async (wanted) => {
+    type Proc = new (i: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> };
+    const Processor = (globalThis as unknown as { MediaStreamTrackProcessor: Proc }).MediaStreamTrackProcessor;
+    const cam = (document.querySelector('[data-testid=camera-view]') as HTMLVideoElement).srcObject as MediaStream;
+    const out = (document.querySelector('[data-testid=output-view]') as HTMLVideoElement).srcObject as MediaStream;
+    const toPixels = (f: VideoFrame) => {
+      const c = new OffscreenCanvas(f.displayWidth, f.displayHeight);
+      const g = c.getContext('2d')!;
+      g.drawImage(f, 0, 0);
+      return g.getImageData(0, 0, c.width, c.height);
+    };
+    const camFrames = new Map<number, ImageData>();
+    const camReader = new Processor({ track: cam.getVideoTracks()[0].clone() }).readable.getReader();
+    const outReader = new Processor({ track: out.getVideoTracks()[0].clone() }).readable.getReader();
+    let stop = false;
+    void (async () => {
+      while (!stop) {
+        const { value } = await camReader.read();
+        if (!value) break;
+        camFrames.set(value.timestamp, toPixels(value));
+        value.close();
+        if (camFrames.size > 200) camFrames.delete(camFrames.keys().next().value!);
+      }
+    })();
+    const results: { top: number; changed: number; bbox: number[]; width: number; height: number; outHash: number }[] = [];
+    const deadline = performance.now() + 90_000;
+    while (results.length < wanted && performance.now() < deadline) {
+      const { value } = await outReader.read();
+      if (!value) break;
+      const ts = value.timestamp;
+      const outPx = toPixels(value);
+      value.close();
+      await new Promise((r) => setTimeout(r, 30));
+      const camPx = camFrames.get(ts);
+      if (!camPx || camPx.width !== outPx.width) continue;
+      const { width, height } = outPx;
+      let topSum = 0;
+      let topN = 0;
+      let changed = 0;
+      let hash = 0;
+      const bbox = [width, height, -1, -1];
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const i = (y * width + x) * 4;
+          const d = (Math.abs(camPx.data[i] - outPx.data[i]) + Math.abs(camPx.data[i + 1] - outPx.data[i + 1]) + Math.abs(camPx.data[i + 2] - outPx.data[i + 2])) / 3;
+          hash = (hash + outPx.data[i] * ((x * 31 + y * 17) % 97)) % 1_000_000_007;
+          if (y < height * 0.4) {
+            topSum += d;
+            topN++;
+          }
+          if (d > 12) {
+            changed++;
+            bbox[0] = Math.min(bbox[0], x);
+            bbox[1] = Math.min(bbox[1], y);
+            bbox[2] = Math.max(bbox[2], x);
+            bbox[3] = Math.max(bbox[3], y);
+          }
+        }
+      }
+      results.push({ top: topSum / topN, changed, bbox, width, height, outHash: hash });
+    }
+    stop = true;
+    await camReader.cancel();
+    await outReader.cancel();
+    return results;
+  }, pairs);
+}
+
+test('live mode: lips are re-synthesised, the rest of the frame is untouched, HUD reports', async () => {
+  const { page, consoleErrors, offOrigin } = await openApp(process.env.E2E_QUERY ?? '');
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  await expect(page.getByTestId('hud-backend')).toContainText(/wasm|webgpu/);
+  await expect
+    .poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 })
+    .toBeGreaterThan(0);
+
+  const frames = await compareFrames(page, 6);
+  expect(frames.length, 'matched camera/output frame pairs').toBeGreaterThanOrEqual(4);
+  for (const f of frames) {
+    // Upper 40% of the frame (eyes, forehead, background) matches the camera.
+    expect(f.top).toBeLessThan(3);
+    // The mouth region was re-synthesised: a visible patch changed...
+    expect(f.changed).toBeGreaterThan(200);
+    // ...and it lies in the lower face: the clip fills x 80..560 (the paste may feather a few
+    // pixels past a crop edge), its mouth sits below mid-height.
+    const [x0, y0, x1, y1] = f.bbox;
+    expect(y0).toBeGreaterThan(f.height * 0.4);
+    expect(x0).toBeGreaterThan(60);
+    expect(x1).toBeLessThan(580);
+    expect(y1 - y0).toBeLessThan(f.height * 0.5);
+  }
+  // The output moves from frame to frame.
+  expect(new Set(frames.map((f) => f.outHash)).size).toBeGreaterThan(1);
+
+  await expect(page.getByTestId('hud-latency')).toContainText('ms');
+  expect(consoleErrors).toEqual([]);
+  expect(offOrigin).toEqual([]);
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Start');
+  await page.context().close();
+});
+
+test('a corrupt model file shows a message and the running model keeps going', async () => {
+  const { page } = await openApp(process.env.E2E_QUERY ?? '');
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  const modelBefore = await page.getByTestId('hud-model').textContent();
+  await page.getByTestId('model-file').setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an onnx file at all') });
+  await expect(page.getByTestId('msg-bad-model')).toContainText(/ONNX/i);
+  await expect(page.getByTestId('hud-model')).toHaveText(modelBefore ?? '');
+  const fps = Number(await page.getByTestId('hud-fps').textContent());
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 30_000 }).toBeGreaterThan(0);
+  expect(fps).toBeGreaterThanOrEqual(0);
+  await page.context().close();
+});
+
+test('camera permission denied shows what to do', async () => {
+  const denied = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, '--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
+  try {
+    const page = await denied.newPage();
+    await page.goto(`${ORIGIN}/`);
+    await page.getByTestId('start').click();
+    await expect(page.getByTestId('msg-camera-denied')).toContainText(/allow|permission/i);
+    await expect(page.getByTestId('start')).toHaveText('Start');
+  } finally {
+    await denied.close();
+  }
+});

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { applyAffine, estimateCropTransform } from './align.ts';
+import { pasteBack, pasteMaskWeight } from './blend.ts';
+import { CLIPS_DIR, readFrames } from './clipFrames.ts';
+import type { FaceLandmarker } from './landmarker.ts';
+import { maskLower, maskStartRow, planarToRgba, warpToCrop, warpToCropU8 } from './warp.ts';
+import { createNodeFaceLandmarker } from './tfNode.ts';
+
+let lm: FaceLandmarker;
+beforeAll(async () => {
+  lm = await createNodeFaceLandmarker('wasm');
+}, 60_000);
+afterAll(() => lm?.dispose());
+
+const RANGE: [number, number] = [-1, 1];
+
+describe('warp and paste-back on real frames', () => {
+  for (const id of ['lrs2_00001', 'styletalk_Obama_clip2', 'mimictalk_May_5s']) {
+    it(`pasting the crop back into ${id} leaves the frame nearly unchanged, outside the mask byte-identical`, () => {
+      const { frames } = readFrames(join(CLIPS_DIR, id), { count: 1 });
+      const frame = frames[0];
+      lm.reset();
+      const S = 128;
+      const t = estimateCropTransform(lm.detect(frame, 0)!, S);
+      const crop = warpToCrop(frame, t, S, RANGE);
+      const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
+      pasteBack(copy, crop, t, { range: RANGE, maskRatio: 0.5 });
+      let diff = 0;
+      let changedOutside = 0;
+      let inside = 0;
+      const y0 = maskStartRow(S, 0.5);
+      for (let y = 0; y < frame.height; y++) {
+        for (let x = 0; x < frame.width; x++) {
+          const p = (y * frame.width + x) * 4;
+          for (let c = 0; c < 4; c++) diff += Math.abs(copy.data[p + c] - frame.data[p + c]);
+          const [u, v] = applyAffine(t, x, y);
+          const w = u >= 0 && v >= 0 && u <= S - 1 && v <= S - 1 ? pasteMaskWeight(u, v, S, y0, 0.08 * S) : 0;
+          if (w > 0) inside++;
+          else for (let c = 0; c < 4; c++) if (copy.data[p + c] !== frame.data[p + c]) changedOutside++;
+        }
+      }
+      expect(inside).toBeGreaterThan(100); // the mask really covers part of the frame
+      expect(changedOutside).toBe(0);
+      expect(diff / frame.data.length).toBeLessThan(2);
+    }, 30_000);
+  }
+
+  it('the generated lower face is what appears in the frame', () => {
+    const { frames } = readFrames(join(CLIPS_DIR, 'styletalk_Obama_clip2'), { count: 1 });
+    const frame = frames[0];
+    lm.reset();
+    const S = 128;
+    const lmk = lm.detect(frame, 0)!;
+    const t = estimateCropTransform(lmk, S);
+    const crop = warpToCrop(frame, t, S, RANGE);
+    const white = { size: S, data: new Float32Array(crop.data.length).fill(1) };
+    const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
+    pasteBack(copy, white, t, { range: RANGE, maskRatio: 0.5 });
+    // The mouth centre is deep inside the mask: it must now be white; the eyes must be untouched.
+    const at = (x: number, y: number) => (Math.round(y) * frame.width + Math.round(x)) * 4;
+    const mouth = at(lmk.points[3 * 13], lmk.points[3 * 13 + 1]);
+    expect([copy.data[mouth], copy.data[mouth + 1], copy.data[mouth + 2]]).toEqual([255, 255, 255]);
+    const eye = at(lmk.points[3 * 468], lmk.points[3 * 468 + 1]);
+    expect(copy.data.subarray(eye, eye + 4)).toEqual(frame.data.subarray(eye, eye + 4));
+  }, 30_000);
+
+  it('warpToCropU8 and warpToCrop sample the same pixels; planarToRgba inverts the range mapping', () => {
+    const { frames } = readFrames(join(CLIPS_DIR, 'lrs2_00001'), { count: 1 });
+    const t: [number, number, number, number, number, number] = [0.9, 0.1, -5, -0.1, 0.9, 8];
+    const f = warpToCrop(frames[0], t, 64, [0, 1]);
+    const u8 = warpToCropU8(frames[0], t, 64);
+    const rgba = planarToRgba(f, [0, 1]);
+    let maxd = 0;
+    for (let i = 0; i < 64 * 64; i++) {
+      for (let c = 0; c < 3; c++) {
+        maxd = Math.max(maxd, Math.abs(u8[3 * i + c] - f.data[c * 64 * 64 + i] * 255), Math.abs(rgba.data[4 * i + c] - u8[3 * i + c]));
+      }
+    }
+    expect(maxd).toBeLessThanOrEqual(1);
+  });
+
+  it('maskLower fills exactly the lower rows', () => {
+    const S = 10;
+    const crop = { size: S, data: new Float32Array(3 * S * S).fill(0.25) };
+    const m = maskLower(crop, 0.5, -1);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < S; y++) expect(m.data[c * S * S + y * S + 3]).toBe(y >= 5 ? -1 : 0.25);
+    }
+    expect(crop.data[99]).toBe(0.25); // input untouched
+  });
+
+  it('warpToCrop at S=128 is fast enough for every live frame', () => {
+    const { frames } = readFrames(join(CLIPS_DIR, 'mimictalk_May_5s'), { count: 1 });
+    const t: [number, number, number, number, number, number] = [0.4, 0, -40, 0, 0.4, -50];
+    warpToCrop(frames[0], t, 128, RANGE);
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) warpToCrop(frames[0], t, 128, RANGE);
+    expect((performance.now() - t0) / 50).toBeLessThan(5);
+  });
+});

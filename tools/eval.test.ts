@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
+import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
+import type { EvalReport } from './eval.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const clips = resolve(root, '../shared/data/clips');
+const tsx = join(root, 'node_modules/.bin/tsx');
+const run = promisify(execFile);
+
+/** Every number reachable in `v`, with its path. */
+function numbers(v: unknown, path = ''): [string, number][] {
+  if (typeof v === 'number') return [[path, v]];
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => numbers(x, path ? `${path}.${k}` : k));
+  return [];
+}
+
+describe('npm run eval', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eval-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(!existsSync(clips))('evaluates a generator on a real clip end to end and writes every metric', async () => {
+    const { bytes, manifest } = buildTestGenerator({ mel: MEL_CONFIG });
+    writeFileSync(join(dir, 'gen.onnx'), bytes);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const out = join(dir, 'report.json');
+
+    const { stdout } = await run(
+      tsx,
+      ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'gen.onnx'), '--only', 'grid_bbaf2n', '--max-frames', '30', '--json', out],
+      { cwd: root, timeout: 85_000 },
+    );
+    expect(stdout).toContain('OVERALL');
+
+    const report = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
+    expect(report.clips).toHaveLength(1);
+    const clip = report.clips[0];
+    expect(clip.id).toBe('grid_bbaf2n');
+    expect(clip.frames).toBe(30);
+    expect(clip.swappedAudioFrom).not.toBe('grid_bbaf2n');
+
+    const expected = [
+      'lmd.model', 'lmd.copyReference', 'lmd.groundTruth',
+      'sync.model.lag', 'sync.model.r', 'sync.model.r0', 'sync.groundTruth.lag', 'sync.groundTruth.r', 'sync.groundTruth.r0',
+      'silence.silentOpening', 'silence.speechOpening', 'silence.groundTruthOpening',
+      'psnr.model', 'psnr.copyReference', 'ssim.model', 'ssim.copyReference',
+      'jitter.model', 'jitter.groundTruth',
+    ];
+    for (const scope of [clip, report.overall]) {
+      const found = new Map(numbers(scope));
+      for (const key of expected) {
+        expect(found.has(key), key).toBe(true);
+        expect(Number.isFinite(found.get(key)), `${key} = ${found.get(key)}`).toBe(true);
+      }
+    }
+
+    expect(clip.lmd.groundTruth).toBe(0);
+    // The test generator rewrites the mouth area, so it cannot match the real frame exactly.
+    expect(clip.lmd.model).toBeGreaterThan(0);
+    expect(clip.psnr.model).toBeGreaterThan(5);
+    expect(clip.ssim.model).toBeLessThan(1);
+    expect(Math.abs(clip.sync.model.lag)).toBeLessThanOrEqual(5);
+  }, 90_000);
+
+  it('explains a missing argument', async () => {
+    const err = await run(tsx, ['tools/eval.ts', '--clips', clips], { cwd: root }).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('usage: npm run eval');
+  });
+});

@@ -1,0 +1,491 @@
+/**
+ * Evaluates a generator on real clips through the live pipeline's own engine code (same landmarks,
+ * crop, mask, mel window and paste-back), with two baselines in the same run: copy-reference
+ * (output crop = reference crop) and ground truth (the real frame).
+ *
+ *   npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2]
+ *                   [--max-frames 150] [--json OUT]
+ *
+ * Metrics per clip and overall:
+ *  1. LMD: mouth landmark distance vs ground truth, reference frame |r − t| > 5 (as in training).
+ *  2. Swapped-audio sync: clip A's frames, reference = current frame (live use), driven by clip B's
+ *     audio (B = the next clip in DIR); correlation of mouth opening with B's loudness and the best
+ *     lag (±5 frames). Ground truth on its own audio is the yardstick.
+ *  3. Silence: mean mouth opening with silent audio vs with the clip's own speech (live use).
+ *  4. Mouth-region PSNR / SSIM vs ground truth (lower crop, reference |r − t| > 5).
+ *  5. Temporal jitter of the generated mouth landmarks (live use, own audio) vs ground truth's.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-web';
+import type { PlanarImage, RgbaImage } from '../src/engine/types.ts';
+import { readWav } from '../src/engine/audio/wav.ts';
+import { resampleBuffer } from '../src/engine/audio/resample.ts';
+import { computeLogMel, melFrameCount } from '../src/engine/audio/mel.ts';
+import { MEL_CONFIG, SILENCE_VALUE } from '../src/engine/audio/melConfig.ts';
+import { melIndexForVideoFrame, melWindowFromFrames } from '../src/engine/audio/melRing.ts';
+import { parseManifest, type GeneratorManifest } from '../src/engine/generator/manifest.ts';
+import { GeneratorRunner } from '../src/engine/generator/runner.ts';
+import { LipsyncPipeline, type LandmarkSource, type PreparedFrame } from '../src/engine/pipeline/lipsyncPipeline.ts';
+import { createNodeFaceLandmarker } from '../src/engine/face/tfNode.ts';
+import { mouthOpening } from '../src/engine/face/meshIndices.ts';
+import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
+import {
+  audioEnvelopePerFrame,
+  bestLagCorrelation,
+  jitter,
+  landmarkDistance,
+  psnr,
+  ssim,
+  type FloatImage,
+  type LagCorrelation,
+  type Rect,
+} from '../src/engine/eval/metrics.ts';
+
+export class EvalError extends Error {
+  constructor(
+    readonly code: 'bad-args' | 'missing-file' | 'no-clips' | 'ffmpeg' | 'no-face',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EvalError';
+  }
+}
+
+export interface EvalOptions {
+  clips: string;
+  model: string;
+  manifest?: string;
+  only?: string[];
+  maxFrames: number;
+  json?: string;
+}
+
+/** Reference offset for metrics 1 and 4 (training's rule: |r − t| > MIN_REF_OFFSET). */
+const REF_OFFSET = 10;
+const MIN_REF_OFFSET = 5;
+const MAX_LAG = 5;
+
+export interface ClipResult {
+  id: string;
+  frames: number;
+  /** Frames where the face was found in the original video. */
+  facesFound: number;
+  /** Clip whose audio drove the swapped-audio run. */
+  swappedAudioFrom: string;
+  lmd: { model: number; copyReference: number; groundTruth: number };
+  sync: { model: LagCorrelation; groundTruth: LagCorrelation };
+  silence: { silentOpening: number; speechOpening: number; groundTruthOpening: number };
+  psnr: { model: number; copyReference: number };
+  ssim: { model: number; copyReference: number };
+  jitter: { model: number; groundTruth: number };
+}
+
+export interface EvalReport {
+  model: string;
+  manifest: string;
+  backend: string;
+  referenceOffset: number;
+  clips: ClipResult[];
+  /** Mean over clips of every number in ClipResult (non-finite values skipped). */
+  overall: Record<string, unknown>;
+}
+
+export function parseArgs(argv: string[]): EvalOptions {
+  const opts: Partial<EvalOptions> & { maxFrames: number } = { maxFrames: 150 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new EvalError('bad-args', `${a} needs a value.`);
+      return v;
+    };
+    if (a === '--clips') opts.clips = value();
+    else if (a === '--model') opts.model = value();
+    else if (a === '--manifest') opts.manifest = value();
+    else if (a === '--json') opts.json = value();
+    else if (a === '--only') opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--max-frames') {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 12) throw new EvalError('bad-args', `--max-frames must be a whole number ≥ 12 (references sit > 5 frames away), got ${v}.`);
+      opts.maxFrames = n;
+    } else throw new EvalError('bad-args', `Unknown argument ${a}.`);
+  }
+  if (!opts.clips || !opts.model) {
+    throw new EvalError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--json OUT]');
+  }
+  return opts as EvalOptions;
+}
+
+function readBytes(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new EvalError('missing-file', `Cannot read the ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The manifest: --manifest, else FILE.manifest.json or manifest.json next to the model. */
+function findManifest(model: string, given?: string): string {
+  if (given) return given;
+  const candidates = [model.replace(/\.onnx$/i, '') + '.manifest.json', join(dirname(model), 'manifest.json')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new EvalError('missing-file', `No manifest found for ${model} (looked for ${candidates.join(', ')}); pass --manifest FILE.`);
+  return found;
+}
+
+/** Clip ids (sub-directories with video.mp4 and audio.wav), sorted. */
+function listClips(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new EvalError('missing-file', `Cannot read the clips directory ${dir}: ${(e as Error).message}`);
+  }
+  return names
+    .filter((n) => {
+      const d = join(dir, n);
+      return statSync(d).isDirectory() && existsSync(join(d, 'video.mp4')) && existsSync(join(d, 'audio.wav'));
+    })
+    .sort();
+}
+
+interface Video {
+  fps: number;
+  frames: RgbaImage[];
+}
+
+/** Decodes up to maxFrames RGBA frames with ffmpeg, streaming. */
+async function decodeVideo(file: string, maxFrames: number): Promise<Video> {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate', '-of', 'json', file], {
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0) throw new EvalError('ffmpeg', `ffprobe could not read ${file}: ${probe.stderr || probe.error?.message}`);
+  const stream = JSON.parse(probe.stdout).streams?.[0];
+  if (!stream?.width || !stream?.height) throw new EvalError('ffmpeg', `${file} has no video stream.`);
+  const [num, den] = String(stream.r_frame_rate ?? '25/1').split('/').map(Number);
+  const fps = num / (den || 1) || 25;
+  const { width, height } = stream as { width: number; height: number };
+  const frameBytes = width * height * 4;
+  const ff = spawn('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', String(maxFrames), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  ff.stderr.on('data', (d) => (stderr += d));
+  const frames: RgbaImage[] = [];
+  let cur = new Uint8ClampedArray(frameBytes);
+  let filled = 0;
+  for await (const chunk of ff.stdout as AsyncIterable<Buffer>) {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(frameBytes - filled, chunk.length - off);
+      cur.set(chunk.subarray(off, off + n), filled);
+      filled += n;
+      off += n;
+      if (filled === frameBytes) {
+        frames.push({ width, height, data: cur });
+        cur = new Uint8ClampedArray(frameBytes);
+        filled = 0;
+      }
+    }
+  }
+  const code: number = await new Promise((res) => (ff.exitCode !== null ? res(ff.exitCode) : ff.on('close', (c) => res(c ?? 1))));
+  if (code !== 0 || frames.length === 0) throw new EvalError('ffmpeg', `ffmpeg could not decode ${file}: ${stderr.trim() || `exit ${code}`}`);
+  return { fps, frames };
+}
+
+interface Audio {
+  samples: Float32Array;
+  mel: Float32Array;
+  melFrames: number;
+}
+
+function loadAudio(file: string): Audio {
+  const wav = readWav(readBytes(file, 'audio file'), file);
+  const samples = wav.sampleRate === MEL_CONFIG.sampleRate ? wav.mono : resampleBuffer(wav.mono, wav.sampleRate, MEL_CONFIG.sampleRate);
+  return { samples, mel: computeLogMel(samples), melFrames: melFrameCount(samples.length) };
+}
+
+const mean = (xs: number[]): number => {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
+};
+
+function toFloatImage(p: PlanarImage): FloatImage {
+  return { width: p.size, height: p.size, channels: 3, data: p.data };
+}
+
+/** Deterministic reference for frame t with |r − t| > 5 and a face: t + 10, t − 10, then further out. */
+function referenceFor(t: number, prepared: (PreparedFrame | null)[]): number | null {
+  const n = prepared.length;
+  const order = [REF_OFFSET, -REF_OFFSET];
+  for (let d = MIN_REF_OFFSET + 1; d < n; d++) if (d !== REF_OFFSET) order.push(d, -d);
+  for (const d of order) {
+    const r = t + d;
+    if (r >= 0 && r < n && prepared[r]) return r;
+  }
+  return null;
+}
+
+interface Series {
+  /** Landmarks found on each output frame (null: no face or frame not generated). */
+  landmarks: (Float32Array | null)[];
+  psnr: number[];
+  ssim: number[];
+}
+
+class ClipEvaluator {
+  constructor(
+    private readonly pipeline: LipsyncPipeline,
+    private readonly runner: GeneratorRunner,
+    private readonly landmarker: LandmarkSource,
+    private readonly manifest: GeneratorManifest,
+  ) {}
+
+  private get T(): number {
+    return this.manifest.audioWindow.past + this.manifest.audioWindow.lookahead;
+  }
+  private get nMels(): number {
+    return this.manifest.inputs.audio.shape[1];
+  }
+
+  melWindow(audio: Audio, t: number, fps: number): Float32Array {
+    const { past, lookahead } = this.manifest.audioWindow;
+    return melWindowFromFrames(audio.mel, audio.melFrames, melIndexForVideoFrame(t, fps), past, lookahead, undefined, this.nMels);
+  }
+
+  silence(): Float32Array {
+    return new Float32Array(this.nMels * this.T).fill(SILENCE_VALUE);
+  }
+
+  /**
+   * Runs one output series: for each frame, `output(t)` gives the generated crop (or null to skip),
+   * which is pasted into a copy of the frame; landmarks are re-detected on the result, and the
+   * mouth region of its re-cut crop is compared with the ground-truth crop when `score` is set.
+   */
+  async series(
+    frames: RgbaImage[],
+    prepared: (PreparedFrame | null)[],
+    fps: number,
+    count: number,
+    output: (t: number, frame: PreparedFrame) => Promise<PlanarImage | null>,
+    score = false,
+  ): Promise<Series> {
+    const { cropSize: S, imageRange, maskRatio } = this.manifest;
+    const y0 = maskStartRow(S, maskRatio);
+    const region: Rect = { x: 0, y: y0, width: S, height: S - y0 };
+    const range = imageRange[1] - imageRange[0];
+    const out: Series = { landmarks: [], psnr: [], ssim: [] };
+    this.landmarker.reset?.();
+    for (let t = 0; t < count; t++) {
+      const frame = prepared[t];
+      const generated = frame ? await output(t, frame) : null;
+      if (!frame || !generated) {
+        out.landmarks.push(null);
+        continue;
+      }
+      const image: RgbaImage = { width: frames[t].width, height: frames[t].height, data: new Uint8ClampedArray(frames[t].data) };
+      this.pipeline.paste(image, frame, generated);
+      out.landmarks.push(this.landmarker.detect(image, (t * 1000) / fps)?.points ?? null);
+      if (score && region.height > 0) {
+        const shown = toFloatImage(warpToCrop(image, frame.transform, S, imageRange));
+        const truth = toFloatImage(frame.crop);
+        out.psnr.push(psnr(shown, truth, range, region));
+        out.ssim.push(ssim(shown, truth, range, region));
+      }
+    }
+    return out;
+  }
+
+  async evaluate(id: string, dir: string, swapId: string, maxFrames: number, log: (s: string) => void): Promise<ClipResult> {
+    const { fps, frames } = await decodeVideo(join(dir, id, 'video.mp4'), maxFrames);
+    const own = loadAudio(join(dir, id, 'audio.wav'));
+    const swap = loadAudio(join(dir, swapId, 'audio.wav'));
+    const n = frames.length;
+
+    // Ground truth: the live pipeline's landmarks and crops on the real frames.
+    this.pipeline.reset();
+    const prepared = frames.map((f, t) => this.pipeline.prepare(f, (t * 1000) / fps));
+    const truth = prepared.map((p) => p?.landmarks.points ?? null);
+    const facesFound = truth.filter(Boolean).length;
+    if (facesFound < 3) throw new EvalError('no-face', `Clip ${id}: a face was found in only ${facesFound} of ${n} frames.`);
+    log(`  ${id}: ${n} frames, face in ${facesFound}`);
+
+    const refs = prepared.map((_, t) => referenceFor(t, prepared));
+    const withRef = (make: (t: number, frame: PreparedFrame, ref: PreparedFrame) => Promise<PlanarImage>) => async (t: number, frame: PreparedFrame) => {
+      const r = refs[t];
+      return r === null ? null : make(t, frame, prepared[r]!);
+    };
+    const S = this.manifest.cropSize;
+
+    // 1 + 4: reference |r − t| > 5, own audio.
+    const model = await this.series(
+      frames,
+      prepared,
+      fps,
+      n,
+      withRef(async (t, frame, ref) => ({
+        size: S,
+        data: await this.runner.run({ masked: frame.masked.data, reference: ref.crop.data, audio: this.melWindow(own, t, fps) }),
+      })),
+      true,
+    );
+    const copy = await this.series(frames, prepared, fps, n, withRef(async (_t, _frame, ref) => ref.crop), true);
+
+    // 2, 3, 5: live use (reference = current frame) with swapped, silent and own audio.
+    const swapFrames = Math.min(n, Math.floor((swap.samples.length / MEL_CONFIG.sampleRate) * fps));
+    const swapped = await this.series(frames, prepared, fps, swapFrames, (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps)));
+    const silentMel = this.silence();
+    const silent = await this.series(frames, prepared, fps, n, (_t, f) => this.pipeline.generate(f, silentMel));
+    const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps)));
+
+    const lmdOf = (s: (Float32Array | null)[]) => mean(s.map((p, t) => (p && truth[t] ? landmarkDistance(p, truth[t]!) : NaN)));
+    const opening = (s: (Float32Array | null)[]) => s.map((p) => (p ? mouthOpening(p) : NaN));
+
+    return {
+      id,
+      frames: n,
+      facesFound,
+      swappedAudioFrom: swapId,
+      lmd: { model: lmdOf(model.landmarks), copyReference: lmdOf(copy.landmarks), groundTruth: lmdOf(truth) },
+      sync: {
+        model: bestLagCorrelation(opening(swapped.landmarks), audioEnvelopePerFrame(swap.samples, fps, swapFrames), MAX_LAG),
+        groundTruth: bestLagCorrelation(opening(truth), audioEnvelopePerFrame(own.samples, fps, n), MAX_LAG),
+      },
+      silence: {
+        silentOpening: mean(opening(silent.landmarks)),
+        speechOpening: mean(opening(live.landmarks)),
+        groundTruthOpening: mean(opening(truth)),
+      },
+      psnr: { model: mean(model.psnr), copyReference: mean(copy.psnr) },
+      ssim: { model: mean(model.ssim), copyReference: mean(copy.ssim) },
+      jitter: { model: jitter(live.landmarks), groundTruth: jitter(truth) },
+    };
+  }
+}
+
+/** Mean over clips of every numeric leaf (same shape as a ClipResult's numbers). */
+function averageResults(results: ClipResult[]): Record<string, unknown> {
+  const avg = (values: unknown[]): unknown => {
+    const first = values[0];
+    if (typeof first === 'number') return mean(values as number[]);
+    if (first && typeof first === 'object') {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(first)) {
+        const v = avg(values.map((x) => (x as Record<string, unknown>)[k]));
+        if (v !== undefined) o[k] = v;
+      }
+      return o;
+    }
+    return undefined;
+  };
+  const o = avg(results) as Record<string, unknown>;
+  o.clips = results.length;
+  return o;
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const lag = (l: LagCorrelation) =>
+  `${f3(l.r)}@${l.lag >= 0 ? '+' : ''}${Number.isInteger(l.lag) ? l.lag : f1(l.lag)} (r0 ${f3(l.r0)})`;
+
+export function formatTable(report: EvalReport): string {
+  const head = ['clip', 'LMD model', 'LMD copy', 'sync model', 'sync GT', 'open silent', 'open speech', 'PSNR model', 'PSNR copy', 'SSIM model', 'SSIM copy', 'jitter model', 'jitter GT'];
+  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'silence' | 'psnr' | 'ssim' | 'jitter'>) => [
+    id,
+    f3(c.lmd.model),
+    f3(c.lmd.copyReference),
+    lag(c.sync.model),
+    lag(c.sync.groundTruth),
+    f3(c.silence.silentOpening),
+    f3(c.silence.speechOpening),
+    f1(c.psnr.model),
+    f1(c.psnr.copyReference),
+    f3(c.ssim.model),
+    f3(c.ssim.copyReference),
+    f3(c.jitter.model * 100),
+    f3(c.jitter.groundTruth * 100),
+  ];
+  const rows = [head, ...report.clips.map((c) => row(c.id, c)), row('OVERALL', report.overall as unknown as ClipResult)];
+  const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return [
+    ...lines,
+    '',
+    `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
+    `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance; PSNR dB / SSIM over the lower crop; jitter ×100.`,
+  ].join('\n');
+}
+
+export async function runEval(opts: EvalOptions, log: (s: string) => void = console.log): Promise<EvalReport> {
+  const all = listClips(opts.clips);
+  if (all.length === 0) throw new EvalError('no-clips', `No clips (sub-directories with video.mp4 and audio.wav) in ${opts.clips}.`);
+  const unknown = (opts.only ?? []).filter((id) => !all.includes(id));
+  if (unknown.length) throw new EvalError('no-clips', `Unknown clip id(s) ${unknown.join(', ')} in ${opts.clips}.`);
+  const ids = opts.only?.length ? opts.only : all;
+
+  const manifestPath = findManifest(opts.model, opts.manifest);
+  let manifestJson: unknown;
+  try {
+    manifestJson = JSON.parse(new TextDecoder().decode(readBytes(manifestPath, 'manifest')));
+  } catch (e) {
+    if (e instanceof EvalError) throw e;
+    throw new EvalError('missing-file', `The manifest ${manifestPath} is not valid JSON: ${(e as Error).message}`);
+  }
+  const manifest = parseManifest(manifestJson);
+  const modelBytes = readBytes(opts.model, 'model');
+  const runner = await GeneratorRunner.create({ modelBytes, manifest, ort, preferredBackends: ['wasm'], wasmThreads: 1, expectedMel: MEL_CONFIG });
+  const landmarker = await createNodeFaceLandmarker();
+  const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: true });
+  const evaluator = new ClipEvaluator(pipeline, runner, landmarker, manifest);
+
+  const clips: ClipResult[] = [];
+  try {
+    for (const id of ids) {
+      // B = the next clip in the directory (wrapping), so a single --only clip still gets other audio.
+      const swapId = all.length > 1 ? all[(all.indexOf(id) + 1) % all.length] : id;
+      try {
+        clips.push(await evaluator.evaluate(id, opts.clips, swapId, opts.maxFrames, log));
+      } catch (e) {
+        if (e instanceof EvalError && e.code === 'no-face') log(`  skipped: ${e.message}`);
+        else throw e;
+      }
+    }
+  } finally {
+    await runner.dispose();
+  }
+  if (clips.length === 0) throw new EvalError('no-face', 'No clip could be evaluated (no faces found).');
+  const report: EvalReport = {
+    model: opts.model,
+    manifest: manifestPath,
+    backend: runner.backend,
+    referenceOffset: REF_OFFSET,
+    clips,
+    overall: averageResults(clips),
+  };
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(report, null, 2));
+  return report;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    const opts = parseArgs(argv);
+    console.log(`Evaluating ${basename(opts.model)} on ${opts.clips} (≤ ${opts.maxFrames} frames per clip)…`);
+    const report = await runEval(opts);
+    console.log(formatTable(report));
+    if (opts.json) console.log(`JSON written to ${opts.json}`);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    console.error(`eval failed${err.code ? ` (${err.code})` : ''}: ${err.message}`);
+    return err instanceof EvalError && err.code === 'bad-args' ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
