@@ -108,6 +108,8 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
   await expect(page.getByTestId('hud-backend')).toContainText(/wasm|webgpu/);
+  // Headless Chromium has no real GPU: the app falls back to wasm and says why.
+  await expect(page.getByTestId('msg-backend')).toContainText(/wasm/);
   await expect
     .poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 })
     .toBeGreaterThan(0);
@@ -162,5 +164,44 @@ test('camera permission denied shows what to do', async () => {
     await expect(page.getByTestId('start')).toHaveText('Start');
   } finally {
     await denied.close();
+  }
+});
+
+test('recording saves a playable WebM of the output', async () => {
+  const { page } = await openApp(process.env.E2E_QUERY ?? '');
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  await page.getByTestId('record').click();
+  await page.waitForTimeout(3000);
+  await page.getByTestId('record').click();
+  const link = page.getByTestId('download');
+  await expect(link).toHaveAttribute('download', /\.webm$/);
+  const header = await link.evaluate(async (a: HTMLAnchorElement) => {
+    const blob = await (await fetch(a.href)).blob();
+    return { size: blob.size, type: blob.type, magic: Array.from(new Uint8Array(await blob.slice(0, 4).arrayBuffer())) };
+  });
+  expect(header.type).toContain('webm');
+  expect(header.magic).toEqual([0x1a, 0x45, 0xdf, 0xa3]); // EBML
+  expect(header.size).toBeGreaterThan(10_000);
+  await page.context().close();
+});
+
+test('no face in view: the output shows the camera unchanged and says so', async () => {
+  const noFace = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, ...fakeDeviceFlags('noface')] });
+  try {
+    const page = await noFace.newPage();
+    await page.goto(`${ORIGIN}/${process.env.E2E_QUERY ?? ''}`);
+    await page.getByTestId('start').click();
+    await expect(page.getByTestId('msg-no-face')).toContainText(/No face/i, { timeout: 120_000 });
+    await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 60_000 }).toBeGreaterThan(0);
+    const frames = await compareFrames(page, 3);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    for (const f of frames) {
+      expect(f.top).toBeLessThan(3);
+      expect(f.changed).toBeLessThan(50);
+    }
+  } finally {
+    await noFace.close();
   }
 });

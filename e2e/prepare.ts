@@ -40,9 +40,18 @@ function writeTestModel(): void {
   writeFileSync(resolve(TEST_MODEL_DIR, 'manifest.json'), JSON.stringify(manifest, null, 2));
 }
 
+/** A camera that shows no face (a test pattern) with a tone as the mic: the no-face path. */
+function noFaceCamera(): void {
+  const y4m = resolve(FIXTURES, 'noface.y4m');
+  const wav = resolve(FIXTURES, 'noface.wav');
+  if (!existsSync(y4m)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25:duration=4', '-pix_fmt', 'yuv420p', y4m]);
+  if (!existsSync(wav)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000:duration=4', '-c:a', 'pcm_s16le', wav]);
+}
+
 export function prepareFixtures(): void {
   mkdirSync(FIXTURES, { recursive: true });
   convert(CAMERA_CLIP, 'camera');
+  noFaceCamera();
   writeTestModel();
 }
 

@@ -19,6 +19,9 @@ export interface BackendResult {
   iterations?: number;
 }
 
+/** First output per backend, to check that backends agree numerically. */
+const outputs = new Map<string, Float32Array>();
+
 async function benchBackend(backend: GeneratorBackend, bytes: Uint8Array, manifest: Awaited<ReturnType<typeof loadGeneratorFromUrl>>['manifest'], iterations: number): Promise<BackendResult> {
   let runner: GeneratorRunner | undefined;
   try {
@@ -28,8 +31,9 @@ async function benchBackend(backend: GeneratorBackend, bytes: Uint8Array, manife
     const img = new Float32Array(3 * S * S).map((_, i) => (i % 255) / 255);
     const audio = new Float32Array(80 * T).map((_, i) => Math.sin(i) * 0.5);
     const t0 = performance.now();
-    await runner.run({ masked: img, reference: img, audio });
+    const first = await runner.run({ masked: img, reference: img, audio });
     const firstRunMs = performance.now() - t0;
+    outputs.set(runner.backend, first);
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const s = performance.now();
@@ -65,7 +69,15 @@ async function main(): Promise<void> {
   for (const b of (q.get('backends') ?? 'wasm,webgpu').split(',') as GeneratorBackend[]) {
     results.push(await benchBackend(b, loaded.bytes, loaded.manifest, b === 'webgpu' ? Math.min(iterations, 3) : iterations));
   }
-  const report = { model: loaded.label, crossOriginIsolated, results };
+  // WebGPU kernels have had correctness bugs (see docs): the same inputs must give the same face.
+  const a = outputs.get('wasm');
+  const b = outputs.get('webgpu');
+  let maxAbsDiffWasmVsWebgpu: number | undefined;
+  if (a && b) {
+    maxAbsDiffWasmVsWebgpu = 0;
+    for (let i = 0; i < a.length; i++) maxAbsDiffWasmVsWebgpu = Math.max(maxAbsDiffWasmVsWebgpu, Math.abs(a[i] - b[i]));
+  }
+  const report = { model: loaded.label, crossOriginIsolated, results, maxAbsDiffWasmVsWebgpu };
   (globalThis as unknown as { benchResult: unknown }).benchResult = report;
   document.getElementById('out')!.textContent = JSON.stringify(report, null, 2);
 }

@@ -7,6 +7,9 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 PY="${PYTHON:-/usr/bin/python3}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+# SMOKE_MODEL_OUT=DIR keeps the exported model (generator.onnx, manifest.json, parity.*) for the
+# onnxruntime-web parity check (tools/train/parity.test.ts).
+MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
 
 "$PY" "$HERE/synth.py" --out "$WORK/data" --clips 3 --frames 40 --identities 2
 (cd "$ROOT" && npx tsx tools/train/write_pairs.ts "$WORK/data" --epochs 2 --seed 1)
@@ -15,18 +18,18 @@ trap 'rm -rf "$WORK"' EXIT
   --val-every 3 --val-pairs 8 --log-every 1
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run" --steps 5 --batch 4 --val-identities person1 \
   --val-every 5 --val-pairs 8 --log-every 1 --resume
-"$PY" "$HERE/export.py" --checkpoint "$WORK/run/last.pt" --out "$WORK/model" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
+"$PY" "$HERE/export.py" --checkpoint "$WORK/run/last.pt" --out "$MODEL_OUT" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 for f in generator.onnx manifest.json parity.json parity.bin; do
-  test -s "$WORK/model/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }
+  test -s "$MODEL_OUT/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }
 done
-"$PY" - "$WORK" <<'PY'
+"$PY" - "$WORK" "$MODEL_OUT" <<'PY'
 import json, sys
-w = sys.argv[1]
+w, model_dir = sys.argv[1], sys.argv[2]
 log = [json.loads(l) for l in open(f"{w}/run/log.jsonl")]
 steps = [r["step"] for r in log if r["kind"] == "train"]
 assert steps[-1] == 5 and 4 in steps, f"resume did not continue the step count: {steps}"
 assert any(r["kind"] == "val" for r in log), "no validation record"
-m = json.load(open(f"{w}/model/manifest.json"))
+m = json.load(open(f"{model_dir}/manifest.json"))
 assert m["inputs"]["audio"]["shape"] == [1, 80, m["audioWindow"]["past"] + m["audioWindow"]["lookahead"]]
 print("smoke ok:", m["architecture"]["params"], "params,", m["architecture"]["gflopsPerFrame"], "GFLOPs/frame")
 PY

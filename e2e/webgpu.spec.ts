@@ -1,0 +1,32 @@
+/**
+ * WebGPU code path on Chromium's software adapter (SwiftShader): slow but correct, so it checks
+ * numerics. The generator must give the same face on the WebGPU EP as on the wasm EP (the
+ * `onnxruntime-web/webgpu` bundle once computed 6-input-channel convs wrongly; ours has one).
+ */
+import { expect, test, chromium } from '@playwright/test';
+import { BASE_FLAGS } from './chromium.ts';
+import { CHROMIUM, PORT } from '../playwright.config.ts';
+
+const MODELS = ['test-models/small/manifest.json', 'models/manifest.json'];
+
+for (const model of MODELS) {
+  test(`WebGPU EP matches wasm EP: ${model}`, async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, '--enable-unsafe-webgpu'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${PORT}/bench.html?iterations=1&backends=wasm,webgpu&model=${model}`);
+      await page.waitForFunction(() => (globalThis as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 170_000 });
+      const r = (await page.evaluate(() => (globalThis as unknown as { benchResult: unknown }).benchResult)) as {
+        error?: string;
+        results: { backend: string; ok: boolean; error?: string }[];
+        maxAbsDiffWasmVsWebgpu?: number;
+      };
+      expect(r.error).toBeUndefined();
+      const webgpu = r.results.find((x) => x.backend === 'webgpu');
+      expect(webgpu?.ok, `WebGPU EP did not run: ${JSON.stringify(r.results)}`).toBe(true);
+      expect(r.maxAbsDiffWasmVsWebgpu).toBeLessThan(1e-3);
+    } finally {
+      await browser.close();
+    }
+  });
+}
