@@ -100,3 +100,44 @@ if __name__ == "__main__":
     print(f"opset {info['opset']}, inputs {info['inputs']}, outputs {info['outputs']}, {info['initializers']} initializers")
     for op, n in sorted(Counter(info["ops"]).items()):
         print(f"  {op}: {n}")
+
+
+def read_initializers(path: str) -> dict:
+    """Float32 initializers of an ONNX file as {name: (dims, bytes little-endian)}.
+
+    Lets the trainer start from shipped weights (generator.onnx) when no checkpoint exists, so
+    training continues across sessions from what the app actually runs.
+    """
+    import struct
+    data = open(path, "rb").read()
+    graph = next((v for fn, _, v in fields(data) if fn == 7), None)
+    if graph is None:
+        raise ValueError(f"{path}: no graph")
+    out = {}
+    for fn, _, v in fields(graph):
+        if fn != 5:
+            continue
+        dims, dtype, name, raw, floats = [], 1, "", b"", []
+        for tfn, twt, tv in fields(v):
+            if tfn == 1:
+                if twt == 2:  # packed
+                    i = 0
+                    while i < len(tv):
+                        d, i = _varint(tv, i)
+                        dims.append(d)
+                else:
+                    dims.append(tv)
+            elif tfn == 2:
+                dtype = tv
+            elif tfn == 8:
+                name = tv.decode()
+            elif tfn == 9:
+                raw = tv
+            elif tfn == 4:
+                floats.extend(struct.unpack(f"<{len(tv) // 4}f", tv) if twt == 2 else [struct.unpack("<f", tv)[0]])
+        if dtype != 1:
+            continue
+        if not raw and floats:
+            raw = struct.pack(f"<{len(floats)}f", *floats)
+        out[name] = (dims, raw)
+    return out

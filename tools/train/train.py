@@ -140,6 +140,9 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--time-limit", type=float, default=0, help="minutes; 0 = no limit")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--init-onnx", default="",
+                    help="start a new run from the weights of a shipped generator.onnx (its manifest.json next to it "
+                         "gives the architecture): training continues across sessions without a checkpoint")
     ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
@@ -161,6 +164,25 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
+def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
+    """Copies a generator.onnx's float initializers into the model's parameters (names match the export)."""
+    from onnx_inspect import read_initializers
+    inits = read_initializers(path)
+    sd = model.state_dict()
+    missing = [k for k in sd if k not in inits]
+    if missing:
+        raise SystemExit(f"--init-onnx: {path} lacks weights for {missing[:5]}{' ...' if len(missing) > 5 else ''}; "
+                         "was it exported from this architecture?")
+    new = {}
+    for k, t in sd.items():
+        dims, raw = inits[k]
+        a = np.frombuffer(raw, dtype="<f4").copy()
+        if a.size != t.numel():
+            raise SystemExit(f"--init-onnx: {k} has {a.size} values in the ONNX file, the model needs {t.numel()}")
+        new[k] = torch.from_numpy(a).reshape(t.shape)
+    model.load_state_dict(new)
+
+
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -180,6 +202,9 @@ def main(argv=None):
             raise SystemExit(f"--resume: {last_path} does not exist")
         state = torch.load(last_path, map_location="cpu")
         cfg = GeneratorConfig.from_json(state["config"])
+    elif args.init_onnx:
+        manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init_onnx)), "manifest.json")))
+        cfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
     else:
         cfg = GeneratorConfig(size=data.crop_size, past=args.past, lookahead=args.lookahead,
                               widths=tuple(int(x) for x in args.widths.split(",")), output=args.output)
@@ -190,6 +215,9 @@ def main(argv=None):
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     gen = torch.Generator().manual_seed(args.seed)
     step, cursor, best = 0, 0, math.inf
+    if state is None and args.init_onnx:
+        load_onnx_weights(model, args.init_onnx)
+        print(f"initialised from {args.init_onnx}")
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
