@@ -161,6 +161,16 @@ def _check(path: str, n: int) -> str:
     return path
 
 
+# Inner-lip pairs (upper, lower) as positions in OUTER_LIPS + INNER_LIPS: 13/14, 82/87, 312/317.
+_INNER_PAIRS = [(20 + INNER_LIPS.index(u), 20 + INNER_LIPS.index(d)) for u, d in ((13, 14), (82, 87), (312, 317))]
+
+
+def mouth_opening(lips: torch.Tensor, size: int) -> torch.Tensor:
+    """[B] inner-lip gap of the target as a fraction of the crop size (0 = closed, ~0.1 = wide open)."""
+    gaps = [(lips[:, d, 1] - lips[:, u, 1]).clamp(min=0) for u, d in _INNER_PAIRS]
+    return torch.stack(gaps, 1).mean(1) / size
+
+
 @dataclass
 class AugmentConfig:
     shift: float = 0.03       # max shift of target/masked, fraction of S
@@ -227,4 +237,4 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
     masked = target.clone()
     masked[:, :, y0:, :] = mask_fill
     return {"masked": masked, "reference": reference, "audio": raw["audio"], "target": target,
-            "weight": mouth_weight(lips, size)}
+            "weight": mouth_weight(lips, size), "opening": mouth_opening(lips, size)}

@@ -154,6 +154,9 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mouth-weight", type=float, default=2.0)
     ap.add_argument("--grad-weight", type=float, default=0.5)
+    ap.add_argument("--aux-weight", type=float, default=0.5,
+                    help="weight of the training-only auxiliary loss: predict the target's mouth opening from the "
+                         "audio code alone (makes the audio encoder informative early; not exported)")
     ap.add_argument("--ssim-weight", type=float, default=0.0)
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
@@ -213,6 +216,9 @@ def main(argv=None):
 
     model = LipSyncGenerator(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
+    # Training-only head: audio code -> mouth opening. Its own optimiser so older checkpoints resume cleanly.
+    aux_head = torch.nn.Linear(cfg.audio_dim, 1)
+    aux_opt = torch.optim.Adam(aux_head.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     step, cursor, best = 0, 0, math.inf
     if state is None and args.init_onnx:
@@ -223,6 +229,9 @@ def main(argv=None):
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         step, cursor, best = state["step"], state["cursor"], state.get("best", math.inf)
+        if "aux" in state:
+            aux_head.load_state_dict(state["aux"]["head"])
+            aux_opt.load_state_dict(state["aux"]["optimizer"])
         print(f"resumed at step {step}")
     w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight}
     aug = None if args.no_augment else AugmentConfig()
@@ -250,7 +259,8 @@ def main(argv=None):
     def checkpoint(path, extra=None):
         save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                      "step": step, "cursor": cursor, "best": best, "config": cfg.to_json(), "meta": meta,
-                     "args": vars(args), **(extra or {})}, path)
+                     "args": vars(args), "aux": {"head": aux_head.state_dict(), "optimizer": aux_opt.state_dict()},
+                     **(extra or {})}, path)
 
     def validate():
         nonlocal best
@@ -276,13 +286,21 @@ def main(argv=None):
                 raise item
             start, batch = item
             lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
-            for group in opt.param_groups:
+            for group in opt.param_groups + aux_opt.param_groups:
                 group["lr"] = lr
             out = model(batch["masked"], batch["reference"], batch["audio"])
             terms = losses(out, batch, cfg.lower_start, w)
+            loss = terms["loss"]
+            if args.aux_weight > 0:
+                # Scaled so a wide-open mouth is ~1. Gradients reach the audio encoder through the code.
+                pred = aux_head(model.audio(batch["audio"])).squeeze(1)
+                terms["aux"] = (pred - batch["opening"] * 10).abs().mean()
+                loss = loss + args.aux_weight * terms["aux"]
             opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            aux_opt.zero_grad(set_to_none=True)
+            loss.backward()
             opt.step()
+            aux_opt.step()
             step += 1
             cursor = (start + args.batch) % len(train_pairs)
             n_window += args.batch
@@ -293,7 +311,7 @@ def main(argv=None):
                 t_window, n_window = now, 0
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
-                print(f"step {step} loss {rec['loss']:.4f} l1 {rec['l1']:.4f} mouth {rec['mouth']:.4f} "
+                print(f"step {step} loss {rec['loss']:.4f} l1 {rec['l1']:.4f} mouth {rec['mouth']:.4f} aux {rec.get('aux', 0):.4f} "
                       f"{rec['samplesPerSec']:.1f} samples/s")
             if step % args.val_every == 0:
                 validate()
