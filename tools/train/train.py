@@ -28,6 +28,7 @@ from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
 
 MASK_FILL = 0.5
+SILENCE = -1.0  # log-mel value of digital silence (src/engine/audio/melConfig.ts SILENCE_VALUE)
 
 
 def image_gradients(x: torch.Tensor):
@@ -157,6 +158,11 @@ def parse_args(argv=None):
     ap.add_argument("--aux-weight", type=float, default=0.5,
                     help="weight of the training-only auxiliary loss: predict the target's mouth opening from the "
                          "audio code alone (makes the audio encoder informative early; not exported)")
+    ap.add_argument("--silence-prob", type=float, default=0.5,
+                    help="probability that a sample whose target mouth is closed gets silent audio (all -1): "
+                         "teaches 'silence -> closed mouth' even when the reference mouth is open")
+    ap.add_argument("--silence-opening", type=float, default=0.005,
+                    help="inner-lip gap (fraction of the crop) below which a target mouth counts as closed")
     ap.add_argument("--ssim-weight", type=float, default=0.0)
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
@@ -218,6 +224,7 @@ def main(argv=None):
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     # Training-only head: audio code -> mouth opening. Its own optimiser so older checkpoints resume cleanly.
     aux_head = torch.nn.Linear(cfg.audio_dim, 1)
+    silence_gen = torch.Generator().manual_seed(args.seed + 1)  # main thread only (`gen` lives in the loader)
     aux_opt = torch.optim.Adam(aux_head.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     step, cursor, best = 0, 0, math.inf
@@ -288,6 +295,12 @@ def main(argv=None):
             lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
             for group in opt.param_groups + aux_opt.param_groups:
                 group["lr"] = lr
+            if args.silence_prob > 0:
+                closed = batch["opening"] < args.silence_opening
+                pick = closed & (torch.rand(closed.shape, generator=silence_gen) < args.silence_prob)
+                if bool(pick.any()):
+                    batch["audio"] = batch["audio"].clone()
+                    batch["audio"][pick] = SILENCE
             out = model(batch["masked"], batch["reference"], batch["audio"])
             terms = losses(out, batch, cfg.lower_start, w)
             loss = terms["loss"]
