@@ -89,7 +89,7 @@ export default defineConfig({
   build: {
     target: 'es2022',
     rollupOptions: {
-      input: { main: resolve(__dirname, 'index.html'), bench: resolve(__dirname, 'bench.html') },
+      input: { main: resolve(__dirname, 'index.html'), bench: resolve(__dirname, 'bench.html'), demo: resolve(__dirname, 'demo.html') },
     },
   },
   optimizeDeps: { exclude: ['onnxruntime-web'] },

@@ -3,7 +3,7 @@
  * ../shared/data turned into a y4m camera + wav mic for Chromium's fake devices.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { resolve } from 'node:path';
@@ -55,7 +55,46 @@ export function prepareFixtures(): void {
   writeTestModel();
 }
 
+/** Media for the embedding tests, copied next to the built app (served by `vite preview` from dist/). */
+export const EMBED_MEDIA_DIR = resolve(import.meta.dirname, '../dist/e2e-media');
+/** The library build (npm run build:lib) is placed here, under dist/, away from the app's own files. */
+export const EMBED_LIB_PATH = 'other/path/lipsync/';
+/** Two faces and two voices: each avatar is driven by the other person's speech. */
+export const EMBED_MEDIA = {
+  'face1.webm': { clip: 'sadtalker_WDA_AlexandriaOcasioCortez_000', args: ['-t', '4', '-vf', 'scale=360:360', '-r', '25', '-an', '-c:v', 'libvpx', '-b:v', '1M'] },
+  'face2.png': { clip: 'sadtalker_WDA_EdMarkey0_000', args: ['-ss', '2', '-frames:v', '1', '-vf', 'scale=360:360'] },
+  'audio1.wav': { clip: 'sadtalker_WDA_EdMarkey0_000', audio: true, args: ['-ac', '1', '-c:a', 'pcm_s16le'] },
+  'audio2.wav': { clip: 'sadtalker_WDA_AlexandriaOcasioCortez_000', audio: true, args: ['-ac', '1', '-c:a', 'pcm_s16le'] },
+} as const;
+
+/**
+ * Embedding tests (e2e/embed.spec.ts): a looping face video, a still face and two voices converted
+ * from real clips into e2e/fixtures/gen/embed-* and copied into dist/e2e-media/, and the library
+ * built into dist/other/path/lipsync/ (a different base path than the app's).
+ */
+export function prepareEmbedFixtures(): void {
+  mkdirSync(FIXTURES, { recursive: true });
+  mkdirSync(EMBED_MEDIA_DIR, { recursive: true });
+  for (const [name, spec] of Object.entries(EMBED_MEDIA)) {
+    const out = resolve(FIXTURES, `embed-${name}`);
+    const input = resolve(CLIPS_DIR, spec.clip, 'audio' in spec ? 'audio.wav' : 'video.mp4');
+    if (!existsSync(out) || statSync(out).size === 0) execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', input, ...spec.args, out]);
+    copyFileSync(out, resolve(EMBED_MEDIA_DIR, name));
+  }
+  // A generator whose manifest promises another crop size than its ONNX has: fails validation.
+  const bad = resolve(EMBED_MEDIA_DIR, 'bad-model');
+  mkdirSync(bad, { recursive: true });
+  const { bytes, manifest } = buildTestGenerator({ size: 128, melFrames: 16, past: 8, mel: MEL_CONFIG, cropTemplate: 'facemesh-sim-v1' });
+  writeFileSync(resolve(bad, manifest.model), bytes);
+  writeFileSync(resolve(bad, 'manifest.json'), JSON.stringify({ ...manifest, inputs: { ...manifest.inputs, masked: { ...manifest.inputs.masked, shape: [1, 3, 96, 96] } } }, null, 2));
+  // A blank host page at yet another path: the tests load the library into it.
+  writeFileSync(resolve(EMBED_MEDIA_DIR, 'host.html'), '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>host</title></head><body></body></html>\n');
+  const libDir = resolve(import.meta.dirname, '../dist', EMBED_LIB_PATH);
+  execFileSync('npx', ['vite', 'build', '-c', 'vite.lib.config.ts', '--outDir', libDir], { cwd: resolve(import.meta.dirname, '..'), stdio: 'inherit' });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   prepareFixtures();
+  prepareEmbedFixtures();
   console.log(`fixtures ready in ${FIXTURES}`);
 }

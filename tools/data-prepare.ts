@@ -8,15 +8,14 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CROP_TEMPLATE, TransformSmoother, estimateCropTransform } from '../src/engine/face/align.ts';
+import { CROP_TEMPLATE } from '../src/engine/face/align.ts';
 import { readClipMeta, streamFrames } from '../src/engine/face/clipFrames.ts';
 import { LANDMARK_COUNT } from '../src/engine/face/meshIndices.ts';
 import { createNodeFaceLandmarker, initNodeTf } from '../src/engine/face/tfNode.ts';
-import { warpToCropU8 } from '../src/engine/face/warp.ts';
-import { computeLogMel } from '../src/engine/audio/mel.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
-import { resampleBuffer } from '../src/engine/audio/resample.ts';
 import { readWav } from '../src/engine/audio/wav.ts';
+import { CropFrameProcessor, clipMel } from '../src/engine/training/clipPrep.ts';
+import type { RgbaImage } from '../src/engine/types.ts';
 import { pairsToInt32, samplePairs } from '../src/engine/training/sampler.ts';
 
 export class PrepareError extends Error {
@@ -119,40 +118,29 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
     const cropsFd = openSync(join(outDir, 'crops.u8'), 'w');
     const lmFd = openSync(join(outDir, 'landmarks.f32'), 'w');
     const valid: number[] = [];
-    const smoother = new TransformSmoother();
-    landmarker.reset();
-    const blankCrop = new Uint8Array(S * S * 3);
-    const cropLm = new Float32Array(LANDMARK_COUNT * 3);
-    const t0 = performance.now();
+    // Landmark timing is measured around the shared per-frame step (crop + landmarks, src/engine/training/clipPrep.ts).
     let landmarkMs = 0;
+    const timed = {
+      detect: (frame: RgbaImage, tMs: number) => {
+        const a = performance.now();
+        const r = landmarker.detect(frame, tMs);
+        landmarkMs += performance.now() - a;
+        return r;
+      },
+      reset: () => landmarker.reset(),
+    };
+    const proc = new CropFrameProcessor(timed, S);
+    proc.reset();
+    const blankCrop = new Uint8Array(S * S * 3);
+    const blankLm = new Uint8Array(LANDMARK_COUNT * 3 * 4);
+    const t0 = performance.now();
     let n = 0;
     try {
       for await (const frame of streamFrames(clipDir, opts.limitFrames)) {
-        const tMs = (n * 1000) / meta.fps;
-        const a = performance.now();
-        const lmk = landmarker.detect(frame, tMs);
-        landmarkMs += performance.now() - a;
-        if (!lmk) {
-          // Same as live: no face → the smoother starts over on the next face.
-          smoother.reset();
-          writeSync(cropsFd, blankCrop);
-          writeSync(lmFd, new Uint8Array(cropLm.fill(0).buffer));
-          valid.push(0);
-        } else {
-          const t = smoother.filter(estimateCropTransform(lmk, S), tMs);
-          writeSync(cropsFd, warpToCropU8(frame, t, S));
-          const scale = Math.hypot(t[0], t[3]);
-          const p = lmk.points;
-          for (let i = 0; i < LANDMARK_COUNT; i++) {
-            const x = p[3 * i];
-            const y = p[3 * i + 1];
-            cropLm[3 * i] = t[0] * x + t[1] * y + t[2];
-            cropLm[3 * i + 1] = t[3] * x + t[4] * y + t[5];
-            cropLm[3 * i + 2] = p[3 * i + 2] * scale;
-          }
-          writeSync(lmFd, new Uint8Array(cropLm.buffer));
-          valid.push(1);
-        }
+        const r = proc.process(frame, (n * 1000) / meta.fps);
+        writeSync(cropsFd, r ? r.crop : blankCrop);
+        writeSync(lmFd, r ? new Uint8Array(r.landmarks.buffer) : blankLm);
+        valid.push(r ? 1 : 0);
         n++;
       }
     } finally {
@@ -165,9 +153,7 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
 
     // Audio: 16 kHz mono log-mel, cut to the decoded video length when frames were limited.
     const wav = readWav(readFileSync(join(clipDir, 'audio.wav')), join(clipDir, 'audio.wav'));
-    let samples = wav.sampleRate === MEL_CONFIG.sampleRate ? wav.mono : resampleBuffer(wav.mono, wav.sampleRate, MEL_CONFIG.sampleRate);
-    if (opts.limitFrames !== undefined) samples = samples.subarray(0, Math.round((n / meta.fps) * MEL_CONFIG.sampleRate));
-    const mel = computeLogMel(samples);
+    const mel = clipMel(wav.mono, wav.sampleRate, opts.limitFrames !== undefined ? n : undefined, meta.fps);
     writeFileSync(join(outDir, 'mel.f32'), new Uint8Array(mel.buffer, mel.byteOffset, mel.byteLength));
     const melFrames = mel.length / MEL_CONFIG.nMels;
 

@@ -54,12 +54,21 @@ export function describeMediaError(err: unknown, kind: 'camera' | 'mic'): MediaA
   }
 }
 
-/** Checks the browser features live mode needs, returning a message for the first one missing. */
-export function missingLiveFeatures(g: typeof globalThis = globalThis): MediaAccessError | null {
+/**
+ * Checks the browser features a session needs, returning a message for the first one missing.
+ * `devices`: the session opens a camera or microphone (file and stream sources do not).
+ */
+export function missingLiveFeatures(g: typeof globalThis = globalThis, opts: { devices?: boolean } = {}): MediaAccessError | null {
+  const devices = opts.devices ?? true;
   if (!g.isSecureContext) {
-    return new MediaAccessError('insecure-context', 'Camera and microphone need a secure page: open the app over https:// or on localhost.');
+    return new MediaAccessError(
+      'insecure-context',
+      devices
+        ? 'Camera and microphone need a secure page: open the app over https:// or on localhost.'
+        : 'Lip-sync needs a secure page (AudioWorklet and insertable streams): serve it over https:// or on localhost.',
+    );
   }
-  if (!g.navigator?.mediaDevices?.getUserMedia) {
+  if (devices && !g.navigator?.mediaDevices?.getUserMedia) {
     return new MediaAccessError('unsupported-browser', 'This browser cannot open a camera (navigator.mediaDevices is missing).');
   }
   const w = g as unknown as Record<string, unknown>;

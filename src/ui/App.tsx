@@ -3,6 +3,7 @@ import { useAppStore } from './store.ts';
 import { getSession, loadModelFiles, startLive, stopLive, toggleRecording } from './controller.ts';
 import { Hud } from './Hud.tsx';
 import { Messages } from './Messages.tsx';
+import { FineTuneView } from './finetune/FineTuneView.tsx';
 
 function StreamView({ stream, label, testId }: { stream?: MediaStream; label: string; testId: string }) {
   const ref = useRef<HTMLVideoElement>(null);
@@ -75,6 +76,9 @@ export function App() {
             }}
           />
         </label>
+        <button data-testid="open-finetune" aria-pressed={s.fineTuneOpen} onClick={() => s.set({ fineTuneOpen: !s.fineTuneOpen })}>
+          Fine-tune…
+        </button>
         {s.recorded && (
           <a data-testid="download" href={s.recorded.url} download={s.recorded.fileName}>
             Download recording ({(s.recorded.bytes / 1e6).toFixed(1)} MB)
@@ -87,6 +91,7 @@ export function App() {
         <StreamView stream={session?.outputStream} label="Lip-synced output" testId="output-view" />
       </section>
       <Hud />
+      {s.fineTuneOpen && <FineTuneView />}
     </main>
   );
 }

@@ -36,6 +36,8 @@ export interface AppState {
   recording: boolean;
   recorded?: Recorded;
   modelBusy: boolean;
+  /** The Fine-tune panel is open. */
+  fineTuneOpen: boolean;
   set(patch: Partial<AppState>): void;
   addMessage(level: UserMessage['level'], code: string, text: string): void;
   dismiss(id: number): void;
@@ -53,6 +55,7 @@ export const useAppStore = create<AppState>((set) => ({
   messages: [],
   recording: false,
   modelBusy: false,
+  fineTuneOpen: false,
   set: (patch) => set(patch),
   addMessage: (level, code, text) =>
     set((s) => ({

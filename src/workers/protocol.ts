@@ -66,3 +66,73 @@ export type WorkerErrorCode =
   | 'webgpu-lost'
   | 'pipeline'
   | 'unsupported-browser';
+
+// ---- Fine-tuning (training.worker.ts) ----
+
+export type TrainingBackend = 'webgpu' | 'webgl' | 'cpu';
+
+export interface TrainingConfig {
+  /** The generator to fine-tune: a manifest URL, or ONNX bytes + manifest JSON. */
+  manifestUrl?: string;
+  modelBytes?: ArrayBuffer;
+  manifest?: unknown;
+  /** Directory URL holding the Face Mesh graph models. */
+  faceModelBaseUrl: string;
+  /** Directory URL holding tfjs-backend-wasm's wasm files (the face tracker uses wasm on software GPUs). */
+  tfWasmBaseUrl: string;
+  backend: BackendChoice<TrainingBackend>;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  /** Reference rule: |r − t| > minOffset. */
+  minOffset: number;
+  /** Validate (and checkpoint) every this many steps. */
+  valEvery: number;
+  /** Send a preview every this many steps. */
+  previewEvery: number;
+}
+
+export type ToTrainingWorker =
+  /** Starts preprocessing; RGBA frames at `fps` follow as 'frame' messages, then 'frames-end'. */
+  | { type: 'start'; config: TrainingConfig; fps: number; totalFrames?: number; audio: { samples: Float32Array; sampleRate: number } }
+  | { type: 'frame'; width: number; height: number; data: ArrayBuffer }
+  | { type: 'frames-end' }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'cancel' };
+
+export type TrainingErrorCode =
+  | 'clip-too-short'
+  | 'no-face'
+  | 'no-audio'
+  | 'silent-audio'
+  | 'no-frames'
+  | 'unsupported-op'
+  | 'bad-model'
+  | 'face-model'
+  | 'gpu-lost'
+  | 'out-of-memory'
+  | 'diverged'
+  | 'failed';
+
+export interface TrainingResult {
+  onnx: ArrayBuffer;
+  manifest: unknown;
+  steps: number;
+  valLoss: number;
+  clipSeconds: number;
+}
+
+export type FromTrainingWorker =
+  | { type: 'backend'; backend: TrainingBackend; reason?: string }
+  | { type: 'prepare-progress'; done: number; total?: number; dropped: number }
+  | { type: 'prepared'; frames: number; dropped: number; seconds: number; trainTargets: number; valPairs: number }
+  | { type: 'progress'; step: number; steps: number; stepsPerSec: number; etaSec: number; trainLoss: number }
+  | { type: 'validation'; step: number; loss: number; mouth: number }
+  | { type: 'preview'; step: number; target: ImageBitmap; reference: ImageBitmap; prediction: ImageBitmap }
+  | { type: 'paused' }
+  | { type: 'resumed' }
+  | { type: 'done'; result: TrainingResult }
+  | { type: 'cancelled' }
+  /** `lastGood` is set when training stopped on a failure after a checkpoint: those weights are usable. */
+  | { type: 'error'; code: TrainingErrorCode; message: string; lastGood?: TrainingResult };

@@ -1,0 +1,347 @@
+/**
+ * Face sources: everything a session can take a face from, turned into a video MediaStreamTrack.
+ *
+ *  - 'camera' → the webcam;  MediaStream / MediaStreamTrack → its video track (a clone: the caller's
+ *    track keeps running when the session stops);  a <video> showing a stream → that stream.
+ *  - a video (URL, Blob, or a <video> with a file) → MuseTalk's avatar loop: the first pass plays
+ *    forward and is captured, then the captured frames play backward and forward (ping-pong) at 25 fps.
+ *  - an image (URL, Blob, ImageBitmap, <img>, canvas) → the same still frame at 25 fps.
+ * The pipeline uses each output frame's own crop as the reference, so a loop needs no extra state.
+ */
+import { LipsyncError } from './errors.ts';
+import { fetchMedia, mimeOf, resolveUserUrl } from './fetchMedia.ts';
+import { openDevice } from './liveSession.ts';
+import { pingPongIndex } from './pingPong.ts';
+import { breakoutBox, type FaceFeed } from './session.ts';
+
+export type FaceInput =
+  | MediaStream
+  | MediaStreamTrack
+  | HTMLVideoElement
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | Blob
+  | URL
+  | string;
+
+/** The keyword that selects the webcam (`face="camera"`). */
+export const CAMERA = 'camera';
+
+export interface FaceSourceOptions {
+  /** Frames per second of a video/image source (the generator's clips are 25 fps). */
+  fps?: number;
+  /** Memory for the captured frames of a looping video; longer clips loop over their start. */
+  loopBudgetBytes?: number;
+  /** Frames are scaled down so that their longer side is at most this. */
+  maxSide?: number;
+  cameraId?: string;
+}
+
+const DEFAULTS = { fps: 25, loopBudgetBytes: 160 * 2 ** 20, maxSide: 640 };
+/** A source that does not load within this is reported instead of waiting forever. */
+const LOAD_TIMEOUT_MS = 30_000;
+/** During the first pass, a video that shows no new frame for this long is looped as far as it got. */
+const CAPTURE_STALL_MS = 3_000;
+
+export async function openFaceSource(input: FaceInput | null | undefined, options: FaceSourceOptions = {}): Promise<FaceFeed> {
+  const opts = { ...DEFAULTS, ...options };
+  if (input === null || input === undefined || input === '') {
+    throw new LipsyncError('face-missing', 'No face source was given. Set `face` to a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.');
+  }
+  if (typeof input === 'string' && input.trim().toLowerCase() === CAMERA) return openCamera(opts.cameraId);
+  if (typeof MediaStream !== 'undefined' && input instanceof MediaStream) return streamTrack(input, 'The face MediaStream');
+  if (typeof MediaStreamTrack !== 'undefined' && input instanceof MediaStreamTrack) {
+    if (input.kind !== 'video') throw new LipsyncError('face-unsupported', 'The face MediaStreamTrack is an audio track; give a video track.');
+    return ownTrack(input.clone());
+  }
+  if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement) {
+    if (input.srcObject instanceof MediaStream) return streamTrack(input.srcObject, 'The face <video> element’s stream');
+    if (!input.currentSrc && !input.src) throw new LipsyncError('face-missing', 'The face <video> element has no src or srcObject.');
+    return loopVideo(input, false, input.currentSrc || input.src, opts);
+  }
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) {
+    try {
+      await input.decode();
+    } catch {
+      throw new LipsyncError('face-decode', `The face image ${input.currentSrc || input.src || '(no src)'} could not be loaded or decoded.`);
+    }
+    return stillImage(await toBitmap(input, input.currentSrc || input.src, opts), opts);
+  }
+  if (isDrawable(input)) return stillImage(await toBitmap(input, 'the face image', opts), opts);
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return fromBlob(input, 'the face file', opts);
+  if (typeof input === 'string' || input instanceof URL) {
+    const url = resolveUserUrl(input);
+    return fromBlob(await fetchMedia(url, 'face'), url, opts);
+  }
+  throw new LipsyncError('face-unsupported', `Unsupported face source (${describe(input)}). Use a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.`);
+}
+
+function describe(v: unknown): string {
+  if (v === null || typeof v !== 'object') return typeof v;
+  return (v as object).constructor?.name ?? 'object';
+}
+
+function isDrawable(v: unknown): v is ImageBitmap | HTMLCanvasElement | OffscreenCanvas {
+  return (
+    (typeof ImageBitmap !== 'undefined' && v instanceof ImageBitmap) ||
+    (typeof HTMLCanvasElement !== 'undefined' && v instanceof HTMLCanvasElement) ||
+    (typeof OffscreenCanvas !== 'undefined' && v instanceof OffscreenCanvas)
+  );
+}
+
+async function openCamera(cameraId?: string): Promise<FaceFeed> {
+  const camera = await openDevice('camera', {
+    video: { deviceId: cameraId ? { exact: cameraId } : undefined, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+  });
+  return ownTrack(camera.getVideoTracks()[0]);
+}
+
+function streamTrack(stream: MediaStream, what: string): FaceFeed {
+  const track = stream.getVideoTracks().find((t) => t.readyState === 'live');
+  if (!track) throw new LipsyncError('face-unsupported', `${what} has no live video track.`);
+  return ownTrack(track.clone());
+}
+
+function ownTrack(track: MediaStreamTrack): FaceFeed {
+  return { track, close: () => track.stop() };
+}
+
+/** A fetched or given file: an image becomes a still, anything a <video> can play becomes a loop. */
+async function fromBlob(blob: Blob, label: string, opts: typeof DEFAULTS): Promise<FaceFeed> {
+  const type = mimeOf(blob);
+  if (type.startsWith('audio/')) {
+    throw new LipsyncError('face-unsupported', `The face source ${label} is an audio file (${type}); give a video or an image of a face.`);
+  }
+  if (!type.startsWith('video/')) {
+    // Images, and files served without a useful type: try to decode as an image first.
+    try {
+      const decoded = await createImageBitmap(blob);
+      const scaled = await toBitmap(decoded, label, opts);
+      if (scaled !== decoded) decoded.close();
+      return stillImage(scaled, opts);
+    } catch (e) {
+      if (type.startsWith('image/')) throw new LipsyncError('face-decode', `The face image ${label} (${type}) could not be decoded: ${(e as Error).message}`);
+    }
+  }
+  const url = URL.createObjectURL(blob);
+  const video = document.createElement('video');
+  video.src = url;
+  try {
+    return await loopVideo(video, true, label, opts, () => URL.revokeObjectURL(url));
+  } catch (e) {
+    URL.revokeObjectURL(url);
+    if (e instanceof LipsyncError && e.code === 'face-decode' && !type.startsWith('video/')) {
+      throw new LipsyncError('face-unsupported', `The face source ${label}${type ? ` (${type})` : ''} is neither an image nor a video this browser can decode.`);
+    }
+    throw e;
+  }
+}
+
+const isSecurityError = (e: unknown) => (e as { name?: string } | null)?.name === 'SecurityError';
+
+function taintedError(label: string): LipsyncError {
+  return new LipsyncError(
+    'face-tainted',
+    `The face ${label} comes from another origin without CORS permission, so its pixels cannot be read (it would taint the canvas). ` +
+      'Serve it from this page’s origin, or from a server that sends Access-Control-Allow-Origin and load it with crossorigin="anonymous".',
+  );
+}
+
+/**
+ * A copy of `source`, scaled so its longer side is at most maxSide. `checkReadable`: make sure its
+ * pixels may be read — createImageBitmap copies a cross-origin picture without complaint, but the
+ * worker could not use it, so that is found out here, with a message, instead.
+ */
+async function toBitmap(source: ImageBitmapSource & CanvasImageSource, label: string, opts: typeof DEFAULTS, checkReadable = true): Promise<ImageBitmap> {
+  const size = sizeOf(source);
+  const k = size ? Math.min(1, opts.maxSide / Math.max(size.w, size.h)) : 1;
+  let bitmap: ImageBitmap;
+  try {
+    bitmap =
+      size && k < 1
+        ? await createImageBitmap(source, { resizeWidth: Math.round(size.w * k), resizeHeight: Math.round(size.h * k), resizeQuality: 'medium' })
+        : await createImageBitmap(source);
+  } catch (e) {
+    if (isSecurityError(e)) throw taintedError(label);
+    throw new LipsyncError('face-decode', `The face ${label} could not be read: ${(e as Error).message}`);
+  }
+  if (checkReadable) {
+    try {
+      const probe = new OffscreenCanvas(1, 1).getContext('2d')!;
+      probe.drawImage(bitmap, 0, 0, 1, 1);
+      probe.getImageData(0, 0, 1, 1);
+    } catch (e) {
+      bitmap.close();
+      if (isSecurityError(e)) throw taintedError(label);
+      throw e;
+    }
+  }
+  return bitmap;
+}
+
+function sizeOf(s: CanvasImageSource): { w: number; h: number } | null {
+  if (typeof HTMLVideoElement !== 'undefined' && s instanceof HTMLVideoElement) return { w: s.videoWidth, h: s.videoHeight };
+  if (typeof HTMLImageElement !== 'undefined' && s instanceof HTMLImageElement) return { w: s.naturalWidth, h: s.naturalHeight };
+  const any = s as { width?: unknown; height?: unknown };
+  return typeof any.width === 'number' && typeof any.height === 'number' ? { w: any.width, h: any.height } : null;
+}
+
+/** Writes a frame every 1/fps s into a track generator; `next` says which image to show. */
+function pumpFrames(fps: number, next: () => Promise<ImageBitmap | null>, onClose: () => void): FaceFeed {
+  const { Generator } = breakoutBox();
+  const track = new Generator({ kind: 'video' });
+  const writer = track.writable.getWriter();
+  const period = 1000 / fps;
+  let closed = false;
+  let busy = false;
+  let due = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = async () => {
+    if (closed) return;
+    due += period;
+    // Keep the cadence without bursts: after a stall (background tab) restart from now.
+    if (due < performance.now() - 4 * period) due = performance.now() + period;
+    timer = setTimeout(tick, Math.max(0, due - performance.now()));
+    if (busy) return; // the previous frame is still on its way: skip rather than pile up
+    busy = true;
+    try {
+      const image = await next();
+      if (image && !closed) {
+        const frame = new VideoFrame(image, { timestamp: Math.round(performance.now() * 1000) });
+        try {
+          await writer.write(frame);
+        } finally {
+          frame.close(); // the track has its own reference; a no-op if the write already closed it
+        }
+      }
+    } catch {
+      // A frame that cannot be made is skipped; load errors were reported when the source opened.
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  return {
+    track,
+    close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(timer);
+      writer.close().catch(() => undefined);
+      track.stop();
+      onClose();
+    },
+  };
+}
+
+function stillImage(bitmap: ImageBitmap, opts: typeof DEFAULTS): FaceFeed {
+  return pumpFrames(opts.fps, async () => bitmap, () => bitmap.close());
+}
+
+function mediaErrorText(video: HTMLVideoElement): string {
+  const err = video.error;
+  if (!err) return 'unknown error';
+  const names: Record<number, string> = { 1: 'loading was aborted', 2: 'a network error', 3: 'the video could not be decoded', 4: 'the format is not supported' };
+  return `${names[err.code] ?? `error ${err.code}`}${err.message ? `: ${err.message}` : ''}`;
+}
+
+function waitForData(video: HTMLVideoElement, label: string): Promise<void> {
+  if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) return Promise.resolve();
+  if (video.error) return Promise.reject(new LipsyncError('face-decode', `The face video ${label} could not be loaded (${mediaErrorText(video)}).`));
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      video.removeEventListener('loadeddata', onData);
+      video.removeEventListener('error', onError);
+    };
+    const onData = () => (done(), resolve());
+    const onError = () => (done(), reject(new LipsyncError('face-decode', `The face video ${label} could not be loaded (${mediaErrorText(video)}).`)));
+    const timer = setTimeout(() => (done(), reject(new LipsyncError('face-decode', `The face video ${label} did not load within ${LOAD_TIMEOUT_MS / 1000} s.`))), LOAD_TIMEOUT_MS);
+    video.addEventListener('loadeddata', onData);
+    video.addEventListener('error', onError);
+    if (video.preload === 'none') video.preload = 'auto';
+    if (video.networkState === HTMLMediaElement.NETWORK_EMPTY) video.load();
+  });
+}
+
+/** Resolves when the video has presented a frame (or after a short wait, for a paused element). */
+function presentedFrame(video: HTMLVideoElement): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    const done = () => (clearTimeout(timer), resolve());
+    if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(done);
+    else video.addEventListener('timeupdate', done, { once: true });
+  });
+}
+
+/**
+ * MuseTalk's avatar loop over a video element: the first pass plays forward in real time and its
+ * frames are kept (within the memory budget); after that the kept frames play backward, forward, …
+ * `owned`: the element was made here (and is released on close); a caller's element keeps playing.
+ */
+async function loopVideo(video: HTMLVideoElement, owned: boolean, label: string, opts: typeof DEFAULTS, release?: () => void): Promise<FaceFeed> {
+  video.muted = true; // muted playback needs no user gesture
+  video.playsInline = true;
+  await waitForData(video, label);
+  if (!video.videoWidth || !video.videoHeight) throw new LipsyncError('face-unsupported', `The face file ${label} has no video picture (is it an audio file?).`);
+  try {
+    await video.play();
+  } catch (e) {
+    if (owned) throw new LipsyncError('face-decode', `The face video ${label} could not be played: ${(e as Error).message}`);
+    // A caller's element that may not play: loop over what it shows.
+  }
+  // Chromium hands out a video's pixels only once a frame was presented after play().
+  await presentedFrame(video);
+  const first = await toBitmap(video, `video ${label}`, opts); // also the taint check
+  const frameBytes = first.width * first.height * 4;
+  const maxFrames = Math.max(2, Math.floor(opts.loopBudgetBytes / frameBytes));
+  const frames: ImageBitmap[] = [first];
+  const times: number[] = [video.currentTime];
+  let capturing = true;
+  let lastNewFrameAt = performance.now();
+  let loopStartedAt = 0;
+
+  const endCapture = () => {
+    capturing = false;
+    loopStartedAt = performance.now();
+    if (owned) video.pause();
+  };
+
+  const next = async (): Promise<ImageBitmap | null> => {
+    if (capturing) {
+      const t = video.currentTime;
+      const last = times[times.length - 1];
+      if (video.ended || t + 0.1 < last || frames.length >= maxFrames || performance.now() - lastNewFrameAt > CAPTURE_STALL_MS) {
+        endCapture();
+      } else if (t > last && video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
+        const bitmap = await toBitmap(video, `video ${label}`, opts, false); // checked with the first frame
+        if (!capturing) {
+          bitmap.close();
+        } else {
+          frames.push(bitmap);
+          times.push(t);
+          lastNewFrameAt = performance.now();
+        }
+        return bitmap;
+      } else return frames[frames.length - 1];
+    }
+    // Start the ping-pong at the end of the first pass, heading backward: no jump.
+    const span = times[times.length - 1] - times[0];
+    return frames[pingPongIndex(times, span + (performance.now() - loopStartedAt) / 1000)];
+  };
+
+  return pumpFrames(opts.fps, next, () => {
+    capturing = false;
+    for (const f of frames) f.close();
+    frames.length = 0;
+    times.length = 0;
+    if (owned) {
+      video.pause();
+      video.removeAttribute('src');
+      video.load();
+    }
+    release?.();
+  });
+}

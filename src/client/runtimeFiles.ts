@@ -1,0 +1,20 @@
+/**
+ * Where the inference worker and the mel AudioWorklet come from, in the app build (and the dev
+ * server): Vite bundles them next to the page's scripts and rewrites these URLs.
+ * The library build swaps this module for runtimeFiles.lib.ts (see vite.lib.config.ts), which loads
+ * fixed file names from the configurable base URL instead. Both export the same functions.
+ */
+import melWorkletUrl from '../workers/melWorklet.ts?worker&url';
+
+/** Directory that models/, ort/ and tfjs/ are served from when no baseUrl is given: the page's. */
+export function defaultBaseUrl(): string {
+  return new URL('./', globalThis.document?.baseURI ?? globalThis.location?.href).href;
+}
+
+export function createInferenceWorker(_baseUrl: string): Worker {
+  return new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'lipsync-inference' });
+}
+
+export function melWorkletModuleUrl(_baseUrl: string): string {
+  return melWorkletUrl;
+}

@@ -1,0 +1,342 @@
+/**
+ * LipsyncSession: the main-thread side of lip-sync, independent of where face and audio come from.
+ *
+ * face source ─► video track ─MediaStreamTrackProcessor─► (readable, transferred) ─┐
+ * audio source (any AudioNode) ─► AudioWorklet 'lipsync-mel' ─► mel blocks ───────►│ inference worker
+ *                                                                                 │ landmarks → crop → ONNX → paste
+ * output ◄──MediaStreamTrackGenerator◄── (writable, transferred) ◄────────────────┘
+ * audio source ─► DelayNode (measured pipeline latency) ─► output audio track
+ *
+ * A face source is anything that yields a video MediaStreamTrack (a camera, a looping video or a
+ * still image drawn at 25 fps); an audio source is any AudioNode (a microphone, a stream, a looping
+ * AudioBuffer). Each session owns one worker and one AudioContext: sessions share no state, so
+ * several can run on one page. The main thread only wires streams; pixels never pass through it.
+ */
+import { missingLiveFeatures } from './mediaErrors.ts';
+import { LipsyncError } from './errors.ts';
+import { acquireStartSlot } from './initQueue.ts';
+import { createInferenceWorker, defaultBaseUrl, melWorkletModuleUrl } from './runtimeFiles.ts';
+import type { BackendChoice, BackendInfo, FromWorker, GeneratorBackend, LandmarkBackend, LiveStatus, ToWorker, WorkerConfig } from '../workers/protocol.ts';
+
+export interface SessionOptions {
+  /** Where models, wasm, worker and worklet files are served from (default: see runtimeFiles.ts). */
+  baseUrl?: string;
+  /** Generator manifest URL, resolved against baseUrl (default: `${baseUrl}models/manifest.json`). */
+  manifestUrl?: string;
+  generatorBackend?: BackendChoice<GeneratorBackend>;
+  landmarkBackend?: BackendChoice<LandmarkBackend>;
+}
+
+/** A video track of the face, and how to release what the source opened. */
+export interface FaceFeed {
+  readonly track: MediaStreamTrack;
+  close(): void;
+}
+
+/** An audio node in the session's AudioContext, and how to release it. */
+export interface AudioFeed {
+  readonly node: AudioNode;
+  close(): void;
+}
+
+/** Opened in this order when the session starts; a failure in either stops the session. */
+export interface SessionSources {
+  /** True when a source opens a camera or microphone (needs getUserMedia). */
+  readonly usesDevices: boolean;
+  face(): Promise<FaceFeed>;
+  audio(ctx: AudioContext): Promise<AudioFeed>;
+}
+
+export interface SessionEvents {
+  ready: BackendInfo;
+  stats: LiveStatus;
+  error: { code: string; message: string; fatal: boolean };
+  'model-changed': BackendInfo;
+  /** The AudioContext is still suspended by the browser's autoplay policy. */
+  'audio-blocked': void;
+  stopped: void;
+}
+
+export type ModelInput = { manifestUrl: string } | { modelBytes: ArrayBuffer; manifest?: unknown; label?: string };
+
+type Listener<T> = (value: T) => void;
+
+/** Maximum audio delay we can apply; beyond this the pipeline is too slow to be useful live. */
+const MAX_AUDIO_DELAY_S = 2;
+/** How long to wait for AudioContext.resume() before reporting that autoplay holds it. */
+const RESUME_WAIT_MS = 500;
+
+export class LipsyncSession {
+  readonly options: Required<Omit<SessionOptions, 'baseUrl'>> & { baseUrl: string };
+  private listeners = new Map<keyof SessionEvents, Set<Listener<never>>>();
+  private worker?: Worker;
+  private audioCtx?: AudioContext;
+  private delay?: DelayNode;
+  private face?: FaceFeed;
+  private audio?: AudioFeed;
+  private generator?: MediaStreamTrack;
+  private clockTimer?: ReturnType<typeof setInterval>;
+  private nextRequestId = 1;
+  private pendingModel = new Map<number, { resolve: (b: BackendInfo) => void; reject: (e: Error) => void }>();
+  private readyWaiter?: { resolve: (b: BackendInfo) => void; reject: (e: Error) => void };
+  outputStream?: MediaStream;
+  backend?: BackendInfo;
+
+  constructor(options: SessionOptions = {}) {
+    const baseUrl = new URL(options.baseUrl ?? defaultBaseUrl(), globalThis.location?.href).href;
+    this.options = {
+      baseUrl,
+      manifestUrl: new URL(options.manifestUrl ?? 'models/manifest.json', baseUrl).href,
+      generatorBackend: options.generatorBackend ?? 'auto',
+      landmarkBackend: options.landmarkBackend ?? 'auto',
+    };
+  }
+
+  on<K extends keyof SessionEvents>(type: K, fn: Listener<SessionEvents[K]>): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(fn as Listener<never>);
+    return () => set!.delete(fn as Listener<never>);
+  }
+
+  protected emit<K extends keyof SessionEvents>(type: K, value: SessionEvents[K]): void {
+    for (const fn of this.listeners.get(type) ?? []) (fn as Listener<SessionEvents[K]>)(value);
+  }
+
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  get audioContext(): AudioContext | undefined {
+    return this.audioCtx;
+  }
+
+  /** The face source's own track (the camera, or the looping video), before lip-sync. */
+  get faceTrack(): MediaStreamTrack | undefined {
+    return this.face?.track;
+  }
+
+  /**
+   * Opens the sources, starts the worker and resolves with the lip-synced output stream once the
+   * generator is loaded. On any failure everything opened so far is released and the error thrown.
+   */
+  async run(sources: SessionSources): Promise<MediaStream> {
+    if (this.worker || this.audioCtx) throw new Error('Session already running; stop it first.');
+    const missing = missingLiveFeatures(globalThis, { devices: sources.usesDevices });
+    if (missing) throw missing;
+    // Create the AudioContext first, inside the user gesture that called start(), so it may run.
+    const audioCtx = new AudioContext({ latencyHint: 'interactive' });
+    this.audioCtx = audioCtx;
+    try {
+      this.face = await sources.face();
+      if (this.audioCtx !== audioCtx) throw new LipsyncError('closed', 'Stopped while opening the face source.');
+      this.audio = await sources.audio(audioCtx);
+      if (this.audioCtx !== audioCtx) throw new LipsyncError('closed', 'Stopped while opening the audio source.');
+      await this.resume(audioCtx);
+      const info = await this.startPipeline(audioCtx, this.face.track, this.audio.node);
+      this.backend = info;
+      return this.outputStream!;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Resumes audio; under an autoplay policy that holds it, carries on and says so (call resumeAudio() on a click). */
+  private async resume(ctx: AudioContext): Promise<void> {
+    const resumed = ctx.resume().then(() => true, () => false);
+    const ok = await Promise.race([resumed, new Promise<boolean>((r) => setTimeout(() => r(false), RESUME_WAIT_MS))]);
+    if (!ok && ctx.state !== 'running') this.emit('audio-blocked', undefined);
+  }
+
+  /** Call from a user gesture when 'audio-blocked' was reported. */
+  async resumeAudio(): Promise<boolean> {
+    if (!this.audioCtx || this.audioCtx.state === 'closed') return false;
+    await this.audioCtx.resume();
+    return this.audioCtx.state === 'running';
+  }
+
+  private async startPipeline(audioCtx: AudioContext, videoTrack: MediaStreamTrack, source: AudioNode): Promise<BackendInfo> {
+    const generator = new (breakoutBox().Generator)({ kind: 'video' });
+    this.generator = generator;
+
+    // Audio: source → mel worklet (features) and source → delay → output audio track.
+    const workletUrl = melWorkletModuleUrl(this.options.baseUrl);
+    try {
+      await audioCtx.audioWorklet.addModule(workletUrl);
+    } catch (e) {
+      throw new LipsyncError('runtime-files', `The audio worklet could not be loaded from ${workletUrl} (${(e as Error).message}). Check the base URL.`);
+    }
+    const mel = new AudioWorkletNode(audioCtx, 'lipsync-mel', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: 'explicit' });
+    const sink = audioCtx.createGain();
+    sink.gain.value = 0; // keeps the worklet pulled by the graph without playing anything
+    source.connect(mel).connect(sink).connect(audioCtx.destination);
+    const delay = audioCtx.createDelay(MAX_AUDIO_DELAY_S);
+    const out = audioCtx.createMediaStreamDestination();
+    source.connect(delay).connect(out);
+    this.delay = delay;
+    this.outputStream = new MediaStream([generator, ...out.stream.getAudioTracks()]);
+
+    // One worker starts at a time on a page (see initQueue.ts); the slot is held until ready or failure.
+    const release = await acquireStartSlot();
+    let worker: Worker;
+    try {
+      if (this.audioCtx !== audioCtx) throw new LipsyncError('closed', 'Stopped while waiting to start.');
+      worker = createInferenceWorker(this.options.baseUrl);
+    } catch (e) {
+      release();
+      throw e instanceof LipsyncError ? e : new LipsyncError('runtime-files', `The inference worker could not be created from ${this.options.baseUrl}: ${(e as Error).message}`);
+    }
+    this.worker = worker;
+    const processor = new (breakoutBox().Processor)({ track: videoTrack });
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorkerMessage(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const message = `Inference worker failed: ${e.message || `it could not start (is the worker file reachable under ${this.options.baseUrl}?)`}. Reload the page; if it persists, try the wasm backend.`;
+      if (this.readyWaiter) {
+        this.readyWaiter.reject(new LipsyncError('pipeline', message));
+        this.readyWaiter = undefined;
+      } else this.emit('error', { code: 'pipeline', message, fatal: true });
+    };
+
+    const channel = new MessageChannel();
+    mel.port.postMessage({ type: 'connect', port: channel.port1 }, [channel.port1]);
+
+    const config: WorkerConfig = {
+      manifestUrl: this.options.manifestUrl,
+      faceModelBaseUrl: new URL('models/face/', this.options.baseUrl).href,
+      ortWasmBaseUrl: new URL('ort/', this.options.baseUrl).href,
+      tfWasmBaseUrl: new URL('tfjs/', this.options.baseUrl).href,
+      generatorBackend: this.options.generatorBackend,
+      landmarkBackend: this.options.landmarkBackend,
+    };
+    const ready = new Promise<BackendInfo>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
+    ready.then(release, release);
+    this.post({ type: 'init', config });
+    this.postClock();
+    this.clockTimer = setInterval(() => this.postClock(), 500);
+    this.post({ type: 'start', readable: processor.readable, writable: generator.writable, melPort: channel.port2 }, [
+      processor.readable as unknown as Transferable,
+      generator.writable as unknown as Transferable,
+      channel.port2,
+    ]);
+    return ready;
+  }
+
+  /** Pairs AudioContext time with epoch time so the worker can find the audio for each video frame. */
+  private postClock(): void {
+    const ctx = this.audioCtx;
+    if (!ctx || !this.worker) return;
+    const ts = ctx.getOutputTimestamp?.();
+    if (ts && ts.contextTime !== undefined && ts.performanceTime !== undefined && ts.performanceTime > 0) {
+      this.post({ type: 'clock', contextTime: ts.contextTime, epochMs: performance.timeOrigin + ts.performanceTime });
+    } else {
+      this.post({ type: 'clock', contextTime: ctx.currentTime, epochMs: performance.timeOrigin + performance.now() });
+    }
+  }
+
+  private post(msg: ToWorker, transfer: Transferable[] = []): void {
+    this.worker?.postMessage(msg, transfer);
+  }
+
+  private onWorkerMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'ready':
+        this.backend = msg.backend;
+        this.readyWaiter?.resolve(msg.backend);
+        this.readyWaiter = undefined;
+        this.emit('ready', msg.backend);
+        break;
+      case 'stats':
+        if (this.delay && this.audioCtx) {
+          const target = Math.min(MAX_AUDIO_DELAY_S, msg.stats.audioDelayMs / 1000);
+          // Short time constant: the tracker already slews; this only avoids clicks.
+          this.delay.delayTime.setTargetAtTime(target, this.audioCtx.currentTime, 0.1);
+        }
+        this.emit('stats', msg.stats);
+        break;
+      case 'model-changed': {
+        this.backend = msg.backend;
+        this.pendingModel.get(msg.requestId)?.resolve(msg.backend);
+        this.pendingModel.delete(msg.requestId);
+        this.emit('model-changed', msg.backend);
+        break;
+      }
+      case 'error': {
+        // An error answering a request rejects that request's promise; only the others become events.
+        const err = new LipsyncError(msg.code, msg.message, msg.fatal);
+        if (msg.requestId !== undefined && this.pendingModel.has(msg.requestId)) {
+          this.pendingModel.get(msg.requestId)!.reject(err);
+          this.pendingModel.delete(msg.requestId);
+        } else if (this.readyWaiter && msg.fatal) {
+          this.readyWaiter.reject(err);
+          this.readyWaiter = undefined;
+        } else {
+          this.emit('error', { code: msg.code, message: msg.message, fatal: msg.fatal });
+        }
+        break;
+      }
+      case 'stopped':
+        this.emit('stopped', undefined);
+        break;
+    }
+  }
+
+  /** Swaps the generator in the running worker; the current one keeps running if the new one is rejected. */
+  setModel(model: ModelInput): Promise<BackendInfo> {
+    if (!this.worker) return Promise.reject(new Error('Start live mode before switching models.'));
+    const requestId = this.nextRequestId++;
+    const done = new Promise<BackendInfo>((resolve, reject) => this.pendingModel.set(requestId, { resolve, reject }));
+    if ('manifestUrl' in model) {
+      this.post({ type: 'set-model', requestId, manifestUrl: new URL(model.manifestUrl, this.options.baseUrl).href });
+    } else {
+      const copy = model.modelBytes.slice(0);
+      this.post({ type: 'set-model', requestId, modelBytes: copy, manifest: model.manifest, label: model.label }, [copy]);
+    }
+    return done;
+  }
+
+  async stop(): Promise<void> {
+    if (this.clockTimer) clearInterval(this.clockTimer);
+    this.clockTimer = undefined;
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) {
+      worker.postMessage({ type: 'stop' } satisfies ToWorker);
+      // Give the worker a moment to release GPU resources, then terminate regardless.
+      await new Promise((r) => setTimeout(r, 50));
+      worker.terminate();
+    }
+    this.readyWaiter?.reject(new LipsyncError('closed', 'Stopped.'));
+    this.readyWaiter = undefined;
+    for (const [, p] of this.pendingModel) p.reject(new LipsyncError('closed', 'Stopped before the model was swapped.'));
+    this.pendingModel.clear();
+    this.face?.close();
+    this.audio?.close();
+    // The output's audio track outlives its AudioContext unless stopped: end the whole stream.
+    for (const t of this.outputStream?.getTracks() ?? []) t.stop();
+    this.generator?.stop();
+    this.face = this.audio = this.generator = undefined;
+    this.outputStream = undefined;
+    const ctx = this.audioCtx;
+    this.audioCtx = undefined;
+    this.delay = undefined;
+    if (ctx && ctx.state !== 'closed') await ctx.close();
+  }
+}
+
+// Chromium's breakout box (MediaStreamTrackProcessor/Generator). TypeScript's DOM lib types differ
+// between versions, so we describe exactly what we use.
+export interface TrackProcessor {
+  readonly readable: ReadableStream<VideoFrame>;
+}
+export interface TrackGenerator extends MediaStreamTrack {
+  readonly writable: WritableStream<VideoFrame>;
+}
+export function breakoutBox(): {
+  Processor: new (init: { track: MediaStreamTrack; maxBufferSize?: number }) => TrackProcessor;
+  Generator: new (init: { kind: 'video' | 'audio' }) => TrackGenerator;
+} {
+  const g = globalThis as unknown as Record<string, unknown>;
+  return { Processor: g.MediaStreamTrackProcessor as never, Generator: g.MediaStreamTrackGenerator as never };
+}

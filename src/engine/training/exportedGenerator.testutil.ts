@@ -1,0 +1,69 @@
+/**
+ * Test helper (Node only): a real generator exported by the offline PyTorch trainer (tools/train), so the
+ * fine-tuning tests run on the graph the trainer actually produces, not a hand-built stand-in.
+ * Synthetic data → pairs from the shared sampler → a couple of training steps → export.py.
+ * Results are cached in the OS temp dir keyed by the trainer's sources and the options.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { GeneratorManifest } from '../generator/manifest.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const TRAIN = join(ROOT, 'tools/train');
+const PY = process.env.PYTHON ?? '/usr/bin/python3';
+
+/** Why the exported generator cannot be made here (no python3 / torch), or null when it can. */
+export function pythonTorchMissing(): string | null {
+  try {
+    execFileSync(PY, ['-c', 'import torch'], { stdio: 'pipe' });
+    return null;
+  } catch (e) {
+    return `${PY} with torch is not available (${(e as Error).message.split('\n')[0]}); install python3-torch to run this test`;
+  }
+}
+
+export interface ExportedGenerator {
+  bytes: Uint8Array;
+  manifest: GeneratorManifest;
+  dir: string;
+}
+
+export interface ExportOptions {
+  size?: number;
+  widths?: string;
+  past?: number;
+  lookahead?: number;
+}
+
+export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
+  const size = opts.size ?? 128;
+  const widths = opts.widths ?? '32,64,128,192';
+  const past = opts.past ?? 8;
+  const lookahead = opts.lookahead ?? 8;
+  const hash = createHash('sha256');
+  for (const f of ['model.py', 'export.py', 'train.py', 'data.py', 'synth.py']) hash.update(readFileSync(join(TRAIN, f)));
+  hash.update(JSON.stringify({ size, widths, past, lookahead }));
+  const dir = join(tmpdir(), `lipsync-exported-${hash.digest('hex').slice(0, 12)}`);
+  const onnx = join(dir, 'model/generator.onnx');
+  if (!existsSync(onnx)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: ROOT, stdio: 'pipe', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    run(PY, [join(TRAIN, 'synth.py'), '--out', join(dir, 'data'), '--clips', '2', '--frames', '30', '--identities', '2', '--size', String(size)]);
+    run(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(TRAIN, 'write_pairs.ts'), join(dir, 'data'), '--epochs', '1']);
+    run(PY, [
+      join(TRAIN, 'train.py'), '--data', join(dir, 'data'), '--out', join(dir, 'run'), '--steps', '2', '--batch', '2',
+      '--val-identities', 'person1', '--val-every', '2', '--val-pairs', '4', '--widths', widths, '--past', String(past),
+      '--lookahead', String(lookahead), '--threads', '1',
+    ]);
+    run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
+  }
+  return {
+    bytes: new Uint8Array(readFileSync(onnx)),
+    manifest: JSON.parse(readFileSync(join(dir, 'model/manifest.json'), 'utf8')) as GeneratorManifest,
+    dir: join(dir, 'model'),
+  };
+}

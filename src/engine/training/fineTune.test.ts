@@ -1,0 +1,183 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { CLIPS_DIR, streamFrames } from '../face/clipFrames.ts';
+import { createNodeFaceLandmarker } from '../face/tfNode.ts';
+import { readWav } from '../audio/wav.ts';
+import { MEL_CONFIG } from '../audio/melConfig.ts';
+import { buildTestGenerator } from '../generator/testGenerator.ts';
+import { readOnnxModel } from '../generator/onnx.ts';
+import { prepareClip, ClipPrepError, type PreparedClip } from './clipPrep.ts';
+import { FineTuner, type ClipData } from './fineTune.ts';
+import { SamplerError } from './sampler.ts';
+import { exportedGenerator, pythonTorchMissing } from './exportedGenerator.testutil.ts';
+
+const CLIP = 'styletalk_Obama_clip2';
+const S = 64;
+const FRAMES = 100; // 4 s: the held-out 10% tail (10 frames) still has pairs more than 5 frames apart
+let clip: PreparedClip;
+let progressCalls = 0;
+
+/** A prefix of the prepared clip (frames and the matching mel), as if a shorter clip had been recorded. */
+function head(c: ClipData, frames: number): ClipData {
+  const plane = c.size * c.size * 3;
+  const melFrames = frames * 4 + 1;
+  return {
+    ...c,
+    frames,
+    crops: c.crops.subarray(0, frames * plane),
+    valid: c.valid.subarray(0, frames),
+    landmarks: c.landmarks.subarray(0, frames * 478 * 3),
+    mel: c.mel.subarray(0, melFrames * 80),
+    melFrames,
+  };
+}
+
+beforeAll(async () => {
+  // Preprocess with the engine's face tracker (tfjs wasm), then train on the cpu backend.
+  const landmarker = await createNodeFaceLandmarker('wasm');
+  const dir = join(CLIPS_DIR, CLIP);
+  const wav = readWav(new Uint8Array(readFileSync(join(dir, 'audio.wav'))));
+  try {
+    clip = await prepareClip({
+      frames: streamFrames(dir, FRAMES),
+      total: FRAMES,
+      fps: 25,
+      audio: { samples: wav.mono, sampleRate: wav.sampleRate },
+      landmarker,
+      size: S,
+      onProgress: () => progressCalls++,
+    });
+  } finally {
+    landmarker.dispose();
+  }
+  await tf.setBackend('cpu');
+}, 120_000);
+
+describe('prepareClip on a real clip', () => {
+  it('gives crops, faces, crop-space landmarks and mel in the data:prepare layout', () => {
+    expect(clip.frames).toBe(FRAMES);
+    expect(progressCalls).toBe(FRAMES);
+    expect(clip.dropped).toBe(0);
+    expect(clip.valid.every((v) => v === 1)).toBe(true);
+    expect(clip.crops.length).toBe(FRAMES * S * S * 3);
+    expect(clip.melFrames).toBe(FRAMES * 4 + 1); // 4 s at 100 frames/s, centred frame 0
+    expect(clip.mel.length).toBe(clip.melFrames * MEL_CONFIG.nMels);
+    // Lips in the lower half of the crop.
+    const lipY = clip.landmarks[3 * 14 + 1];
+    expect(lipY).toBeGreaterThan(S / 2);
+    expect(lipY).toBeLessThan(S);
+  });
+
+  it('refuses a clip without audio or without a face, saying so', async () => {
+    const landmarker = { detect: () => null };
+    const frames = [{ width: 8, height: 8, data: new Uint8ClampedArray(256) }];
+    await expect(prepareClip({ frames, fps: 25, audio: { samples: new Float32Array(0), sampleRate: 16000 }, landmarker, size: S })).rejects.toMatchObject({ code: 'no-audio' });
+    const noise = Float32Array.from({ length: 1600 }, (_, i) => Math.sin(i));
+    const err = await prepareClip({ frames, fps: 25, audio: { samples: noise, sampleRate: 16000 }, landmarker, size: S }).catch((e) => e);
+    expect(err).toBeInstanceOf(ClipPrepError);
+    expect(err.code).toBe('no-face');
+    expect(err.message).toMatch(/No face/);
+  });
+});
+
+describe('FineTuner on a real clip', () => {
+  const { bytes, manifest } = buildTestGenerator({ size: S, melFrames: 16, past: 8, cropTemplate: 'facemesh-sim-v1' });
+
+  it('keeps the reference rule and the held-out tail', () => {
+    const ft = new FineTuner({ modelBytes: bytes, manifest, clip, batchSize: 2 });
+    try {
+      const split = FRAMES - 10;
+      for (const p of ft.valPairs) {
+        expect(p.target).toBeGreaterThanOrEqual(split);
+        expect(p.reference).toBeGreaterThanOrEqual(split);
+        expect(Math.abs(p.reference - p.target)).toBeGreaterThan(5);
+      }
+      for (const c of ft.trainPlan.clips) for (const t of c.targets) expect(t).toBeLessThan(split);
+    } finally {
+      ft.dispose();
+    }
+  });
+
+  it('memory stays flat over 50 steps (with validation and preview)', async () => {
+    const ft = new FineTuner({ modelBytes: bytes, manifest, clip, batchSize: 2, valPairs: 4 });
+    try {
+      await ft.step();
+      await ft.validate();
+      await ft.preview();
+      await ft.checkpoint();
+      const n = tf.memory().numTensors;
+      for (let i = 0; i < 50; i++) {
+        await ft.step();
+        if (i % 10 === 0) {
+          await ft.validate();
+          await ft.preview(i);
+          await ft.checkpoint();
+        }
+        expect(tf.memory().numTensors).toBe(n);
+      }
+      expect(ft.steps).toBe(51);
+    } finally {
+      ft.dispose();
+    }
+  });
+
+  it('a clip too short for the rule is refused with clip-too-short', () => {
+    const err = (() => {
+      try {
+        new FineTuner({ modelBytes: bytes, manifest, clip: head(clip, 40) });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(SamplerError);
+    expect((err as SamplerError).code).toBe('clip-too-short');
+    expect((err as Error).message).toMatch(/too short.*held-out tail.*Record at least 2\.8 s/);
+  });
+
+  it('validation loss goes down over 30 steps (test generator)', async () => {
+    const ft = new FineTuner({ modelBytes: bytes, manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8 });
+    try {
+      const before = await ft.validate();
+      const t0 = performance.now();
+      for (let i = 0; i < 30; i++) await ft.step();
+      const stepsPerSec = 30 / ((performance.now() - t0) / 1000);
+      const after = await ft.validate();
+      console.log(`test generator S=${S}, batch 4, tfjs cpu: ${stepsPerSec.toFixed(2)} steps/s; val loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}`);
+      expect(after.loss).toBeLessThan(before.loss * 0.98);
+      const p = await ft.preview();
+      expect(p.prediction.width).toBe(S);
+      expect(p.target.data.length).toBe(S * S * 4);
+    } finally {
+      ft.dispose();
+    }
+  });
+});
+
+const noTorch = pythonTorchMissing();
+if (noTorch) console.warn(`FineTuner exported-generator test skipped: ${noTorch}`);
+
+describe.skipIf(!!noTorch)('FineTuner with a generator exported by tools/train', () => {
+  it('validation loss goes down over 30 steps; the result is the same graph with new weights', async () => {
+    const gen = exportedGenerator({ size: S, widths: '8,16,16,16' });
+    const ft = new FineTuner({ modelBytes: gen.bytes, manifest: gen.manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8 });
+    try {
+      const before = await ft.validate();
+      const t0 = performance.now();
+      for (let i = 0; i < 30; i++) await ft.step();
+      const stepsPerSec = 30 / ((performance.now() - t0) / 1000);
+      const after = await ft.validate();
+      console.log(`exported generator S=${S} widths 8,16,16,16, batch 4, tfjs cpu: ${stepsPerSec.toFixed(2)} steps/s; val loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)} (mouth ${before.mouth.toFixed(4)} → ${after.mouth.toFixed(4)})`);
+      expect(after.loss).toBeLessThan(before.loss * 0.98);
+      const bytes = ft.toOnnx();
+      expect(readOnnxModel(bytes).nodes).toEqual(readOnnxModel(gen.bytes).nodes);
+      const w0 = readOnnxModel(gen.bytes).initializers.find((t) => t.name === 'head.weight')!.data!;
+      const w1 = readOnnxModel(bytes).initializers.find((t) => t.name === 'head.weight')!.data!;
+      expect(w1).not.toEqual(w0);
+    } finally {
+      ft.dispose();
+    }
+  }, 300_000);
+});

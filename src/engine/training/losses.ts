@@ -1,0 +1,87 @@
+/**
+ * The offline trainer's losses (tools/train/train.py `losses`, data.py `mouth_weight`) in tfjs, so a
+ * fine-tuned model optimises exactly what the shipped one was trained on:
+ *
+ *   loss = L1(generated rows) + mouthWeight · mouth-region L1 + gradWeight · image-gradient L1
+ *
+ * All terms only look at the generated rows y ≥ y0 (the rows above are copied from the input).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { INNER_LIPS, OUTER_LIPS } from '../face/meshIndices.ts';
+import { ensureTrainingGradients } from './gradients.ts';
+
+export interface LossWeights {
+  /** Weight of the mouth-region L1 (train.py --mouth-weight, default 2). */
+  mouth: number;
+  /** Weight of the image-gradient L1 (train.py --grad-weight, default 0.5). */
+  grad: number;
+}
+
+export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({ mouth: 2.0, grad: 0.5 });
+
+export interface LossTerms<T> {
+  loss: T;
+  l1: T;
+  mouth: T;
+  grad: T;
+}
+
+/** Landmark indices of the lips (outer + inner contour), as data.py uses them. */
+export const LIP_POINTS: readonly number[] = [...OUTER_LIPS, ...INNER_LIPS];
+
+/**
+ * Soft elliptical mask [S,S] around the lips (data.py `mouth_weight`): 1 inside the lip box's ellipse padded
+ * by 25% plus (3%, 5%) of S for teeth and jaw movement, fading linearly to 0 at 1.5× its radius.
+ * `landmarks` is one frame's [478·3] in crop pixels.
+ */
+export function mouthWeightMap(landmarks: Float32Array, size: number, out = new Float32Array(size * size)): Float32Array {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const i of LIP_POINTS) {
+    const x = landmarks[3 * i];
+    const y = landmarks[3 * i + 1];
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+  }
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  const hx = ((x1 - x0) / 2) * 1.25 + 0.03 * size;
+  const hy = ((y1 - y0) / 2) * 1.25 + 0.05 * size;
+  for (let y = 0; y < size; y++) {
+    const dy = (y + 0.5 - cy) / hy;
+    for (let x = 0; x < size; x++) {
+      const dx = (x + 0.5 - cx) / hx;
+      out[y * size + x] = Math.min(1, Math.max(0, 1.5 - Math.sqrt(dx * dx + dy * dy)));
+    }
+  }
+  return out;
+}
+
+/**
+ * Loss terms for a batch. `output`/`target` [B,3,S,S], `weight` [B,1,S,S] (mouthWeightMap per sample),
+ * `y0` the first generated row. Returns scalars; call inside tf.tidy / an optimizer's minimize.
+ */
+export function lipsyncLoss(
+  output: tf.Tensor,
+  target: tf.Tensor,
+  weight: tf.Tensor,
+  y0: number,
+  w: LossWeights = DEFAULT_LOSS_WEIGHTS,
+): LossTerms<tf.Scalar> {
+  ensureTrainingGradients();
+  const [B, C, S] = output.shape;
+  const rows = S - y0;
+  const lower = (x: tf.Tensor, c: number) => tf.slice(x, [0, 0, y0, 0], [B, c, rows, S]);
+  const o = lower(output, C);
+  const t = lower(target, C);
+  const wt = lower(weight, 1);
+  const diff = tf.abs(tf.sub(o, t));
+  const l1 = tf.mean(diff) as tf.Scalar;
+  const mouth = tf.div(tf.sum(tf.mul(diff, wt)), tf.add(tf.mul(tf.sum(wt), 3), 1e-6)) as tf.Scalar;
+  const gx = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 0, 1], [B, C, rows, S - 1]), tf.slice(x, [0, 0, 0, 0], [B, C, rows, S - 1]));
+  const gy = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 1, 0], [B, C, rows - 1, S]), tf.slice(x, [0, 0, 0, 0], [B, C, rows - 1, S]));
+  const grad = tf.add(tf.mean(tf.abs(tf.sub(gx(o), gx(t)))), tf.mean(tf.abs(tf.sub(gy(o), gy(t))))) as tf.Scalar;
+  const loss = tf.add(tf.add(l1, tf.mul(mouth, w.mouth)), tf.mul(grad, w.grad)) as tf.Scalar;
+  return { loss, l1, mouth, grad };
+}

@@ -1,0 +1,232 @@
+/**
+ * The public surface of the Lipsync Live library (types only, self-contained: this file becomes the
+ * shipped .d.ts). src/lib/lipsync.ts and src/lib/element.ts implement it; tsc checks that the
+ * engine's own types fit these.
+ */
+
+/**
+ * Where the face comes from.
+ * - `"camera"`: the webcam; a `MediaStream` / video `MediaStreamTrack`; a `<video>` showing a stream;
+ * - a video (URL, `Blob`, or a `<video>` playing a file): loops forward then backward (MuseTalk's
+ *   avatar loop), the current frame being the reference;
+ * - an image (URL, `Blob`, `ImageBitmap`, `<img>`, `<canvas>`): a still face.
+ * URLs resolve against the page, are fetched with CORS and must be same-origin or send
+ * `Access-Control-Allow-Origin`.
+ */
+export type LipsyncFace =
+  | MediaStream
+  | MediaStreamTrack
+  | HTMLVideoElement
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | Blob
+  | URL
+  | string;
+
+/** Where the audio comes from: `"microphone"`, a `MediaStream` / audio track, or an `AudioBuffer` or audio file (URL, `Blob`) that loops. */
+export type LipsyncAudio = MediaStream | MediaStreamTrack | AudioBuffer | Blob | URL | string;
+
+/**
+ * A generator: the URL of its `manifest.json` (the ONNX file sits next to it), the URL of an `.onnx`
+ * file or its bytes (these must fit the running model's contract, or come with their manifest).
+ */
+export type LipsyncModel =
+  | string
+  | URL
+  | ArrayBuffer
+  | Uint8Array
+  | { onnx: ArrayBuffer | Uint8Array; manifest?: unknown; label?: string };
+
+export type LipsyncBackend = 'auto' | 'webgpu' | 'wasm';
+export type LipsyncLandmarkBackend = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+export interface LipsyncOptions {
+  face: LipsyncFace;
+  audio: LipsyncAudio;
+  /** Default: `models/manifest.json` under `baseUrl` (the shipped generator). */
+  model?: LipsyncModel;
+  /** Generator backend: WebGPU when the GPU is real, else wasm (`auto`, the default). */
+  backend?: LipsyncBackend;
+  /** Face tracker backend (default `auto`). */
+  landmarks?: LipsyncLandmarkBackend;
+  /**
+   * Folder holding the library's runtime files: `lipsync-worker.js`, `lipsync-mel-worklet.js`,
+   * `models/`, `ort/`, `tfjs/`. Default: the folder `lipsync.js` was loaded from.
+   */
+  baseUrl?: string | URL;
+  /** Frame rate of a video or image face (default 25, the rate the generator was trained at). */
+  fps?: number;
+}
+
+export interface LipsyncBackendInfo {
+  generator: 'webgpu' | 'wasm';
+  /** Why the generator runs where it does (e.g. "software WebGPU adapter: wasm is faster"). */
+  generatorReason?: string;
+  landmarks: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+  landmarksReason?: string;
+  modelName: string;
+  threads: number;
+}
+
+export interface LipsyncStageTiming {
+  /** Milliseconds, mean over the recent frames. */
+  mean: number;
+  p95: number;
+}
+
+export interface LipsyncStats {
+  /** Output frames per second. */
+  fps: number;
+  framesIn: number;
+  framesOut: number;
+  /** Frames that never reached the output (replaced while waiting, or too late for their audio). */
+  dropped: number;
+  /** Frames without a face (passed through unchanged). */
+  noFace: number;
+  /** Delay applied to the output's audio so lips and sound stay in sync (= measured latency). */
+  audioDelayMs: number;
+  faceVisible: boolean;
+  /** No audio arrived lately: lips are driven by silence. */
+  audioStalled: boolean;
+  /** Per-stage timings: capture, landmarks, crop, inference, blend, total. */
+  stages: Record<string, LipsyncStageTiming>;
+}
+
+export type LipsyncErrorCode =
+  | 'face-missing'
+  | 'face-unsupported'
+  | 'face-fetch'
+  | 'face-decode'
+  | 'face-tainted'
+  | 'audio-missing'
+  | 'audio-unsupported'
+  | 'audio-fetch'
+  | 'audio-decode'
+  | 'audio-blocked'
+  | 'runtime-files'
+  | 'record'
+  | 'closed'
+  | 'camera-denied'
+  | 'mic-denied'
+  | 'no-camera'
+  | 'no-mic'
+  | 'camera-busy'
+  | 'mic-busy'
+  | 'insecure-context'
+  | 'unsupported-browser'
+  | 'device-error'
+  | 'bad-model'
+  | 'model-fetch'
+  | 'face-model'
+  | 'webgpu-lost'
+  | 'pipeline';
+
+export interface LipsyncErrorDetail {
+  code: LipsyncErrorCode;
+  /** What went wrong and what to do about it, for people. */
+  message: string;
+  /** True when the avatar stopped; false when it keeps running (e.g. a rejected model swap). */
+  fatal: boolean;
+}
+
+/** idle → starting → running → (stop) idle; close() → closed for good. */
+export type LipsyncState = 'idle' | 'starting' | 'running' | 'closed';
+
+export interface LipsyncEventMap {
+  /** The generator is loaded and frames flow; detail: which backends run. */
+  ready: CustomEvent<LipsyncBackendInfo>;
+  /** About 4 times a second while running. */
+  stats: CustomEvent<LipsyncStats>;
+  error: CustomEvent<LipsyncErrorDetail>;
+  statechange: CustomEvent<LipsyncState>;
+}
+
+type Listener<This, E> = ((this: This, ev: E) => unknown) | { handleEvent(ev: E): unknown };
+
+export interface LipsyncController extends EventTarget {
+  readonly state: LipsyncState;
+  /** The latest statistics (null before the first report). */
+  readonly stats: LipsyncStats | null;
+  readonly backend: LipsyncBackendInfo | null;
+  /** The lip-synced video + the source audio delayed to match (null unless running). */
+  readonly outputStream: MediaStream | null;
+  /** The face before lip-sync (the looping video, the still or the camera), null unless running. */
+  readonly faceTrack: MediaStreamTrack | null;
+  /** Opens the sources, loads the model and starts; rejects (and fires `error`) on failure. */
+  start(): Promise<void>;
+  /** Stops and releases camera, microphone, worker and audio; start() may be called again. */
+  stop(): Promise<void>;
+  /** Swaps the generator while running (the current one keeps going if the new one is rejected); before start, sets the one to load. */
+  setModel(model: LipsyncModel): Promise<void>;
+  /** Records the output as WebM: for `durationMs`, or until stopRecording() or stop(). */
+  record(durationMs?: number): Promise<Blob>;
+  stopRecording(): void;
+  /** Resumes audio held by the browser's autoplay policy; call from a click. */
+  resumeAudio(): Promise<boolean>;
+  /** Stops for good. */
+  close(): Promise<void>;
+  addEventListener<K extends keyof LipsyncEventMap>(type: K, listener: Listener<LipsyncController, LipsyncEventMap[K]> | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof LipsyncEventMap>(type: K, listener: Listener<LipsyncController, LipsyncEventMap[K]> | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+export type LipsyncAvatarEventMap = Omit<HTMLElementEventMap, 'error'> & LipsyncEventMap;
+
+/**
+ * `<lipsync-avatar face="…" audio="…" model="…" backend="…" base-url="…" autoplay muted>`.
+ * Attributes and properties reflect each other; `face` and `audio` also take objects (a MediaStream,
+ * an AudioBuffer, …) as properties. Fires the controller's events (`ready`, `stats`, `error`,
+ * `statechange`); shows errors in itself. Size it with CSS (default 320×320; the video covers it,
+ * `--lipsync-object-fit: contain` letterboxes instead).
+ */
+export interface LipsyncAvatarElement extends HTMLElement {
+  face: LipsyncFace | null;
+  audio: LipsyncAudio | null;
+  model: string | null;
+  backend: LipsyncBackend;
+  landmarks: LipsyncLandmarkBackend;
+  baseUrl: string | null;
+  autoplay: boolean;
+  muted: boolean;
+  readonly controller: LipsyncController | null;
+  readonly state: LipsyncState;
+  readonly stats: LipsyncStats | null;
+  readonly outputStream: MediaStream | null;
+  /** The last error shown (null after a successful start). */
+  readonly lastError: LipsyncErrorDetail | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  setModel(model: LipsyncModel): Promise<void>;
+  record(durationMs?: number): Promise<Blob>;
+  stopRecording(): void;
+  addEventListener<K extends keyof LipsyncAvatarEventMap>(type: K, listener: Listener<LipsyncAvatarElement, LipsyncAvatarEventMap[K]> | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof LipsyncAvatarEventMap>(type: K, listener: Listener<LipsyncAvatarElement, LipsyncAvatarEventMap[K]> | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+export interface LipsyncAvatarElementConstructor {
+  new (): LipsyncAvatarElement;
+  readonly prototype: LipsyncAvatarElement;
+  readonly observedAttributes: readonly string[];
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'lipsync-avatar': LipsyncAvatarElement;
+  }
+}
+
+/** What start(), setModel() and record() reject with (the same detail the `error` event carries). */
+export interface LipsyncError extends Error {
+  readonly code: LipsyncErrorCode;
+  readonly fatal: boolean;
+}
+
+export interface LipsyncErrorConstructor {
+  new (code: LipsyncErrorCode, message: string, fatal?: boolean): LipsyncError;
+  readonly prototype: LipsyncError;
+}

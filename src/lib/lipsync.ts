@@ -1,0 +1,265 @@
+/**
+ * createLipsync(): the library's controller around one LipsyncSession. It turns the public inputs
+ * (face/audio/model in their many forms) into session sources, reports everything as DOM events and
+ * never leaves a rejected promise of its own unhandled: failures fire `error`, and the promise the
+ * caller holds rejects with the same message.
+ */
+import type {
+  LipsyncBackendInfo,
+  LipsyncController,
+  LipsyncErrorCode,
+  LipsyncErrorDetail,
+  LipsyncModel,
+  LipsyncOptions,
+  LipsyncState,
+  LipsyncStats,
+} from './api.ts';
+import { LipsyncError, toErrorDetail, type LipsyncErrorCode as InternalErrorCode } from '../client/errors.ts';
+import { openAudioSource, MICROPHONE } from '../client/audioSources.ts';
+import { CAMERA, openFaceSource } from '../client/faceSources.ts';
+import { fetchMedia, resolveUserUrl } from '../client/fetchMedia.ts';
+import { startRecording, type Recording } from '../client/recorder.ts';
+import { LipsyncSession, type ModelInput } from '../client/session.ts';
+import type { BackendInfo, LiveStatus } from '../workers/protocol.ts';
+
+// The engine's types must fit the public ones (checked here, at compile time).
+type Assert<T extends true> = T;
+export type InternalCodesArePublic = Assert<InternalErrorCode extends LipsyncErrorCode ? true : false>;
+const publicStats = (s: LiveStatus): LipsyncStats => s;
+const publicBackend = (b: BackendInfo): LipsyncBackendInfo => b;
+
+const isKeyword = (v: unknown, word: string) => typeof v === 'string' && v.trim().toLowerCase() === word;
+
+/** A manifest URL is given to the worker; an .onnx URL or bytes replace the model after it starts. */
+type ResolvedModel = { kind: 'manifest'; url: string } | { kind: 'onnx-url'; url: string } | { kind: 'bytes'; input: Extract<ModelInput, { modelBytes: ArrayBuffer }> };
+
+function resolveModel(model: LipsyncModel): ResolvedModel {
+  if (typeof model === 'string' || model instanceof URL) {
+    const url = resolveUserUrl(model);
+    return /\.onnx$/i.test(new URL(url).pathname) ? { kind: 'onnx-url', url } : { kind: 'manifest', url };
+  }
+  const toBuffer = (b: ArrayBuffer | Uint8Array): ArrayBuffer =>
+    b instanceof Uint8Array ? (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer) : b;
+  if (model instanceof ArrayBuffer || model instanceof Uint8Array) return { kind: 'bytes', input: { modelBytes: toBuffer(model), label: 'custom model' } };
+  if (model && typeof model === 'object' && 'onnx' in model) {
+    return { kind: 'bytes', input: { modelBytes: toBuffer(model.onnx), manifest: model.manifest, label: model.label ?? 'custom model' } };
+  }
+  throw new LipsyncError('bad-model', 'Unsupported model: give the URL of a manifest.json or .onnx file, or the ONNX bytes (ArrayBuffer/Uint8Array).', false);
+}
+
+class Lipsync extends EventTarget implements LipsyncController {
+  private session?: LipsyncSession;
+  private starting?: Promise<void>;
+  private _state: LipsyncState = 'idle';
+  private _stats: LipsyncStats | null = null;
+  private _backend: LipsyncBackendInfo | null = null;
+  private model: LipsyncModel | undefined;
+  private recording?: { recording: Recording; timer?: ReturnType<typeof setTimeout>; done: Promise<Blob> };
+  /** Errors already dispatched for the current start, so a failure reported twice fires once. */
+  private reported = new Set<string>();
+
+  constructor(private readonly options: LipsyncOptions) {
+    super();
+    this.model = options.model;
+  }
+
+  get state(): LipsyncState {
+    return this._state;
+  }
+  get stats(): LipsyncStats | null {
+    return this._stats;
+  }
+  get backend(): LipsyncBackendInfo | null {
+    return this._backend;
+  }
+  get outputStream(): MediaStream | null {
+    return this._state === 'running' ? (this.session?.outputStream ?? null) : null;
+  }
+  get faceTrack(): MediaStreamTrack | null {
+    return this._state === 'running' ? (this.session?.faceTrack ?? null) : null;
+  }
+
+  private setState(state: LipsyncState): void {
+    if (this._state === state) return;
+    this._state = state;
+    this.dispatchEvent(new CustomEvent('statechange', { detail: state }));
+  }
+
+  private report(detail: { code: string; message: string; fatal: boolean }): LipsyncErrorDetail {
+    const out: LipsyncErrorDetail = { code: detail.code as LipsyncErrorCode, message: detail.message, fatal: detail.fatal };
+    const key = `${out.code}\n${out.message}`;
+    if (!this.reported.has(key)) {
+      this.reported.add(key);
+      this.dispatchEvent(new CustomEvent('error', { detail: out }));
+    }
+    return out;
+  }
+
+  /** Reports and returns a rejected promise whose rejection is marked handled for callers who ignore it. */
+  private fail<T>(err: unknown, fatal?: boolean): Promise<T> {
+    const d = toErrorDetail(err);
+    const detail = this.report({ ...d, fatal: fatal ?? d.fatal });
+    return handled(Promise.reject(new LipsyncError(detail.code, detail.message, detail.fatal)));
+  }
+
+  start(): Promise<void> {
+    if (this._state === 'closed') return this.fail(new LipsyncError('closed', 'This avatar was closed; create a new one.'));
+    if (this._state === 'running') return Promise.resolve();
+    this.starting ??= handled(this.run().finally(() => (this.starting = undefined)));
+    return this.starting;
+  }
+
+  private async run(): Promise<void> {
+    this.reported.clear();
+    this.setState('starting');
+    const { face, audio } = this.options;
+    let model: ResolvedModel | undefined;
+    try {
+      model = this.model === undefined ? undefined : resolveModel(this.model);
+    } catch (e) {
+      this.setState('idle');
+      return this.fail(e, true);
+    }
+    const session = new LipsyncSession({
+      baseUrl: this.options.baseUrl === undefined ? undefined : String(this.options.baseUrl),
+      manifestUrl: model?.kind === 'manifest' ? model.url : undefined,
+      generatorBackend: this.options.backend,
+      landmarkBackend: this.options.landmarks,
+    });
+    this.session = session;
+    session.on('stats', (s) => {
+      this._stats = publicStats(s);
+      this.dispatchEvent(new CustomEvent('stats', { detail: this._stats }));
+    });
+    session.on('model-changed', (b) => (this._backend = publicBackend(b)));
+    session.on('audio-blocked', () =>
+      this.report({ code: 'audio-blocked', message: 'The browser holds audio until you interact with the page: click the avatar (or call resumeAudio() from a click) to start it.', fatal: false }),
+    );
+    session.on('error', (e) => {
+      if (this.session !== session) return;
+      this.report(e);
+      // A fatal error after start (the face track ended, the worker died) stops the avatar.
+      if (e.fatal && this._state === 'running') void this.stop();
+    });
+    try {
+      await session.run({
+        usesDevices: isKeyword(face, CAMERA) || isKeyword(audio, MICROPHONE),
+        face: () => openFaceSource(face, { fps: this.options.fps }),
+        audio: (ctx) => openAudioSource(audio, ctx),
+      });
+      if (model?.kind === 'onnx-url' || model?.kind === 'bytes') await session.setModel(await this.modelInput(model));
+      if (this.session !== session) throw new LipsyncError('closed', 'Stopped while starting.');
+      this._backend = session.backend ? publicBackend(session.backend) : null;
+      this.setState('running');
+      this.dispatchEvent(new CustomEvent('ready', { detail: this._backend }));
+    } catch (e) {
+      const stoppedByCaller = this.session !== session;
+      if (!stoppedByCaller) {
+        this.session = undefined;
+        await session.stop();
+        this.setState('idle');
+      }
+      if (stoppedByCaller && e instanceof LipsyncError && e.code === 'closed') throw e;
+      return this.fail(e, true);
+    }
+  }
+
+  private async modelInput(model: Exclude<ResolvedModel, { kind: 'manifest' }>): Promise<ModelInput> {
+    if (model.kind === 'bytes') return model.input;
+    const blob = await fetchMedia(model.url, 'model');
+    return { modelBytes: await blob.arrayBuffer(), label: decodeURIComponent(new URL(model.url).pathname.split('/').pop() ?? 'model.onnx') };
+  }
+
+  setModel(model: LipsyncModel): Promise<void> {
+    return handled(this.applyModel(model));
+  }
+
+  private async applyModel(model: LipsyncModel): Promise<void> {
+    if (this._state === 'closed') return this.fail(new LipsyncError('closed', 'This avatar was closed; create a new one.'));
+    let resolved: ResolvedModel;
+    try {
+      resolved = resolveModel(model);
+    } catch (e) {
+      return this.fail(e, false);
+    }
+    if (this.starting) await this.starting.catch(() => undefined);
+    const session = this.session;
+    if (this._state !== 'running' || !session) {
+      this.model = model; // loaded by the next start()
+      return;
+    }
+    try {
+      const input = resolved.kind === 'manifest' ? { manifestUrl: resolved.url } : await this.modelInput(resolved);
+      const backend = await session.setModel(input);
+      this._backend = publicBackend(backend);
+      this.model = model;
+    } catch (e) {
+      const d = toErrorDetail(e, 'bad-model');
+      return this.fail(new LipsyncError(d.code as InternalErrorCode, `${d.message} The previous model keeps running.`, false), false);
+    }
+  }
+
+  record(durationMs?: number): Promise<Blob> {
+    const stream = this.outputStream;
+    if (!stream) return this.fail(new LipsyncError('record', 'Start the avatar before recording.', false));
+    if (this.recording) return this.fail(new LipsyncError('record', 'Already recording; call stopRecording() first.', false));
+    let recording: Recording;
+    try {
+      recording = startRecording(stream);
+    } catch (e) {
+      return this.fail(new LipsyncError('record', (e as Error).message, false));
+    }
+    let finish!: () => void;
+    const stopped = new Promise<void>((r) => (finish = r));
+    const done = handled(stopped.then(() => recording.stop()).finally(() => (this.recording = undefined)));
+    const timer = durationMs !== undefined && durationMs > 0 ? setTimeout(finish, durationMs) : undefined;
+    this.recording = { recording, timer, done };
+    this.stopRecordingNow = () => {
+      clearTimeout(timer);
+      finish();
+    };
+    return done;
+  }
+
+  private stopRecordingNow?: () => void;
+
+  stopRecording(): void {
+    this.stopRecordingNow?.();
+    this.stopRecordingNow = undefined;
+  }
+
+  resumeAudio(): Promise<boolean> {
+    return this.session?.resumeAudio().catch(() => false) ?? Promise.resolve(false);
+  }
+
+  async stop(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (this.recording) {
+      const done = this.recording.done;
+      this.stopRecording();
+      await done.catch(() => undefined);
+    }
+    if (session) await session.stop();
+    if (this._state !== 'closed') this.setState('idle');
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.setState('closed');
+  }
+}
+
+/** Marks a promise's rejection as handled (callers who ignore it see no unhandledrejection; awaiting it still throws). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+export function createLipsync(options: LipsyncOptions): LipsyncController {
+  if (!options || typeof options !== 'object') {
+    // Reported on start(), like every other bad input: no throw from the factory.
+    return new Lipsync({ face: undefined as never, audio: undefined as never });
+  }
+  return new Lipsync(options);
+}

@@ -1,0 +1,184 @@
+/**
+ * Getting a clip for fine-tuning onto the main thread: record N seconds from camera + mic (MediaRecorder),
+ * or take a user's file; then decode it — video frames by playing it in a hidden <video> (sampled at the
+ * trainer's 25 fps), audio with AudioContext.decodeAudioData — and hand frames over one at a time.
+ */
+import { openDevice, openMicrophone } from '../../client/liveSession.ts';
+
+export class ClipSourceError extends Error {
+  constructor(
+    readonly code: 'not-a-video' | 'no-audio' | 'record-failed' | 'cancelled',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ClipSourceError';
+  }
+}
+
+export const TRAIN_FPS = 25;
+/** Frames are scaled down to this width before the face tracker sees them (it works at 256 px anyway). */
+const MAX_WIDTH = 640;
+
+export interface RecordOptions {
+  seconds: number;
+  cameraId?: string;
+  micId?: string;
+  /** Seconds before recording starts (a countdown). */
+  countdown?: number;
+  onCountdown?: (left: number) => void;
+  /** Mic level 0…1, ~30 times a second while recording. */
+  onLevel?: (level: number) => void;
+  onElapsed?: (seconds: number) => void;
+  /** The camera stream, for a preview while recording. */
+  onStream?: (stream: MediaStream | undefined) => void;
+  signal?: { aborted: boolean };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function recordClip(o: RecordOptions): Promise<Blob> {
+  const camera = await openDevice('camera', { video: { deviceId: o.cameraId ? { exact: o.cameraId } : undefined, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 25 } } });
+  let mic: MediaStream | undefined;
+  const ctx = new AudioContext();
+  try {
+    mic = await openMicrophone(o.micId);
+    o.onStream?.(camera);
+    const stream = new MediaStream([...camera.getVideoTracks(), ...mic.getAudioTracks()]);
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 1024;
+    ctx.createMediaStreamSource(mic).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    const levelTimer = setInterval(() => {
+      analyser.getFloatTimeDomainData(buf);
+      let s = 0;
+      for (const v of buf) s += v * v;
+      o.onLevel?.(Math.min(1, Math.sqrt(s / buf.length) * 4));
+    }, 33);
+    try {
+      for (let left = o.countdown ?? 3; left > 0; left--) {
+        o.onCountdown?.(left);
+        await sleep(1000);
+        if (o.signal?.aborted) throw new ClipSourceError('cancelled', 'Recording was cancelled.');
+      }
+      o.onCountdown?.(0);
+      const mime = ['video/webm;codecs=vp8,opus', 'video/webm'].find((m) => MediaRecorder.isTypeSupported(m)) ?? '';
+      const rec = new MediaRecorder(stream, mime ? { mimeType: mime } : undefined);
+      const chunks: Blob[] = [];
+      rec.ondataavailable = (e) => e.data.size && chunks.push(e.data);
+      const stopped = new Promise<void>((r) => (rec.onstop = () => r()));
+      rec.start(250);
+      const t0 = performance.now();
+      while (performance.now() - t0 < o.seconds * 1000 && !o.signal?.aborted) {
+        o.onElapsed?.((performance.now() - t0) / 1000);
+        await sleep(100);
+      }
+      rec.stop();
+      await stopped;
+      if (o.signal?.aborted) throw new ClipSourceError('cancelled', 'Recording was cancelled.');
+      return new Blob(chunks, { type: rec.mimeType || 'video/webm' });
+    } finally {
+      clearInterval(levelTimer);
+    }
+  } catch (e) {
+    if (e instanceof ClipSourceError || (e as { code?: string }).code) throw e;
+    throw new ClipSourceError('record-failed', `Recording failed: ${(e as Error).message}`);
+  } finally {
+    o.onStream?.(undefined);
+    camera.getTracks().forEach((t) => t.stop());
+    mic?.getTracks().forEach((t) => t.stop());
+    void ctx.close();
+  }
+}
+
+export interface DecodedAudio {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+/** The file's audio as mono samples. A file without a (decodable) audio track → 'no-audio'. */
+export async function decodeAudio(file: Blob): Promise<DecodedAudio> {
+  const ctx = new OfflineAudioContext(1, 1, 48000);
+  let buffer: AudioBuffer;
+  try {
+    buffer = await ctx.decodeAudioData(await file.arrayBuffer());
+  } catch {
+    throw new ClipSourceError('no-audio', 'The video has no audio track (or it cannot be decoded): fine-tuning needs the voice that goes with the face. Use a clip with sound.');
+  }
+  if (buffer.length === 0 || buffer.numberOfChannels === 0) throw new ClipSourceError('no-audio', 'The video has no audio: use a clip with sound.');
+  const mono = new Float32Array(buffer.length);
+  for (let c = 0; c < buffer.numberOfChannels; c++) {
+    const ch = buffer.getChannelData(c);
+    for (let i = 0; i < mono.length; i++) mono[i] += ch[i] / buffer.numberOfChannels;
+  }
+  return { samples: mono, sampleRate: buffer.sampleRate };
+}
+
+export interface DecodeFramesOptions {
+  /** Called with every 25 fps frame, in order; the buffer may be transferred. */
+  onFrame: (frame: { width: number; height: number; data: ArrayBuffer }, index: number) => void;
+  onProgress?: (seconds: number, duration: number) => void;
+  signal?: { aborted: boolean };
+  /** Upper bound on decoded length (s). */
+  maxSeconds?: number;
+}
+
+/** Plays the file in a hidden, muted <video> and samples frames at 25 fps. Returns the frame count. */
+export async function decodeFrames(file: Blob, o: DecodeFramesOptions): Promise<number> {
+  const url = URL.createObjectURL(file);
+  const video = document.createElement('video');
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = 'auto';
+  video.style.cssText = 'position:fixed;left:-10000px;width:2px;height:2px;';
+  document.body.appendChild(video);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      video.onloadeddata = () => resolve();
+      video.onerror = () => reject(new ClipSourceError('not-a-video', 'This file is not a video the browser can play: choose an mp4 or webm file with a face and sound.'));
+      video.src = url;
+    });
+    if (!video.videoWidth || !video.videoHeight) throw new ClipSourceError('not-a-video', 'This file has no picture: choose a video file (mp4 or webm) of your face with sound.');
+    const scale = Math.min(1, MAX_WIDTH / video.videoWidth);
+    const w = Math.round(video.videoWidth * scale);
+    const h = Math.round(video.videoHeight * scale);
+    const canvas = new OffscreenCanvas(w, h);
+    const g = canvas.getContext('2d', { willReadFrequently: true })!;
+    let index = 0;
+    const grab = (mediaTime: number) => {
+      // Emit every 25 fps slot up to this frame's time (repeats frames of slower sources, skips extra ones).
+      while (index / TRAIN_FPS <= mediaTime + 1e-3) {
+        if (o.maxSeconds !== undefined && index / TRAIN_FPS >= o.maxSeconds) return;
+        g.drawImage(video, 0, 0, w, h);
+        const img = g.getImageData(0, 0, w, h);
+        o.onFrame({ width: w, height: h, data: img.data.buffer as ArrayBuffer }, index);
+        index++;
+      }
+    };
+    await new Promise<void>((resolve, reject) => {
+      const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
+        if (o.signal?.aborted) {
+          video.pause();
+          reject(new ClipSourceError('cancelled', 'Cancelled.'));
+          return;
+        }
+        grab(meta.mediaTime);
+        o.onProgress?.(meta.mediaTime, Number.isFinite(video.duration) ? video.duration : NaN);
+        if (o.maxSeconds !== undefined && meta.mediaTime >= o.maxSeconds) {
+          video.pause();
+          resolve();
+          return;
+        }
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
+      video.onended = () => resolve();
+      video.onerror = () => reject(new ClipSourceError('not-a-video', 'The video could not be decoded to the end.'));
+      video.play().catch((e) => reject(new ClipSourceError('not-a-video', `The video could not be played: ${(e as Error).message}`)));
+    });
+    return index;
+  } finally {
+    video.pause();
+    video.remove();
+    URL.revokeObjectURL(url);
+  }
+}
