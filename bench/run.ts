@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     await page.goto(`${ORIGIN}/bench.html?iterations=20`);
     await page.waitForFunction(() => (globalThis as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 600_000 });
     const generator = await page.evaluate(() => (globalThis as unknown as { benchResult: unknown }).benchResult);
-    console.log('\nGenerator ms/frame (shipped model, headless Chromium):');
+    console.log('\nGenerator ms/frame (shipped model, headless Chromium, page main thread; the live worker\'s own figure is the inference stage below):');
     console.table(
       ((generator as { results?: Record<string, unknown>[] }).results ?? []).map((r) => ({
         backend: r.backend,
