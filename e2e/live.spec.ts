@@ -148,9 +148,8 @@ test('a corrupt model file shows a message and the running model keeps going', a
   await page.getByTestId('model-file').setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an onnx file at all') });
   await expect(page.getByTestId('msg-bad-model')).toContainText(/ONNX/i);
   await expect(page.getByTestId('hud-model')).toHaveText(modelBefore ?? '');
-  const fps = Number(await page.getByTestId('hud-fps').textContent());
+  // Live mode keeps producing frames with the previous model.
   await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 30_000 }).toBeGreaterThan(0);
-  expect(fps).toBeGreaterThanOrEqual(0);
   await page.context().close();
 });
 

@@ -11,6 +11,7 @@
  */
 import { buildOnnxModel, type OnnxTensorSpec } from './onnx.ts';
 import type { GeneratorManifest } from './manifest.ts';
+import { mulberry32 } from '../training/rng.ts';
 
 export interface TestGeneratorOptions {
   /** Crop size S (default 128). */
@@ -31,16 +32,9 @@ export interface TestGeneratorOptions {
   maskRatio?: number;
 }
 
-/** mulberry32: tiny, fast, deterministic. */
+/** The project's one seeded PRNG; a zero seed maps to a fixed non-zero one, as before. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 0x9e3779b9);
 }
 
 function randn(rand: () => number, n: number, std: number): Float32Array {
