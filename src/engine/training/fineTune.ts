@@ -2,7 +2,9 @@
  * Fine-tunes a generator on one prepared clip, framework-free (Node tests and the training worker):
  * the ONNX graph becomes a trainable tfjs network (onnxToTf), pairs follow the reference rule through the
  * shared sampler (|r − t| > minOffset), the last `holdOut` of the clip is held out for validation (targets
- * and references both inside it), losses are the offline trainer's, Adam optimises.
+ * and references both inside it), losses are the offline trainer's, Adam optimises. Training batches are
+ * augmented like the offline trainer's (augment.ts: small zoom/shift, colour jitter); validation and preview
+ * batches never are, so validation losses stay comparable across runs and settings.
  *
  * The caller drives it: step() as often as it likes (pause = stop calling), validate() now and then,
  * toOnnx() at the end. Every step runs inside tf.tidy, so tensor count stays flat over any number of steps.
@@ -17,6 +19,7 @@ import { onnxToTf, type TfOnnxNetwork } from './onnxToTf.ts';
 import { DEFAULT_LOSS_WEIGHTS, lipsyncLoss, mouthWeightMap, type LossTerms, type LossWeights } from './losses.ts';
 import { DEFAULT_MIN_OFFSET, SamplerError, epochPairs, holdOutTail, planPairs, restrictValid, samplePairs, type PairPlan, type TrainingPair } from './sampler.ts';
 import { mulberry32, type Rng } from './rng.ts';
+import { CropWarper, drawAugment, resolveAugment, warpLandmarks, type AugmentSettings } from './augment.ts';
 
 /** The per-clip arrays data:prepare writes (see clipPrep.ts). */
 export interface ClipData {
@@ -57,6 +60,12 @@ export interface FineTuneOptions {
   /** Validation pairs (fixed for the whole run, default 16). */
   valPairs?: number;
   lossWeights?: LossWeights;
+  /**
+   * Training-batch augmentation as in tools/train/data.py (default on with DEFAULT_AUGMENT; a partial
+   * object overrides single settings, false turns it off). Drawn from its own stream of the seed, so it
+   * never changes the pair schedule.
+   */
+  augment?: Partial<AugmentSettings> | false;
   seed?: number;
 }
 
@@ -81,6 +90,10 @@ export class FineTuner {
   readonly valPairs: readonly TrainingPair[];
   private readonly optimizer: tf.AdamOptimizer;
   private readonly rng: Rng;
+  private readonly augment: AugmentSettings | null;
+  private readonly augRng: Rng;
+  private readonly warper: CropWarper;
+  private readonly lipsScratch = new Float32Array(LANDMARK_COUNT * 3);
   private readonly weights: LossWeights;
   private readonly y0: number;
   private readonly S: number;
@@ -101,6 +114,10 @@ export class FineTuner {
     this.y0 = Math.round(this.S * (1 - manifest.maskRatio));
     const seed = opts.seed ?? 1;
     this.rng = mulberry32(seed);
+    this.augment = opts.augment === false ? null : resolveAugment(opts.augment);
+    // A separate stream (seed + 1 already drives the validation pairs), so augmentation leaves the schedule alone.
+    this.augRng = mulberry32((seed ^ 0x5bd1e995) >>> 0);
+    this.warper = new CropWarper(this.S);
 
     const split = holdOutTail(clip.frames, opts.holdOut ?? 0.1);
     this.trainPlan = planSplit(clip.valid, split.train, this.minOffset, 'training part', clip.fps);
@@ -122,8 +139,11 @@ export class FineTuner {
     return out;
   }
 
-  /** CPU-side batch in the generator's layout. */
-  private batch(pairs: readonly TrainingPair[]): { masked: Float32Array; reference: Float32Array; target: Float32Array; audio: Float32Array; weight: Float32Array } {
+  /**
+   * CPU-side batch in the generator's layout; `augment` only for training steps. The masked input is cut
+   * from the (augmented) target, and the mouth weight follows the target's warp.
+   */
+  private batch(pairs: readonly TrainingPair[], augment = false): { masked: Float32Array; reference: Float32Array; target: Float32Array; audio: Float32Array; weight: Float32Array } {
     const { clip, manifest } = this.opts;
     const S = this.S;
     const B = pairs.length;
@@ -143,10 +163,21 @@ export class FineTuner {
         out[base + 2 * plane + i] = src[3 * i + 2] * k + lo;
       }
     };
+    const aug = augment ? this.augment : null;
+    const crop = (frame: number) => clip.crops.subarray(frame * plane * 3, (frame + 1) * plane * 3);
+    const planes = (out: Float32Array, b: number) => out.subarray(b * 3 * plane, (b + 1) * 3 * plane);
     pairs.forEach((p, b) => {
-      toPlanar(p.target, target, b);
-      toPlanar(p.reference, reference, b);
-      mouthWeightMap(clip.landmarks.subarray(p.target * LANDMARK_COUNT * 3, (p.target + 1) * LANDMARK_COUNT * 3), S, weight.subarray(b * plane, (b + 1) * plane));
+      let lips = clip.landmarks.subarray(p.target * LANDMARK_COUNT * 3, (p.target + 1) * LANDMARK_COUNT * 3);
+      if (aug) {
+        const a = drawAugment(this.augRng, aug);
+        this.warper.warp(crop(p.target), a.target, a.colour, manifest.imageRange, planes(target, b));
+        this.warper.warp(crop(p.reference), a.reference, a.colour, manifest.imageRange, planes(reference, b));
+        lips = warpLandmarks(lips, S, a.target, this.lipsScratch);
+      } else {
+        toPlanar(p.target, target, b);
+        toPlanar(p.reference, reference, b);
+      }
+      mouthWeightMap(lips, S, weight.subarray(b * plane, (b + 1) * plane));
       const { past, lookahead } = manifest.audioWindow;
       melWindowFromFrames(clip.mel, clip.melFrames, melIndexForVideoFrame(p.target, clip.fps), past, lookahead, audio.subarray(b * MEL_CONFIG.nMels * this.T, (b + 1) * MEL_CONFIG.nMels * this.T));
     });
@@ -155,10 +186,10 @@ export class FineTuner {
     return { masked, reference, target, audio, weight };
   }
 
-  private terms(pairs: readonly TrainingPair[]): LossTerms<tf.Scalar> & { output: tf.Tensor } {
+  private terms(pairs: readonly TrainingPair[], augment = false): LossTerms<tf.Scalar> & { output: tf.Tensor } {
     const S = this.S;
     const B = pairs.length;
-    const x = this.batch(pairs);
+    const x = this.batch(pairs, augment);
     const { inputs } = this.opts.manifest;
     const output = this.net.forward({
       [inputs.masked.name]: tf.tensor4d(x.masked, [B, 3, S, S]),
@@ -177,7 +208,7 @@ export class FineTuner {
     tf.tidy(() => {
       this.optimizer.minimize(
         () => {
-          const t = this.terms(pairs);
+          const t = this.terms(pairs, true);
           // Kept past minimize's own tidy so the terms can be read back (disposed below).
           stats = tf.keep(tf.stack([t.loss, t.l1, t.mouth, t.grad]));
           return t.loss;
