@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import type { EvalReport } from './eval.ts';
+import { holdOutTail } from '../src/engine/training/sampler.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const clips = resolve(root, '../shared/data/clips');
@@ -67,6 +68,25 @@ describe('npm run eval', () => {
     expect(clip.ssim.model).toBeLessThan(1);
     expect(Math.abs(clip.sync.model.lag)).toBeLessThanOrEqual(5);
   }, 90_000);
+
+  it.skipIf(!existsSync(clips))('--tail scores only the held-out tail that fine-tuning splits off', async () => {
+    const { bytes, manifest } = buildTestGenerator({ mel: MEL_CONFIG });
+    writeFileSync(join(dir, 'tail.onnx'), bytes);
+    writeFileSync(join(dir, 'tail.manifest.json'), JSON.stringify(manifest));
+    const out = join(dir, 'tail.json');
+    await run(tsx, ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'tail.onnx'), '--only', 'grid_bbaf2n', '--tail', '0.2', '--json', out], { cwd: root, timeout: 85_000 });
+    const clip = (JSON.parse(readFileSync(out, 'utf8')) as EvalReport).clips[0];
+    const total = JSON.parse(readFileSync(join(clips, 'grid_bbaf2n/meta.json'), 'utf8')).frames as number;
+    expect(clip.frames).toBe(holdOutTail(total, 0.2).holdout.end - holdOutTail(total, 0.2).holdout.start);
+    expect(clip.frames).toBeLessThan(total);
+    expect(Number.isFinite(clip.lmd.model)).toBe(true);
+  }, 90_000);
+
+  it('rejects a --tail that is not a fraction', async () => {
+    const err = await run(tsx, ['tools/eval.ts', '--clips', clips, '--model', 'x.onnx', '--tail', '2'], { cwd: root }).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('--tail must be a fraction');
+  });
 
   it('explains a missing argument', async () => {
     const err = await run(tsx, ['tools/eval.ts', '--clips', clips], { cwd: root }).catch((e) => e);

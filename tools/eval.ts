@@ -4,7 +4,10 @@
  * (output crop = reference crop) and ground truth (the real frame).
  *
  *   npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2]
- *                   [--max-frames 150] [--json OUT]
+ *                   [--max-frames 150] [--tail FRACTION] [--json OUT]
+ *
+ * --tail F scores only the last F of each clip, split exactly as the fine-tune splits it (sampler.ts
+ * holdOutTail), so a model fine-tuned on a clip can be judged on the part it never trained on.
  *
  * Metrics per clip and overall:
  *  1. LMD: mouth landmark distance vs ground truth, reference frame |r − t| > 5 (as in training).
@@ -30,6 +33,7 @@ import { parseManifest, type GeneratorManifest } from '../src/engine/generator/m
 import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline, type LandmarkSource, type PreparedFrame } from '../src/engine/pipeline/lipsyncPipeline.ts';
 import { createNodeFaceLandmarker } from '../src/engine/face/tfNode.ts';
+import { holdOutTail } from '../src/engine/training/sampler.ts';
 import { mouthOpening } from '../src/engine/face/meshIndices.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
 import {
@@ -60,6 +64,8 @@ export interface EvalOptions {
   manifest?: string;
   only?: string[];
   maxFrames: number;
+  /** Evaluate only the clip's held-out tail (this fraction of its frames, as fine-tuning holds it out). */
+  tail?: number;
   json?: string;
 }
 
@@ -106,6 +112,12 @@ export function parseArgs(argv: string[]): EvalOptions {
     else if (a === '--model') opts.model = value();
     else if (a === '--manifest') opts.manifest = value();
     else if (a === '--json') opts.json = value();
+    else if (a === '--tail') {
+      const v = value();
+      const f = Number(v);
+      if (!(f > 0 && f < 1)) throw new EvalError('bad-args', `--tail must be a fraction between 0 and 1 (e.g. 0.1), got ${v}.`);
+      opts.tail = f;
+    }
     else if (a === '--only') opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
     else if (a === '--max-frames') {
       const v = value();
@@ -115,7 +127,7 @@ export function parseArgs(argv: string[]): EvalOptions {
     } else throw new EvalError('bad-args', `Unknown argument ${a}.`);
   }
   if (!opts.clips || !opts.model) {
-    throw new EvalError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--json OUT]');
+    throw new EvalError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT]');
   }
   return opts as EvalOptions;
 }
@@ -205,7 +217,10 @@ interface Audio {
 
 function loadAudio(file: string): Audio {
   const wav = readWav(readBytes(file, 'audio file'), file);
-  const samples = wav.sampleRate === MEL_CONFIG.sampleRate ? wav.mono : resampleBuffer(wav.mono, wav.sampleRate, MEL_CONFIG.sampleRate);
+  return audioFrom(wav.sampleRate === MEL_CONFIG.sampleRate ? wav.mono : resampleBuffer(wav.mono, wav.sampleRate, MEL_CONFIG.sampleRate));
+}
+
+function audioFrom(samples: Float32Array): Audio {
   return { samples, mel: computeLogMel(samples), melFrames: melFrameCount(samples.length) };
 }
 
@@ -300,9 +315,17 @@ class ClipEvaluator {
     return out;
   }
 
-  async evaluate(id: string, dir: string, swapId: string, maxFrames: number, log: (s: string) => void): Promise<ClipResult> {
-    const { fps, frames } = await decodeVideo(join(dir, id, 'video.mp4'), maxFrames);
-    const own = loadAudio(join(dir, id, 'audio.wav'));
+  async evaluate(id: string, dir: string, swapId: string, maxFrames: number, log: (s: string) => void, tail?: number): Promise<ClipResult> {
+    const video = await decodeVideo(join(dir, id, 'video.mp4'), tail ? Number.MAX_SAFE_INTEGER : maxFrames);
+    const { fps } = video;
+    let frames = video.frames;
+    let own = loadAudio(join(dir, id, 'audio.wav'));
+    if (tail) {
+      // The same split as the fine-tune's hold-out; audio is cut at the same instant so mel windows stay aligned.
+      const start = holdOutTail(frames.length, tail).holdout.start;
+      frames = frames.slice(start, start + maxFrames);
+      own = audioFrom(own.samples.subarray(Math.round((start / fps) * MEL_CONFIG.sampleRate)));
+    }
     const swap = loadAudio(join(dir, swapId, 'audio.wav'));
     const n = frames.length;
 
@@ -449,7 +472,7 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
       // B = the next clip in the directory (wrapping), so a single --only clip still gets other audio.
       const swapId = all.length > 1 ? all[(all.indexOf(id) + 1) % all.length] : id;
       try {
-        clips.push(await evaluator.evaluate(id, opts.clips, swapId, opts.maxFrames, log));
+        clips.push(await evaluator.evaluate(id, opts.clips, swapId, opts.maxFrames, log, opts.tail));
       } catch (e) {
         if (e instanceof EvalError && e.code === 'no-face') log(`  skipped: ${e.message}`);
         else throw e;

@@ -124,10 +124,6 @@ class ModelTest(unittest.TestCase):
         self.assertLess(count_flops(model), 3e9)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class InitFromOnnxTest(unittest.TestCase):
     def test_weights_read_back_from_an_export_reproduce_the_model(self):
         from export import export
@@ -145,3 +141,25 @@ class InitFromOnnxTest(unittest.TestCase):
         inputs = example_inputs(cfg)
         with torch.no_grad():
             self.assertEqual(float((src(*inputs) - dst(*inputs)).abs().max()), 0.0)
+
+
+class OpeningExpertTest(unittest.TestCase):
+    def test_frozen_expert_passes_gradients_to_the_image_only(self):
+        import tempfile
+        from opening import OpeningNet, load_opening_net
+        net = OpeningNet(8)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "o.pt")
+            torch.save({"model": net.state_dict(), "width": 8}, path)
+            frozen = load_opening_net(path)
+        self.assertTrue(all(not p.requires_grad for p in frozen.parameters()))
+        self.assertFalse(frozen.training)
+        img = torch.rand(2, 3, 64, 128, requires_grad=True)
+        frozen(img).sum().backward()
+        self.assertIsNotNone(img.grad)
+        self.assertGreater(float(img.grad.abs().sum()), 0.0)
+        self.assertTrue(torch.equal(frozen(img.detach()), net.eval()(img.detach())))
+
+
+if __name__ == "__main__":
+    unittest.main()

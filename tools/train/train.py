@@ -26,6 +26,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
+from opening import OPENING_SCALE, load_opening_net  # noqa: E402
 
 MASK_FILL = 0.5
 SILENCE = -1.0  # log-mel value of digital silence (src/engine/audio/melConfig.ts SILENCE_VALUE)
@@ -102,7 +103,7 @@ def save_atomic(obj, path: str):
     os.replace(tmp, path)
 
 
-def evaluate(model, data, val_pairs, cfg, args, w) -> dict:
+def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
     """Validation loss on a fixed slice of held-out pairs, no augmentation. Also reports the L1 of simply
     copying the reference's lower half (the baseline an audio-driven model has to beat on the mouth) and the
     mouth loss with mismatched audio (wrongAudioMouth - mouth > 0 means the model uses the audio)."""
@@ -128,6 +129,11 @@ def evaluate(model, data, val_pairs, cfg, args, w) -> dict:
             sums["copyRefMouth"] = sums.get("copyRefMouth", 0.0) + float(base["mouth"]) * k
             sums["wrongAudioMouth"] = sums.get("wrongAudioMouth", 0.0) + float(wrong["mouth"]) * k
             sums["copyRefL1"] = sums.get("copyRefL1", 0.0) + float(base["l1"]) * k
+            if opening_net is not None:  # opening error with the right vs another sample's audio
+                label = b["opening"] * OPENING_SCALE
+                for name, img in (("openingErr", out), ("wrongAudioOpeningErr", rolled), ("copyRefOpeningErr", copy)):
+                    err = (opening_net(img[:, :, y0:]) - label).abs().mean()
+                    sums[name] = sums.get(name, 0.0) + float(err) * k
             n += k
     model.train()
     return {k: v / n for k, v in sums.items()}
@@ -164,6 +170,10 @@ def parse_args(argv=None):
     ap.add_argument("--silence-opening", type=float, default=0.005,
                     help="inner-lip gap (fraction of the crop) below which a target mouth counts as closed")
     ap.add_argument("--ssim-weight", type=float, default=0.0)
+    ap.add_argument("--opening-net", default="",
+                    help="frozen mouth-opening expert from opening.py: adds --opening-weight * |R(generated lower half) "
+                         "- target opening| (training only; rewards the right opening, which only the audio can give)")
+    ap.add_argument("--opening-weight", type=float, default=1.0)
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=8)
@@ -241,6 +251,7 @@ def main(argv=None):
             aux_opt.load_state_dict(state["aux"]["optimizer"])
         print(f"resumed at step {step}")
     w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight}
+    opening_net = load_opening_net(args.opening_net) if args.opening_net else None
     aug = None if args.no_augment else AugmentConfig()
     meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
@@ -273,11 +284,13 @@ def main(argv=None):
         nonlocal best
         if len(val_pairs) == 0:
             return
-        v = evaluate(model, data, val_pairs, cfg, args, w)
+        v = evaluate(model, data, val_pairs, cfg, args, w, opening_net)
         log.write(json.dumps({"kind": "val", "step": step, **v}) + "\n")
         log.flush()
         print(f"val step {step}: loss {v['loss']:.4f} mouth {v['mouth']:.4f} (wrong audio {v['wrongAudioMouth']:.4f}, "
-              f"copy-reference {v['copyRefMouth']:.4f})")
+              f"copy-reference {v['copyRefMouth']:.4f})"
+              + (f" opening err {v['openingErr']:.3f} (wrong audio {v['wrongAudioOpeningErr']:.3f}, copy-reference "
+                 f"{v['copyRefOpeningErr']:.3f})" if "openingErr" in v else ""))
         if v["loss"] < best:
             best = v["loss"]
             checkpoint(os.path.join(args.out, "best.pt"))
@@ -309,6 +322,9 @@ def main(argv=None):
                 pred = aux_head(model.audio(batch["audio"])).squeeze(1)
                 terms["aux"] = (pred - batch["opening"] * 10).abs().mean()
                 loss = loss + args.aux_weight * terms["aux"]
+            if opening_net is not None:
+                terms["opening"] = (opening_net(out[:, :, cfg.lower_start:]) - batch["opening"] * OPENING_SCALE).abs().mean()
+                loss = loss + args.opening_weight * terms["opening"]
             opt.zero_grad(set_to_none=True)
             aux_opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,120 @@
+"""Mouth-opening expert: a small frozen CNN that reads the inner-lip gap off the lower half of a crop.
+
+  /usr/bin/python3 tools/train/opening.py --data DIR --out FILE.pt [--val-identities a,b] [--steps 3000]
+
+Used by train.py (--opening-net FILE.pt) as a training-only loss: |R(generated lower half) - opening(target)|.
+The pixel losses reward any plausible mouth; this one rewards the *right amount of opening*, which the
+generator can only get from the audio (the masked input hides the mouth and the reference is > minOffset
+frames away). It plays the role Wav2Lip's SyncNet expert plays, reduced to the one quantity our sync
+and silence metrics measure. Labels come from the prepared landmarks (data.mouth_opening), scaled by 10 so a
+wide-open mouth is about 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
+
+OPENING_SCALE = 10.0
+
+
+class OpeningNet(nn.Module):
+    """[B,3,H/2,W] lower half of a crop in [0,1] -> [B] opening * OPENING_SCALE."""
+
+    def __init__(self, width: int = 24):
+        super().__init__()
+        w = width
+        self.convs = nn.Sequential(
+            nn.Conv2d(3, w, 3, 2, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(w, 2 * w, 3, 2, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(4 * w, 4 * w, 3, 2, 1), nn.ReLU(inplace=True),
+        )
+        self.fc = nn.Linear(4 * w, 1)
+
+    def forward(self, lower: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(lower, 2)  # 64x128 -> 32x64: the gap is several pixels wide even at half size
+        x = self.convs(x).mean((2, 3))
+        return self.fc(x).squeeze(1)
+
+
+def load_opening_net(path: str) -> OpeningNet:
+    state = torch.load(path, map_location="cpu")
+    net = OpeningNet(state["width"])
+    net.load_state_dict(state["model"])
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--val-identities", default="")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--width", type=int, default=24)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    data = PreparedData(args.data)
+    train_pairs, val_pairs = data.split({s for s in args.val_identities.split(",") if s})
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    aug = AugmentConfig()
+    s = data.crop_size
+    y0 = s // 2
+    net = OpeningNet(args.width)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+
+    def batch_of(pairs, augment):
+        raw = data.load(pairs, 0, 1)
+        b = make_batch(raw, s, 0.5, 0.5, aug if augment else None, gen)
+        return b["target"][:, :, y0:], b["opening"] * OPENING_SCALE
+
+    def evaluate():
+        net.eval()
+        errs, labels = [], []
+        with torch.no_grad():
+            sel = val_pairs[np.linspace(0, len(val_pairs) - 1, min(512, len(val_pairs))).astype(int)]
+            for i in range(0, len(sel), 64):
+                x, y = batch_of(sel[i:i + 64], False)
+                errs.append((net(x) - y).abs())
+                labels.append(y)
+        net.train()
+        e, y = torch.cat(errs), torch.cat(labels)
+        return {"mae": float(e.mean()), "labelStd": float(y.std()), "maeOfMean": float((y - y.mean()).abs().mean())}
+
+    t0 = time.time()
+    for step in range(1, args.steps + 1):
+        idx = rng.integers(0, len(train_pairs), args.batch)
+        x, y = batch_of(train_pairs[idx], True)
+        loss = F.smooth_l1_loss(net(x), y, beta=0.1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 200 == 0 or step == args.steps:
+            v = evaluate() if len(val_pairs) else {}
+            print(json.dumps({"step": step, "loss": float(loss), **v, "sec": round(time.time() - t0)}), flush=True)
+    torch.save({"model": net.state_dict(), "width": args.width, "scale": OPENING_SCALE,
+                "val": evaluate() if len(val_pairs) else None}, args.out)
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
