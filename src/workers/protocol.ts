@@ -99,7 +99,9 @@ export type ToTrainingWorker =
   | { type: 'frames-end' }
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'cancel' };
+  | { type: 'cancel' }
+  /** Debug: really loses the training GPU (WEBGL_lose_context.loseContext() / GPUDevice.destroy()). */
+  | { type: 'debug-lose-gpu' };
 
 export type TrainingErrorCode =
   | 'clip-too-short'
@@ -128,6 +130,7 @@ export type FromTrainingWorker =
   | { type: 'prepare-progress'; done: number; total?: number; dropped: number }
   | { type: 'prepared'; frames: number; dropped: number; seconds: number; trainTargets: number; valPairs: number }
   | { type: 'progress'; step: number; steps: number; stepsPerSec: number; etaSec: number; trainLoss: number }
+  /** Sent once the step's weights are checkpointed (they are what a GPU failure hands back). */
   | { type: 'validation'; step: number; loss: number; mouth: number }
   | { type: 'preview'; step: number; target: ImageBitmap; reference: ImageBitmap; prediction: ImageBitmap }
   | { type: 'paused' }
@@ -135,4 +138,6 @@ export type FromTrainingWorker =
   | { type: 'done'; result: TrainingResult }
   | { type: 'cancelled' }
   /** `lastGood` is set when training stopped on a failure after a checkpoint: those weights are usable. */
-  | { type: 'error'; code: TrainingErrorCode; message: string; lastGood?: TrainingResult };
+  | { type: 'error'; code: TrainingErrorCode; message: string; lastGood?: TrainingResult }
+  /** Reply to a debug request: what was done. */
+  | { type: 'debug'; message: string };

@@ -4,6 +4,7 @@
  * prepares the clip with the engine's face tracker / crop / mel (frames arrive one by one from the page),
  * then trains with FineTuner and reports progress, validation, previews; pause / resume / cancel.
  * On a GPU failure (device lost, out of memory) it stops and hands back the last checkpoint.
+ * Debug: 'debug-lose-gpu' really loses the training GPU (WEBGL_lose_context / GPUDevice.destroy()).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -12,13 +13,13 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { RgbaImage } from '../engine/types.ts';
 import { FaceLandmarker } from '../engine/face/landmarker.ts';
 import { prepareClip, ClipPrepError, type PreparedClip } from '../engine/training/clipPrep.ts';
-import { FineTuner, FineTuneError } from '../engine/training/fineTune.ts';
-import { OnnxToTfError } from '../engine/training/onnxToTf.ts';
-import { SamplerError } from '../engine/training/sampler.ts';
+import { FineTuner } from '../engine/training/fineTune.ts';
 import type { GeneratorManifest } from '../engine/generator/manifest.ts';
 import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
 import { chooseLandmarkBackends, probeWebGl, probeWebGpu } from './gpuProbe.ts';
-import type { FromTrainingWorker, ToTrainingWorker, TrainingBackend, TrainingConfig, TrainingErrorCode, TrainingResult } from './protocol.ts';
+import { GpuFailureError, GpuWatch, type WebGlLike, type WebGpuDeviceLike } from './gpuWatch.ts';
+import { classifyTrainingError } from './trainingErrors.ts';
+import type { FromTrainingWorker, ToTrainingWorker, TrainingBackend, TrainingConfig, TrainingResult } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (msg: FromTrainingWorker, transfer: Transferable[] = []) => scope.postMessage(msg, transfer);
@@ -48,7 +49,18 @@ class FrameQueue implements AsyncIterable<RgbaImage> {
 
 let frames: FrameQueue | undefined;
 const control = { aborted: false, paused: false, resume: undefined as (() => void) | undefined };
-let gpuLost: string | undefined;
+/** The training backend's GPU (replaced once the backend is chosen). */
+let gpu = GpuWatch.none();
+
+// Once the GPU is gone, work started before the loss can still fail outside the training loop (tfjs polls
+// read-back fences from timers; abandoned GPU promises reject). The loop reports the loss itself: an uncaught
+// error here would reach the page as a generic worker failure and end the run before the checkpoint is sent.
+scope.addEventListener('error', (ev) => {
+  if (gpu.check()) ev.preventDefault();
+});
+scope.addEventListener('unhandledrejection', (ev) => {
+  if (gpu.check()) ev.preventDefault();
+});
 
 scope.onmessage = (ev: MessageEvent<ToTrainingWorker>) => {
   const msg = ev.data;
@@ -78,6 +90,9 @@ scope.onmessage = (ev: MessageEvent<ToTrainingWorker>) => {
       control.resume?.();
       frames?.end();
       break;
+    case 'debug-lose-gpu':
+      post({ type: 'debug', message: gpu.loseForDebug() });
+      break;
   }
 };
 
@@ -106,7 +121,7 @@ async function chooseBackend(pref: TrainingConfig['backend']): Promise<{ backend
       }
       if (await tf.setBackend(name)) {
         await tf.ready();
-        watchDevice(name);
+        gpu = watchDevice(name);
         return { backend: name, reason: notes.join('; ') || undefined };
       }
       notes.push(`${name} backend failed to initialise`);
@@ -117,26 +132,16 @@ async function chooseBackend(pref: TrainingConfig['backend']): Promise<{ backend
   throw new Error(`No tfjs backend could start: ${notes.join('; ')}`);
 }
 
-/** Remembers a lost WebGPU device / WebGL context so the training loop stops with the right message. */
-function watchDevice(name: TrainingBackend): void {
-  const backend = tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string; reason?: string }> }; gpgpu?: { gl?: WebGL2RenderingContext } };
-  if (name === 'webgpu') void backend.device?.lost?.then((info) => (gpuLost = `the WebGPU device was lost (${info.reason ?? ''} ${info.message ?? ''})`.trim()));
-  if (name === 'webgl') {
-    const canvas = backend.gpgpu?.gl?.canvas as OffscreenCanvas | undefined;
-    canvas?.addEventListener?.('webglcontextlost', () => (gpuLost = 'the WebGL context was lost'));
-  }
-}
-
-function classify(e: unknown): { code: TrainingErrorCode; message: string } {
-  const msg = (e as Error)?.message ?? String(e);
-  if (e instanceof SamplerError && e.code === 'clip-too-short') return { code: 'clip-too-short', message: msg };
-  if (e instanceof ClipPrepError && e.code !== 'cancelled' && e.code !== 'bad-input') return { code: e.code, message: msg };
-  if (e instanceof OnnxToTfError && e.code === 'unsupported-op') return { code: 'unsupported-op', message: msg };
-  if (e instanceof OnnxToTfError || e instanceof ModelLoadError) return { code: 'bad-model', message: msg };
-  if (e instanceof FineTuneError && e.code === 'diverged') return { code: 'diverged', message: msg };
-  if (gpuLost || /device (was )?lost|context (was )?lost|CONTEXT_LOST/i.test(msg)) return { code: 'gpu-lost', message: `Training stopped: ${gpuLost ?? msg}.` };
-  if (/out of memory|OOM|allocat|Failed to create|exceeds|too large/i.test(msg)) return { code: 'out-of-memory', message: `Training stopped: the GPU ran out of memory (${msg}). Use a smaller batch size.` };
-  return { code: 'failed', message: `Training failed: ${msg}` };
+/**
+ * Watches the backend's GPU: tfjs-backend-webgl keeps its context in `backend.gpgpu.gl`; in a worker that
+ * context belongs to an OffscreenCanvas (canvas_util.ts createCanvas), which is where the browser fires
+ * `webglcontextlost`. tfjs-backend-webgpu keeps its GPUDevice in `backend.device`.
+ */
+function watchDevice(name: TrainingBackend): GpuWatch {
+  const backend = tf.findBackend(name) as unknown as { device?: WebGpuDeviceLike; gpgpu?: { gl?: WebGlLike } };
+  if (name === 'webgpu' && backend.device) return GpuWatch.webgpu(backend.device);
+  if (name === 'webgl' && backend.gpgpu?.gl) return GpuWatch.webgl(backend.gpgpu.gl);
+  return GpuWatch.none();
 }
 
 async function loadModel(cfg: TrainingConfig): Promise<LoadedGenerator> {
@@ -154,13 +159,20 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
   let clip: PreparedClip | undefined;
   let manifest: GeneratorManifest | undefined;
   let valLoss = NaN;
-  const result = async (fromCheckpoint: boolean): Promise<TrainingResult> => ({
-    onnx: tuner!.toOnnx(fromCheckpoint).slice().buffer as ArrayBuffer,
-    manifest,
-    steps: tuner!.steps,
-    valLoss,
-    clipSeconds: clip!.frames / fps,
-  });
+  /** The step and validation loss of the weights FineTuner.checkpoint() holds. */
+  let kept: { step: number; valLoss: number } | undefined;
+  const result = (): TrainingResult => ({ onnx: tuner!.toOnnx().slice().buffer as ArrayBuffer, manifest, steps: tuner!.steps, valLoss, clipSeconds: clip!.frames / fps });
+  /**
+   * Validates, then checkpoints those weights; the validation is reported once its checkpoint exists, so a
+   * point on the loss plot is always a step whose weights survive a GPU failure. GPU work is abandoned as
+   * soon as the GPU fails.
+   */
+  const validateAndCheckpoint = async (step: number): Promise<void> => {
+    const v = await gpu.guard(tuner!.validate());
+    valLoss = v.loss;
+    await gpu.guard(tuner!.checkpoint().then(() => (kept = { step, valLoss: v.loss })));
+    post({ type: 'validation', step, loss: v.loss, mouth: step === 0 ? NaN : v.mouth });
+  };
   try {
     const chosen = await chooseBackend(cfg.backend);
     post({ type: 'backend', backend: chosen.backend, reason: chosen.reason });
@@ -198,58 +210,67 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
     if (!(await tf.setBackend(chosen.backend))) throw new Error(`the ${chosen.backend} backend could not be re-activated after preprocessing`);
     await tf.ready();
 
+    const lost = gpu.check();
+    if (lost) throw new GpuFailureError(lost);
+
     tuner = new FineTuner({ modelBytes: loaded.bytes, manifest, clip, batchSize: cfg.batchSize, learningRate: cfg.learningRate, minOffset: cfg.minOffset });
     post({ type: 'prepared', frames: clip.frames, dropped: clip.dropped, seconds: clip.frames / fps, trainTargets: tuner.trainPlan.targetCount, valPairs: tuner.valPairs.length });
 
-    valLoss = (await tuner.validate()).loss;
-    post({ type: 'validation', step: 0, loss: valLoss, mouth: NaN });
-    await tuner.checkpoint();
-    await sendPreview(tuner, 0);
+    await validateAndCheckpoint(0);
+    await gpu.guard(sendPreview(tuner, 0));
 
     const window: number[] = [];
     while (tuner.steps < cfg.steps) {
       if (control.aborted) break;
-      if (control.paused) await new Promise<void>((r) => (control.resume = r));
+      if (control.paused) await Promise.race([new Promise<void>((r) => (control.resume = r)), gpu.failed]);
       if (control.aborted) break;
-      if (gpuLost) throw new Error(gpuLost);
+      const failure = gpu.check();
+      if (failure) throw new GpuFailureError(failure);
       const t0 = performance.now();
-      const s = await tuner.step();
+      const s = await gpu.guard(tuner.step());
       window.push(performance.now() - t0);
       if (window.length > 20) window.shift();
       const stepsPerSec = 1000 / (window.reduce((a, b) => a + b, 0) / window.length);
       post({ type: 'progress', step: s.step, steps: cfg.steps, stepsPerSec, etaSec: (cfg.steps - s.step) / stepsPerSec, trainLoss: s.loss });
-      if (s.step % cfg.valEvery === 0 || s.step === cfg.steps) {
-        const v = await tuner.validate();
-        valLoss = v.loss;
-        post({ type: 'validation', step: s.step, loss: v.loss, mouth: v.mouth });
-        await tuner.checkpoint();
-      }
-      if (s.step % cfg.previewEvery === 0) await sendPreview(tuner, s.step);
+      if (s.step % cfg.valEvery === 0 || s.step === cfg.steps) await validateAndCheckpoint(s.step);
+      if (s.step % cfg.previewEvery === 0) await gpu.guard(sendPreview(tuner, s.step));
     }
     if (control.aborted) {
       post({ type: 'cancelled' });
       return;
     }
-    const r = await result(false);
+    const r = result();
     post({ type: 'done', result: r }, [r.onnx]);
   } catch (e) {
     if (e instanceof ClipPrepError && e.code === 'cancelled') {
       post({ type: 'cancelled' });
       return;
     }
-    const c = (e as { faceModel?: boolean }).faceModel ? { code: 'face-model' as const, message: (e as Error).message } : classify(e);
+    // An error thrown by a GL / GPU call can arrive before the loss event: give the event a moment.
+    const failure = tuner ? await gpu.settled(500) : gpu.check();
+    const c = (e as { faceModel?: boolean }).faceModel ? { code: 'face-model' as const, message: (e as Error).message } : classifyTrainingError(e, failure);
     let lastGood: TrainingResult | undefined;
-    if (tuner?.hasCheckpoint && (c.code === 'gpu-lost' || c.code === 'out-of-memory' || c.code === 'diverged')) {
-      try {
-        lastGood = await result(true);
-        c.message += ` The weights from step ${tuner.steps - (tuner.steps % cfg.valEvery)} were kept: you can still save them.`;
-      } catch {
-        // Writing the checkpoint needs no GPU, but if even that fails there is nothing to keep.
+    if (tuner && (c.code === 'gpu-lost' || c.code === 'out-of-memory' || c.code === 'diverged')) {
+      // Writing the checkpoint's ONNX needs no GPU: the checkpoint is a CPU copy of the weights.
+      const at = kept;
+      if (at && at.step > 0 && tuner.hasCheckpoint) {
+        try {
+          lastGood = { onnx: tuner.toOnnx(true).slice().buffer as ArrayBuffer, manifest, steps: at.step, valLoss: at.valLoss, clipSeconds: clip!.frames / fps };
+          c.message += ` The weights from step ${at.step} (validation loss ${at.valLoss.toFixed(4)}) were kept: save or download them below.`;
+        } catch {
+          c.message += ' The last checkpoint could not be written, so nothing was kept.';
+        }
+      } else if (c.code !== 'diverged') {
+        c.message += ' No training step had been checkpointed yet, so there is nothing to keep: train again.';
       }
     }
     post({ type: 'error', code: c.code, message: c.message, lastGood }, lastGood ? [lastGood.onnx] : []);
   } finally {
-    tuner?.dispose();
+    try {
+      tuner?.dispose();
+    } catch {
+      // Freeing tensors on a lost context can fail; the worker is terminated right after anyway.
+    }
   }
 }
 
