@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useFineTuneStore } from './fineTuneStore.ts';
-import { cancelFineTune, importAndTrain, pauseTraining, recordAndTrain, refreshSavedModels, resumeTraining, saveResult } from './fineTuneController.ts';
+import { cancelFineTune, downloadResult, importAndTrain, pauseTraining, recordAndTrain, refreshSavedModels, resumeTraining, saveResult } from './fineTuneController.ts';
 import { LossPlot } from './LossPlot.tsx';
 import { PreviewGrid } from './PreviewGrid.tsx';
 import { ModelList } from './ModelList.tsx';
@@ -103,6 +103,7 @@ export function FineTuneView() {
         <div className="save">
           <input value={name} onChange={(e) => setName(e.target.value)} data-testid="model-name" aria-label="Model name" />
           <button data-testid="save-model" onClick={() => void saveResult(name.trim() || 'Fine-tuned')}>Save model</button>
+          <button data-testid="download-result" onClick={() => downloadResult(name.trim() || 'Fine-tuned')}>Download .onnx</button>
         </div>
       )}
 

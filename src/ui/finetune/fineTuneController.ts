@@ -187,7 +187,27 @@ function onWorkerMessage(m: FromTrainingWorker): boolean {
       fail(m.code, m.message);
       if (m.lastGood) s.set({ result: m.lastGood });
       return true;
+    case 'debug':
+      debugReply?.(m.message);
+      debugReply = undefined;
+      return false;
   }
+}
+
+let debugReply: ((message: string) => void) | undefined;
+
+/**
+ * Debug (window.lipsyncDebug.loseTrainingGpu): makes the browser really lose the training GPU — the worker
+ * calls WEBGL_lose_context.loseContext() or GPUDevice.destroy() — to exercise the recovery path.
+ * Resolves with what the worker did.
+ */
+export function loseTrainingGpu(): Promise<string> {
+  const w = worker;
+  if (!w) return Promise.resolve('no training is running');
+  return new Promise((resolve) => {
+    debugReply = resolve;
+    w.postMessage({ type: 'debug-lose-gpu' } satisfies ToTrainingWorker);
+  });
 }
 
 export function pauseTraining(): void {
@@ -211,8 +231,25 @@ export async function saveResult(name: string): Promise<void> {
     app().clearMessages(['quota-exceeded']);
     await refreshSavedModels();
   } catch (e) {
-    app().addMessage('error', (e as ModelStoreError).code ?? 'finetune', (e as Error).message);
+    const code = (e as ModelStoreError).code ?? 'finetune';
+    // The result stays in memory (and the Save / Download buttons stay): nothing is lost.
+    app().addMessage('error', code, `${(e as Error).message} The trained model was not lost: download it as .onnx, or make room and press Save again.`);
   }
+}
+
+/** Downloads the trained (not yet saved) model as .onnx: the way out when the browser has no room for it. */
+export function downloadResult(name: string): void {
+  const r = store().result;
+  if (r) downloadBytes(r.onnx, name);
+}
+
+function downloadBytes(bytes: ArrayBuffer, name: string): void {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${name.replace(/[^\w.-]+/g, '_')}.onnx`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 export async function useSavedModel(meta: StoredModelMeta): Promise<void> {
@@ -236,12 +273,7 @@ export async function useSavedModel(meta: StoredModelMeta): Promise<void> {
 export async function downloadSavedModel(meta: StoredModelMeta): Promise<void> {
   try {
     const m = await models.get(meta.id);
-    const url = URL.createObjectURL(new Blob([m.bytes.slice().buffer], { type: 'application/octet-stream' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${m.name.replace(/[^\w.-]+/g, '_')}.onnx`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    downloadBytes(m.bytes.slice().buffer, m.name);
   } catch (e) {
     app().addMessage('error', (e as ModelStoreError).code ?? 'finetune', (e as Error).message);
   }
