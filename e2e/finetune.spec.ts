@@ -2,10 +2,12 @@
  * Fine-tune mode end to end in Debian Chromium: the fake camera + mic (a real talking-face clip) are
  * recorded, the clip is prepared and the small test generator trained a few steps in the training worker;
  * validation loss must go down; the model is saved to IndexedDB, hot-swapped into the running live
- * session, and still listed after a reload.
+ * session, and still listed after a reload. Failures, for real: the training GPU is lost mid-run (the worker
+ * loses its WebGL context through WEBGL_lose_context) and the last checkpoint is kept; saving it with the
+ * origin's storage quota shrunk (DevTools protocol) says so, and the model can still be downloaded and saved.
  */
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
@@ -69,6 +71,74 @@ test('record, train, validation loss goes down, save, hot-swap, reload still lis
   await page.reload();
   await page.getByTestId('open-finetune').click();
   await expect(page.locator('[data-testid=saved-model][data-name="e2e voice"]')).toBeVisible();
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
+test('GPU lost mid-training keeps the last checkpoint; saving it over the storage quota loses nothing', async () => {
+  // One recording and one short training serve both failures. WebGL is the faster GPU backend on SwiftShader;
+  // with E2E_WEBGPU=1 the WebGPU device is lost instead (GPUDevice.destroy()).
+  const gpu = process.env.E2E_WEBGPU ? 'webgpu' : 'webgl';
+  test.setTimeout(900_000);
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${ORIGIN}/?model=test-models/small/manifest.json&trainBackend=${gpu}`);
+  await page.getByTestId('open-finetune').click();
+  await page.getByTestId('record-seconds').fill('4');
+  await page.getByTestId('train-steps').fill('10'); // validation + checkpoint every 5 steps
+  await page.getByTestId('record-train').click();
+  const panel = page.getByTestId('finetune');
+  await expect(panel).toHaveAttribute('data-phase', 'training', { timeout: 240_000 });
+  await expect(page.getByTestId('train-backend')).toContainText(`Training on ${gpu}`);
+
+  // 1. The GPU goes away after the first validation past step 0 (= the first checkpoint of trained weights):
+  //    the worker really loses its WebGL context (WEBGL_lose_context: the browser fires webglcontextlost)
+  //    or destroys its GPUDevice (device.lost resolves).
+  await expect(page.locator('[data-testid=val-point][data-step="5"]')).toBeAttached({ timeout: 400_000 });
+  const did = await page.evaluate(() => (window as unknown as { lipsyncDebug: { loseTrainingGpu(): Promise<string> } }).lipsyncDebug.loseTrainingGpu());
+  expect(did).toBe(gpu === 'webgl' ? 'webgl: WEBGL_lose_context.loseContext() called' : 'webgpu: device.destroy() called');
+  const lost = page.getByTestId('msg-gpu-lost');
+  await expect(lost).toContainText(gpu === 'webgl' ? 'Training stopped: the GPU was lost (the WebGL context was lost).' : 'Training stopped: the GPU was lost (the WebGPU device was lost: Device was destroyed).', { timeout: 120_000 });
+  const text = (await lost.textContent()) ?? '';
+  const kept = Number(/The weights from step (\d+) \(validation loss [\d.]+\) were kept/.exec(text)?.[1]);
+  const valSteps = await page.getByTestId('val-point').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-step'))));
+  console.log(`gpu-lost e2e: "${text}" validations at ${valSteps.join(', ')}`);
+  expect(kept).toBeGreaterThanOrEqual(5);
+  expect(valSteps).toContain(kept);
+  await expect(panel).toHaveAttribute('data-phase', 'failed');
+  await expect(page.getByTestId('msg-finetune')).toHaveCount(0); // not a generic "worker failed"
+
+  // 2. No room in the browser's storage: the origin's quota shrunk below the model's size (DevTools protocol).
+  const cdp = await context.newCDPSession(page);
+  const { usage } = await cdp.send('Storage.getUsageAndQuota', { origin: ORIGIN });
+  const quotaSize = usage + 2048;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: ORIGIN, quotaSize });
+  await page.getByTestId('model-name').fill('kept weights');
+  await page.getByTestId('save-model').click();
+  await expect(page.getByTestId('msg-quota-exceeded')).toContainText(/Not enough browser storage to save "kept weights".*not lost: download it/);
+  await expect(page.getByTestId('no-saved-models')).toBeVisible();
+  // Nothing lost: the trained model can still be downloaded…
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-result').click()]);
+  expect(download.suggestedFilename()).toBe('kept_weights.onnx');
+  const onnx = readFileSync((await download.path())!);
+  const base = await (await page.request.get(`${ORIGIN}/test-models/small/test-generator.onnx`)).body();
+  expect(onnx.byteLength).toBe(base.byteLength); // same graph…
+  expect(onnx.equals(base)).toBe(false); // …with the trained weights written in
+  expect(onnx.byteLength).toBeGreaterThan(quotaSize - usage);
+  expect(onnx[0]).toBe(0x08); // ModelProto field 1 (ir_version), varint
+
+  // …and saved once there is room again.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: ORIGIN });
+  await page.getByTestId('save-model').click();
+  const saved = page.locator('[data-testid=saved-model][data-name="kept weights"]');
+  await expect(saved).toContainText(`${kept} steps`);
+  await expect(page.getByTestId('msg-quota-exceeded')).toHaveCount(0);
+  await startLive(page);
+  await saved.getByTestId('use-model').click();
+  await expect(page.getByTestId('msg-model')).toContainText('Now using "kept weights"', { timeout: 60_000 });
+  await expect(page.getByTestId('start')).toHaveText('Stop');
   expect(errors).toEqual([]);
   await context.close();
 });
