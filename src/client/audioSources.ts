@@ -5,12 +5,14 @@
  *  - MediaStream / MediaStreamTrack → its audio (the caller's tracks keep running when the session stops);
  *  - AudioBuffer, or a URL / Blob of an audio file (decoded here) → played in a loop.
  */
+import type { LipsyncAudio } from '../lib/api.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, resolveUserUrl } from './fetchMedia.ts';
 import { openMicrophone } from './liveSession.ts';
 import type { AudioFeed } from './session.ts';
 
-export type AudioInput = MediaStream | MediaStreamTrack | AudioBuffer | Blob | URL | string;
+/** Every audio source the library accepts (the public type, see src/lib/api.ts). */
+export type AudioInput = LipsyncAudio;
 
 /** The keyword that selects the microphone (`audio="microphone"`). */
 export const MICROPHONE = 'microphone';

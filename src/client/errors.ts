@@ -2,32 +2,17 @@
  * Errors of a lip-sync session that a user (or an embedding page) can act on. Every failure that
  * reaches the outside carries a stable `code` and a message that says what to do about it.
  */
+import type { LipsyncErrorCode } from '../lib/api.ts';
 import type { MediaErrorCode } from './mediaErrors.ts';
 import type { WorkerErrorCode } from '../workers/protocol.ts';
 
-export type SourceErrorCode =
-  /** No face source was given. */
-  | 'face-missing'
-  /** The face source is of a kind the library cannot read (or a MediaStream without video). */
-  | 'face-unsupported'
-  /** The face URL could not be downloaded (HTTP error, network, CORS). */
-  | 'face-fetch'
-  /** The face file is neither an image nor a video this browser can decode. */
-  | 'face-decode'
-  /** The face video/image is cross-origin without CORS: its pixels cannot be read. */
-  | 'face-tainted'
-  | 'audio-missing'
-  | 'audio-unsupported'
-  | 'audio-fetch'
-  | 'audio-decode'
-  /** The browser keeps audio suspended until the user interacts with the page. */
-  | 'audio-blocked'
-  /** The worker or worklet script could not be loaded from the base URL. */
-  | 'runtime-files'
-  | 'record'
-  | 'closed';
-
-export type LipsyncErrorCode = SourceErrorCode | MediaErrorCode | WorkerErrorCode;
+/**
+ * The codes are the public API's (src/lib/api.ts spells them out because it ships as a
+ * self-contained .d.ts); the device and worker codes of the engine must be among them.
+ */
+export type { LipsyncErrorCode };
+type Assert<T extends true> = T;
+export type EngineCodesArePublic = Assert<[MediaErrorCode | WorkerErrorCode] extends [LipsyncErrorCode] ? true : false>;
 
 export class LipsyncError extends Error {
   constructor(

@@ -8,23 +8,15 @@
  *  - an image (URL, Blob, ImageBitmap, <img>, canvas) → the same still frame at 25 fps.
  * The pipeline uses each output frame's own crop as the reference, so a loop needs no extra state.
  */
+import type { LipsyncFace } from '../lib/api.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, mimeOf, resolveUserUrl } from './fetchMedia.ts';
 import { openDevice } from './liveSession.ts';
 import { pingPongIndex } from './pingPong.ts';
 import { breakoutBox, type FaceFeed } from './session.ts';
 
-export type FaceInput =
-  | MediaStream
-  | MediaStreamTrack
-  | HTMLVideoElement
-  | HTMLImageElement
-  | HTMLCanvasElement
-  | OffscreenCanvas
-  | ImageBitmap
-  | Blob
-  | URL
-  | string;
+/** Every face the library accepts (the public type, see src/lib/api.ts). */
+export type FaceInput = LipsyncFace;
 
 /** The keyword that selects the webcam (`face="camera"`). */
 export const CAMERA = 'camera';

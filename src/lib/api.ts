@@ -94,17 +94,28 @@ export interface LipsyncStats {
   stages: Record<string, LipsyncStageTiming>;
 }
 
+/**
+ * Every code an error can carry. The library's engine takes its codes from this union
+ * (src/client/errors.ts), so this is the one list of them.
+ */
 export type LipsyncErrorCode =
+  /** No face source was given. */
   | 'face-missing'
+  /** The face source is of a kind the library cannot read (or a MediaStream without video). */
   | 'face-unsupported'
+  /** The face URL could not be downloaded (HTTP error, network, CORS). */
   | 'face-fetch'
+  /** The face file is neither an image nor a video this browser can decode. */
   | 'face-decode'
+  /** The face video/image is cross-origin without CORS: its pixels cannot be read. */
   | 'face-tainted'
   | 'audio-missing'
   | 'audio-unsupported'
   | 'audio-fetch'
   | 'audio-decode'
+  /** The browser keeps audio suspended until the user interacts with the page. */
   | 'audio-blocked'
+  /** The worker or worklet script could not be loaded from the base URL. */
   | 'runtime-files'
   | 'record'
   | 'closed'

@@ -14,7 +14,7 @@ import type {
   LipsyncState,
   LipsyncStats,
 } from './api.ts';
-import { LipsyncError, toErrorDetail, type LipsyncErrorCode as InternalErrorCode } from '../client/errors.ts';
+import { LipsyncError, toErrorDetail } from '../client/errors.ts';
 import { openAudioSource, MICROPHONE } from '../client/audioSources.ts';
 import { CAMERA, openFaceSource } from '../client/faceSources.ts';
 import { fetchMedia, resolveUserUrl } from '../client/fetchMedia.ts';
@@ -22,9 +22,8 @@ import { startRecording, type Recording } from '../client/recorder.ts';
 import { LipsyncSession, type ModelInput } from '../client/session.ts';
 import type { BackendInfo, LiveStatus } from '../workers/protocol.ts';
 
-// The engine's types must fit the public ones (checked here, at compile time).
-type Assert<T extends true> = T;
-export type InternalCodesArePublic = Assert<InternalErrorCode extends LipsyncErrorCode ? true : false>;
+// The engine's types must fit the public ones (checked here, at compile time; the error codes are
+// the public union itself, see src/client/errors.ts).
 const publicStats = (s: LiveStatus): LipsyncStats => s;
 const publicBackend = (b: BackendInfo): LipsyncBackendInfo => b;
 
@@ -195,7 +194,7 @@ class Lipsync extends EventTarget implements LipsyncController {
       this.model = model;
     } catch (e) {
       const d = toErrorDetail(e, 'bad-model');
-      return this.fail(new LipsyncError(d.code as InternalErrorCode, `${d.message} The previous model keeps running.`, false), false);
+      return this.fail(new LipsyncError(d.code as LipsyncErrorCode, `${d.message} The previous model keeps running.`, false), false);
     }
   }
 
