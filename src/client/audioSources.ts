@@ -33,7 +33,7 @@ export async function openAudioSource(input: AudioInput | null | undefined, ctx:
   if (input instanceof AudioBuffer) return loopBuffer(input, ctx);
   if (input instanceof Blob) return loopBuffer(await decode(input, 'the audio file', ctx), ctx);
   if (typeof input === 'string' || input instanceof URL) {
-    const url = resolveUserUrl(input);
+    const url = resolveUserUrl(input, 'audio');
     return loopBuffer(await decode(await fetchMedia(url, 'audio'), url, ctx), ctx);
   }
   const kind = (input as object | null)?.constructor?.name ?? typeof input;

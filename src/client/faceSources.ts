@@ -64,7 +64,7 @@ export async function openFaceSource(input: FaceInput | null | undefined, option
   if (isDrawable(input)) return stillImage(await toBitmap(input, 'the face image', opts), opts);
   if (typeof Blob !== 'undefined' && input instanceof Blob) return fromBlob(input, 'the face file', opts);
   if (typeof input === 'string' || input instanceof URL) {
-    const url = resolveUserUrl(input);
+    const url = resolveUserUrl(input, 'face');
     return fromBlob(await fetchMedia(url, 'face'), url, opts);
   }
   throw new LipsyncError('face-unsupported', `Unsupported face source (${describe(input)}). Use a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.`);

@@ -3,13 +3,19 @@ import { LipsyncError } from './errors.ts';
 
 export type MediaRole = 'face' | 'audio' | 'model';
 
+const fetchCode = (role: MediaRole) => (role === 'face' ? 'face-fetch' : role === 'audio' ? 'audio-fetch' : 'model-fetch');
+
 /** Resolves a user-given URL the way an HTML attribute would: against the document. */
-export function resolveUserUrl(url: string | URL): string {
-  return new URL(String(url), globalThis.document?.baseURI ?? globalThis.location?.href).href;
+export function resolveUserUrl(url: string | URL, role: MediaRole): string {
+  try {
+    return new URL(String(url), globalThis.document?.baseURI ?? globalThis.location?.href).href;
+  } catch {
+    throw new LipsyncError(fetchCode(role), `The ${role} URL ${JSON.stringify(String(url))} is not a valid URL.`, role !== 'model');
+  }
 }
 
 export async function fetchMedia(url: string, role: MediaRole, signal?: AbortSignal): Promise<Blob> {
-  const code = role === 'face' ? 'face-fetch' : role === 'audio' ? 'audio-fetch' : 'model-fetch';
+  const code = fetchCode(role);
   let res: Response;
   try {
     res = await fetch(url, { mode: 'cors', credentials: 'same-origin', signal });

@@ -34,7 +34,7 @@ type ResolvedModel = { kind: 'manifest'; url: string } | { kind: 'onnx-url'; url
 
 function resolveModel(model: LipsyncModel): ResolvedModel {
   if (typeof model === 'string' || model instanceof URL) {
-    const url = resolveUserUrl(model);
+    const url = resolveUserUrl(model, 'model');
     return /\.onnx$/i.test(new URL(url).pathname) ? { kind: 'onnx-url', url } : { kind: 'manifest', url };
   }
   const toBuffer = (b: ArrayBuffer | Uint8Array): ArrayBuffer =>
