@@ -318,9 +318,9 @@ def main(argv=None):
             terms = losses(out, batch, cfg.lower_start, w)
             loss = terms["loss"]
             if args.aux_weight > 0:
-                # Scaled so a wide-open mouth is ~1. Gradients reach the audio encoder through the code.
+                # Scaled (OPENING_SCALE) so a wide-open mouth is ~1. Gradients reach the audio encoder through the code.
                 pred = aux_head(model.audio(batch["audio"])).squeeze(1)
-                terms["aux"] = (pred - batch["opening"] * 10).abs().mean()
+                terms["aux"] = (pred - batch["opening"] * OPENING_SCALE).abs().mean()
                 loss = loss + args.aux_weight * terms["aux"]
             if opening_net is not None:
                 terms["opening"] = (opening_net(out[:, :, cfg.lower_start:]) - batch["opening"] * OPENING_SCALE).abs().mean()

@@ -35,6 +35,15 @@ function head(c: ClipData, frames: number): ClipData {
   };
 }
 
+/** Validation before and after `steps` training steps, and the training speed. */
+async function trainSteps(ft: FineTuner, steps: number) {
+  const before = await ft.validate();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await ft.step();
+  const stepsPerSec = steps / ((performance.now() - t0) / 1000);
+  return { before, after: await ft.validate(), stepsPerSec };
+}
+
 beforeAll(async () => {
   // Preprocess with the engine's face tracker (tfjs wasm), then train on the cpu backend.
   const landmarker = await createNodeFaceLandmarker('wasm');
@@ -140,11 +149,7 @@ describe('FineTuner on a real clip', () => {
   it('validation loss goes down over 30 steps (test generator)', async () => {
     const ft = new FineTuner({ modelBytes: bytes, manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8 });
     try {
-      const before = await ft.validate();
-      const t0 = performance.now();
-      for (let i = 0; i < 30; i++) await ft.step();
-      const stepsPerSec = 30 / ((performance.now() - t0) / 1000);
-      const after = await ft.validate();
+      const { before, after, stepsPerSec } = await trainSteps(ft, 30);
       console.log(`test generator S=${S}, batch 4, tfjs cpu: ${stepsPerSec.toFixed(2)} steps/s; val loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}`);
       expect(after.loss).toBeLessThan(before.loss * 0.98);
       const p = await ft.preview();
@@ -214,11 +219,7 @@ describe.skipIf(!!noTorch)('FineTuner with a generator exported by tools/train',
     const gen = exportedGenerator({ size: S, widths: '8,16,16,16' });
     const ft = new FineTuner({ modelBytes: gen.bytes, manifest: gen.manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8 });
     try {
-      const before = await ft.validate();
-      const t0 = performance.now();
-      for (let i = 0; i < 30; i++) await ft.step();
-      const stepsPerSec = 30 / ((performance.now() - t0) / 1000);
-      const after = await ft.validate();
+      const { before, after, stepsPerSec } = await trainSteps(ft, 30);
       console.log(`exported generator S=${S} widths 8,16,16,16, batch 4, tfjs cpu: ${stepsPerSec.toFixed(2)} steps/s; val loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)} (mouth ${before.mouth.toFixed(4)} → ${after.mouth.toFixed(4)})`);
       expect(after.loss).toBeLessThan(before.loss * 0.98);
       const bytes = ft.toOnnx();
