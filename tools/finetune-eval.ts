@@ -49,13 +49,18 @@ function parseArgs(argv: string[]): Options {
     if (!(v > 0)) throw new Error(`${name} must be a positive number`);
     return v;
   };
+  const fraction = (v: string | number) => {
+    const f = Number(v);
+    if (!(f > 0 && f < 1)) throw new Error(`--hold-out must be a fraction between 0 and 1 (e.g. 0.1), got ${v}`);
+    return f;
+  };
   return {
     clip: resolve(clip),
     model: resolve(model),
     steps: num('--steps', 150),
     batch: num('--batch', 2),
     lr: num('--lr', 3e-4),
-    holdOut: num('--hold-out', HOLD_OUT),
+    holdOut: fraction(get('--hold-out') ?? HOLD_OUT),
     out: resolve(get('--out') ?? join('runs', `finetune-${basename(clip)}`)),
     json: get('--json'),
   };
