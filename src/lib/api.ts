@@ -117,6 +117,8 @@ export type LipsyncErrorCode =
   | 'audio-blocked'
   /** The worker or worklet script could not be loaded from the base URL. */
   | 'runtime-files'
+  /** An option of createLipsync() (or an attribute of the element) has a value it does not take. */
+  | 'bad-option'
   | 'record'
   | 'closed'
   | 'camera-denied'

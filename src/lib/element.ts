@@ -256,8 +256,9 @@ export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
       face: this.face as LipsyncFace,
       audio: this.audio as LipsyncAudio,
       model: this.model ?? undefined,
-      backend: this.backend,
-      landmarks: this.landmarks,
+      // The raw attributes: a misspelt backend is reported (bad-option) rather than quietly run as auto.
+      backend: (this.getAttribute('backend') ?? undefined) as LipsyncBackend | undefined,
+      landmarks: (this.getAttribute('landmarks') ?? undefined) as LipsyncLandmarkBackend | undefined,
       baseUrl: this.resolvedBase(),
     });
     this._controller = controller;

@@ -5,10 +5,12 @@
  * caller holds rejects with the same message.
  */
 import type {
+  LipsyncBackend,
   LipsyncBackendInfo,
   LipsyncController,
   LipsyncErrorCode,
   LipsyncErrorDetail,
+  LipsyncLandmarkBackend,
   LipsyncModel,
   LipsyncOptions,
   LipsyncState,
@@ -46,6 +48,24 @@ function resolveModel(model: LipsyncModel): ResolvedModel {
   throw new LipsyncError('bad-model', 'Unsupported model: give the URL of a manifest.json or .onnx file, or the ONNX bytes (ArrayBuffer/Uint8Array).', false);
 }
 
+const BACKENDS: readonly string[] = ['auto', 'webgpu', 'wasm'] satisfies LipsyncBackend[];
+const LANDMARK_BACKENDS: readonly string[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] satisfies LipsyncLandmarkBackend[];
+
+/** Options the session would otherwise ignore (an unknown backend) or spin on (fps 0) fail here, by name. */
+function checkOptions(o: LipsyncOptions | undefined): void {
+  const bad = (message: string) => new LipsyncError('bad-option', message);
+  if (!o || typeof o !== 'object') throw bad('createLipsync() needs an options object: createLipsync({ face, audio }).');
+  if (o.backend !== undefined && !BACKENDS.includes(o.backend)) {
+    throw bad(`Unknown backend ${JSON.stringify(o.backend)}: use ${BACKENDS.map((b) => `"${b}"`).join(', ')}.`);
+  }
+  if (o.landmarks !== undefined && !LANDMARK_BACKENDS.includes(o.landmarks)) {
+    throw bad(`Unknown landmarks backend ${JSON.stringify(o.landmarks)}: use ${LANDMARK_BACKENDS.map((b) => `"${b}"`).join(', ')}.`);
+  }
+  if (o.fps !== undefined && !(typeof o.fps === 'number' && o.fps > 0 && o.fps <= 120)) {
+    throw bad(`fps must be a number above 0 and at most 120 (got ${JSON.stringify(o.fps)}); the generator was trained at 25.`);
+  }
+}
+
 class Lipsync extends EventTarget implements LipsyncController {
   private session?: LipsyncSession;
   private starting?: Promise<void>;
@@ -59,7 +79,7 @@ class Lipsync extends EventTarget implements LipsyncController {
 
   constructor(private readonly options: LipsyncOptions) {
     super();
-    this.model = options.model;
+    this.model = options?.model;
   }
 
   get state(): LipsyncState {
@@ -111,14 +131,15 @@ class Lipsync extends EventTarget implements LipsyncController {
   private async run(): Promise<void> {
     this.reported.clear();
     this.setState('starting');
-    const { face, audio } = this.options;
     let model: ResolvedModel | undefined;
     try {
+      checkOptions(this.options);
       model = this.model === undefined ? undefined : resolveModel(this.model);
     } catch (e) {
       this.setState('idle');
       return this.fail(e, true);
     }
+    const { face, audio } = this.options;
     const session = new LipsyncSession({
       baseUrl: this.options.baseUrl === undefined ? undefined : String(this.options.baseUrl),
       manifestUrl: model?.kind === 'manifest' ? model.url : undefined,
@@ -256,9 +277,6 @@ function handled<T>(p: Promise<T>): Promise<T> {
 }
 
 export function createLipsync(options: LipsyncOptions): LipsyncController {
-  if (!options || typeof options !== 'object') {
-    // Reported on start(), like every other bad input: no throw from the factory.
-    return new Lipsync({ face: undefined as never, audio: undefined as never });
-  }
+  // A missing options object is reported on start() (checkOptions), like every other bad input: no throw from the factory.
   return new Lipsync(options);
 }
