@@ -146,11 +146,17 @@ export async function decodeFrames(file: Blob, o: DecodeFramesOptions): Promise<
     let index = 0;
     const grab = (mediaTime: number) => {
       // Emit every 25 fps slot up to this frame's time (repeats frames of slower sources, skips extra ones).
+      // The frame is read back once; repeated slots get copies (each buffer is transferred away).
+      let pixels: ArrayBuffer | undefined;
       while (index / TRAIN_FPS <= mediaTime + 1e-3) {
         if (o.maxSeconds !== undefined && index / TRAIN_FPS >= o.maxSeconds) return;
-        g.drawImage(video, 0, 0, w, h);
-        const img = g.getImageData(0, 0, w, h);
-        o.onFrame({ width: w, height: h, data: img.data.buffer as ArrayBuffer }, index);
+        if (!pixels) {
+          g.drawImage(video, 0, 0, w, h);
+          pixels = g.getImageData(0, 0, w, h).data.buffer as ArrayBuffer;
+        }
+        const more = (index + 1) / TRAIN_FPS <= mediaTime + 1e-3;
+        o.onFrame({ width: w, height: h, data: more ? pixels.slice(0) : pixels }, index);
+        if (!more) pixels = undefined;
         index++;
       }
     };
