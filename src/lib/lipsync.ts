@@ -51,7 +51,16 @@ function resolveModel(model: LipsyncModel): ResolvedModel {
 const BACKENDS: readonly string[] = ['auto', 'webgpu', 'wasm'] satisfies LipsyncBackend[];
 const LANDMARK_BACKENDS: readonly string[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] satisfies LipsyncLandmarkBackend[];
 
-/** Options the session would otherwise ignore (an unknown backend) or spin on (fps 0) fail here, by name. */
+/** URL.canParse without needing Chromium 120. */
+function parses(url: string): boolean {
+  try {
+    return Boolean(new URL(url, globalThis.document?.baseURI ?? globalThis.location?.href));
+  } catch {
+    return false;
+  }
+}
+
+/** Options the session would otherwise ignore (an unknown backend), spin on (fps 0) or throw from (an unparsable baseUrl) fail here, by name. */
 function checkOptions(o: LipsyncOptions | undefined): void {
   const bad = (message: string) => new LipsyncError('bad-option', message);
   if (!o || typeof o !== 'object') throw bad('createLipsync() needs an options object: createLipsync({ face, audio }).');
@@ -60,6 +69,9 @@ function checkOptions(o: LipsyncOptions | undefined): void {
   }
   if (o.landmarks !== undefined && !LANDMARK_BACKENDS.includes(o.landmarks)) {
     throw bad(`Unknown landmarks backend ${JSON.stringify(o.landmarks)}: use ${LANDMARK_BACKENDS.map((b) => `"${b}"`).join(', ')}.`);
+  }
+  if (o.baseUrl !== undefined && !parses(String(o.baseUrl))) {
+    throw bad(`baseUrl ${JSON.stringify(String(o.baseUrl))} is not a valid URL: give the folder that holds lipsync.js and its runtime files.`);
   }
   if (o.fps !== undefined && !(typeof o.fps === 'number' && o.fps > 0 && o.fps <= 120)) {
     throw bad(`fps must be a number above 0 and at most 120 (got ${JSON.stringify(o.fps)}); the generator was trained at 25.`);
