@@ -8,7 +8,7 @@
 import type { LipsyncAudio } from '../lib/api.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, resolveUserUrl } from './fetchMedia.ts';
-import { openMicrophone } from './liveSession.ts';
+import { microphoneFeed } from './liveSession.ts';
 import type { AudioFeed } from './session.ts';
 
 /** Every audio source the library accepts (the public type, see src/lib/api.ts). */
@@ -22,8 +22,7 @@ export async function openAudioSource(input: AudioInput | null | undefined, ctx:
     throw new LipsyncError('audio-missing', 'No audio source was given. Set `audio` to an audio file URL, "microphone", a MediaStream or an AudioBuffer.');
   }
   if (typeof input === 'string' && input.trim().toLowerCase() === MICROPHONE) {
-    const mic = await openMicrophone(opts.micId);
-    return { node: ctx.createMediaStreamSource(mic), close: () => mic.getTracks().forEach((t) => t.stop()) };
+    return microphoneFeed(ctx, opts.micId);
   }
   if (input instanceof MediaStreamTrack) {
     if (input.kind !== 'audio') throw new LipsyncError('audio-unsupported', 'The audio MediaStreamTrack is a video track; give an audio track.');

@@ -11,7 +11,7 @@
 import type { LipsyncFace } from '../lib/api.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, mimeOf, resolveUserUrl } from './fetchMedia.ts';
-import { openDevice } from './liveSession.ts';
+import { openCamera } from './liveSession.ts';
 import { pingPongIndex } from './pingPong.ts';
 import { breakoutBox, type FaceFeed } from './session.ts';
 
@@ -42,7 +42,7 @@ export async function openFaceSource(input: FaceInput | null | undefined, option
   if (input === null || input === undefined || input === '') {
     throw new LipsyncError('face-missing', 'No face source was given. Set `face` to a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.');
   }
-  if (typeof input === 'string' && input.trim().toLowerCase() === CAMERA) return openCamera(opts.cameraId);
+  if (typeof input === 'string' && input.trim().toLowerCase() === CAMERA) return openCameraTrack(opts.cameraId);
   if (typeof MediaStream !== 'undefined' && input instanceof MediaStream) return streamTrack(input, 'The face MediaStream');
   if (typeof MediaStreamTrack !== 'undefined' && input instanceof MediaStreamTrack) {
     if (input.kind !== 'video') throw new LipsyncError('face-unsupported', 'The face MediaStreamTrack is an audio track; give a video track.');
@@ -83,11 +83,8 @@ function isDrawable(v: unknown): v is ImageBitmap | HTMLCanvasElement | Offscree
   );
 }
 
-async function openCamera(cameraId?: string): Promise<FaceFeed> {
-  const camera = await openDevice('camera', {
-    video: { deviceId: cameraId ? { exact: cameraId } : undefined, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
-  });
-  return ownTrack(camera.getVideoTracks()[0]);
+async function openCameraTrack(cameraId?: string): Promise<FaceFeed> {
+  return ownTrack((await openCamera(cameraId)).getVideoTracks()[0]);
 }
 
 function streamTrack(stream: MediaStream, what: string): FaceFeed {

@@ -3,7 +3,7 @@
  * the microphone (see session.ts for the pipeline).
  */
 import { describeMediaError, MediaAccessError } from './mediaErrors.ts';
-import { LipsyncSession, type SessionOptions, type SessionSources } from './session.ts';
+import { LipsyncSession, type AudioFeed, type SessionOptions, type SessionSources } from './session.ts';
 
 export type LiveSessionOptions = SessionOptions;
 
@@ -37,22 +37,25 @@ export function cameraAndMic(opts: StartOptions = {}, onCamera?: (stream: MediaS
   return {
     usesDevices: true,
     async face() {
-      const camera = await openDevice('camera', {
-        video: {
-          deviceId: opts.cameraId ? { exact: opts.cameraId } : undefined,
-          width: { ideal: 640 },
-          height: { ideal: 480 },
-          frameRate: { ideal: 30 },
-        },
-      });
+      const camera = await openCamera(opts.cameraId);
       onCamera?.(camera);
       return { track: camera.getVideoTracks()[0], close: () => camera.getTracks().forEach((t) => t.stop()) };
     },
-    async audio(ctx) {
-      const mic = await openMicrophone(opts.micId);
-      return { node: ctx.createMediaStreamSource(mic), close: () => mic.getTracks().forEach((t) => t.stop()) };
-    },
+    audio: (ctx) => microphoneFeed(ctx, opts.micId),
   };
+}
+
+/** The webcam at the size the pipeline works at (640×480, 30 fps when offered). */
+export function openCamera(cameraId?: string): Promise<MediaStream> {
+  return openDevice('camera', {
+    video: { deviceId: cameraId ? { exact: cameraId } : undefined, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+  });
+}
+
+/** The raw microphone as an audio node of `ctx`; close() stops the microphone. */
+export async function microphoneFeed(ctx: AudioContext, micId?: string): Promise<AudioFeed> {
+  const mic = await openMicrophone(micId);
+  return { node: ctx.createMediaStreamSource(mic), close: () => mic.getTracks().forEach((t) => t.stop()) };
 }
 
 /** The microphone, raw: features need the signal without echo cancellation, noise suppression or AGC. */
