@@ -212,7 +212,7 @@ def mouth_weight(lips: torch.Tensor, size: int) -> torch.Tensor:
 
 def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
                aug: AugmentConfig | None, g: torch.Generator | None) -> dict:
-    """(masked, reference, audio, target, weight). The same colour jitter on all images of a sample; the same
+    """(masked, reference, audio, target, weight, opening, lips). The same colour jitter on all images of a sample; the same
     shift/zoom on target and masked, an independent small one on the reference; masking after augmentation."""
     target, reference, lips = raw["target"], raw["reference"], raw["lips"].clone()
     b = target.shape[0]
@@ -237,4 +237,4 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
     masked = target.clone()
     masked[:, :, y0:, :] = mask_fill
     return {"masked": masked, "reference": reference, "audio": raw["audio"], "target": target,
-            "weight": mouth_weight(lips, size), "opening": mouth_opening(lips, size)}
+            "weight": mouth_weight(lips, size), "opening": mouth_opening(lips, size), "lips": lips}

@@ -1,6 +1,6 @@
 """Mouth-opening expert: a small frozen CNN that reads the inner-lip gap off the lower half of a crop.
 
-  /usr/bin/python3 tools/train/opening.py --data DIR --out FILE.pt [--val-identities a,b] [--steps 3000]
+  /usr/bin/python3 tools/train/opening.py --data DIR --out FILE.pt [--val-identities a,b] [--steps 3000] [--lip-shape]
 
 Used by train.py (--opening-net FILE.pt) as a training-only loss: |R(generated lower half) - opening(target)|.
 The pixel losses reward any plausible mouth; this one rewards the *right amount of opening*, which the
@@ -8,6 +8,10 @@ generator can only get from the audio (the masked input hides the mouth and the 
 frames away). It plays the role Wav2Lip's SyncNet expert plays, reduced to the one quantity our sync
 and silence metrics measure. Labels come from the prepared landmarks (data.mouth_opening), scaled by 10 so a
 wide-open mouth is about 1.
+
+With --lip-shape it also reads the 40 lip landmarks (outer + inner lips) off the crop, so train.py can add
+--lip-weight * |R(generated) - target lips|: the opening alone says nothing of the mouth's width, corners or
+where it sits, and those are what the mouth landmark distance (LMD) of the evaluation measures.
 """
 from __future__ import annotations
 
@@ -23,17 +27,27 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
+from data import INNER_LIPS, OUTER_LIPS, AugmentConfig, PreparedData, make_batch  # noqa: E402
 
 OPENING_SCALE = 10.0
+LIP_POINTS = len(OUTER_LIPS) + len(INNER_LIPS)
+
+
+def lip_shape_label(lips: torch.Tensor, size: int) -> torch.Tensor:
+    """[B,40,2] lip landmarks (crop pixels) -> positions in the lower half, as fractions of the crop x OPENING_SCALE
+    (so one crop pixel at 128 px is 0.08, the same units as the opening)."""
+    return (lips - torch.tensor([0.0, size / 2])) / size * OPENING_SCALE
 
 
 class OpeningNet(nn.Module):
-    """[B,3,H/2,W] lower half of a crop in [0,1] -> [B] opening * OPENING_SCALE."""
+    """[B,3,H/2,W] lower half of a crop in [0,1] -> [B] opening * OPENING_SCALE (forward), and with lip_shape
+    also [B,40,2] lip positions (read). The lip head sees the whole final feature map, not its mean: positions
+    need to know *where* a feature fired."""
 
-    def __init__(self, width: int = 24):
+    def __init__(self, width: int = 24, lip_shape: bool = False):
         super().__init__()
         w = width
+        self.lip_shape = lip_shape
         self.convs = nn.Sequential(
             nn.Conv2d(3, w, 3, 2, 1), nn.ReLU(inplace=True),
             nn.Conv2d(w, 2 * w, 3, 2, 1), nn.ReLU(inplace=True),
@@ -41,16 +55,26 @@ class OpeningNet(nn.Module):
             nn.Conv2d(4 * w, 4 * w, 3, 2, 1), nn.ReLU(inplace=True),
         )
         self.fc = nn.Linear(4 * w, 1)
+        # 128 px crops: 64x128 lower half -> 32x64 -> 2x4 after four stride-2 convs.
+        self.lips = nn.Linear(4 * w * 2 * 4, 2 * LIP_POINTS) if lip_shape else None
+
+    def read(self, lower: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x = F.avg_pool2d(lower, 2)  # 64x128 -> 32x64: the gap is several pixels wide even at half size
+        x = self.convs(x)
+        opening = self.fc(x.mean((2, 3))).squeeze(1)
+        if self.lips is None:
+            return opening, None
+        if x.shape[2:] != (2, 4):
+            raise ValueError(f"the lip-shape expert reads 128 px crops; got a lower half of {tuple(lower.shape[2:])}")
+        return opening, self.lips(x.flatten(1)).view(-1, LIP_POINTS, 2)
 
     def forward(self, lower: torch.Tensor) -> torch.Tensor:
-        x = F.avg_pool2d(lower, 2)  # 64x128 -> 32x64: the gap is several pixels wide even at half size
-        x = self.convs(x).mean((2, 3))
-        return self.fc(x).squeeze(1)
+        return self.read(lower)[0]
 
 
 def load_opening_net(path: str) -> OpeningNet:
     state = torch.load(path, map_location="cpu")
-    net = OpeningNet(state["width"])
+    net = OpeningNet(state["width"], state.get("lipShape", False))
     net.load_state_dict(state["model"])
     net.eval()
     for p in net.parameters():
@@ -69,6 +93,7 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lip-shape", action="store_true", help="also read the 40 lip landmarks (for train.py --lip-weight)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -79,39 +104,50 @@ def main(argv=None):
     aug = AugmentConfig()
     s = data.crop_size
     y0 = s // 2
-    net = OpeningNet(args.width)
+    net = OpeningNet(args.width, args.lip_shape)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
 
     def batch_of(pairs, augment):
         raw = data.load(pairs, 0, 1)
         b = make_batch(raw, s, 0.5, 0.5, aug if augment else None, gen)
-        return b["target"][:, :, y0:], b["opening"] * OPENING_SCALE
+        return b["target"][:, :, y0:], b["opening"] * OPENING_SCALE, lip_shape_label(b["lips"], s)
 
     def evaluate():
         net.eval()
-        errs, labels = [], []
+        errs, labels, lip_errs, lip_labels = [], [], [], []
         with torch.no_grad():
             sel = val_pairs[np.linspace(0, len(val_pairs) - 1, min(512, len(val_pairs))).astype(int)]
             for i in range(0, len(sel), 64):
-                x, y = batch_of(sel[i:i + 64], False)
-                errs.append((net(x) - y).abs())
+                x, y, lips = batch_of(sel[i:i + 64], False)
+                opening, lips_pred = net.read(x)
+                errs.append((opening - y).abs())
                 labels.append(y)
+                if lips_pred is not None:
+                    lip_errs.append((lips_pred - lips).abs().mean((1, 2)))
+                    lip_labels.append(lips)
         net.train()
         e, y = torch.cat(errs), torch.cat(labels)
-        return {"mae": float(e.mean()), "labelStd": float(y.std()), "maeOfMean": float((y - y.mean()).abs().mean())}
+        out = {"mae": float(e.mean()), "labelStd": float(y.std()), "maeOfMean": float((y - y.mean()).abs().mean())}
+        if lip_errs:  # vs always guessing the mean lip shape of the held-out set
+            ly = torch.cat(lip_labels)
+            out.update(lipMae=float(torch.cat(lip_errs).mean()), lipMaeOfMean=float((ly - ly.mean(0)).abs().mean()))
+        return out
 
     t0 = time.time()
     for step in range(1, args.steps + 1):
         idx = rng.integers(0, len(train_pairs), args.batch)
-        x, y = batch_of(train_pairs[idx], True)
-        loss = F.smooth_l1_loss(net(x), y, beta=0.1)
+        x, y, lips = batch_of(train_pairs[idx], True)
+        opening, lips_pred = net.read(x)
+        loss = F.smooth_l1_loss(opening, y, beta=0.1)
+        if lips_pred is not None:
+            loss = loss + F.smooth_l1_loss(lips_pred, lips, beta=0.1)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 200 == 0 or step == args.steps:
             v = evaluate() if len(val_pairs) else {}
             print(json.dumps({"step": step, "loss": float(loss), **v, "sec": round(time.time() - t0)}), flush=True)
-    torch.save({"model": net.state_dict(), "width": args.width, "scale": OPENING_SCALE,
+    torch.save({"model": net.state_dict(), "width": args.width, "lipShape": args.lip_shape, "scale": OPENING_SCALE,
                 "val": evaluate() if len(val_pairs) else None}, args.out)
     print(f"saved {args.out}")
 

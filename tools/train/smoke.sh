@@ -18,16 +18,16 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
   --val-every 3 --val-pairs 8 --log-every 1
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run" --steps 5 --batch 4 --val-identities person1 \
   --val-every 5 --val-pairs 8 --log-every 1 --resume
-# The mouth-opening expert and the generator loss that uses it (training only, not exported).
-"$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4
+# The mouth-opening / lip-shape expert and the generator losses that use it (training only, not exported).
+"$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
-  --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt"
+  --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr
 "$PY" "$HERE/export.py" --checkpoint "$WORK/run/last.pt" --out "$MODEL_OUT" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 for f in generator.onnx manifest.json parity.json parity.bin; do
   test -s "$MODEL_OUT/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }
 done
 "$PY" - "$WORK" "$MODEL_OUT" <<'PY'
-import json, sys
+import json, os, sys
 w, model_dir = sys.argv[1], sys.argv[2]
 log = [json.loads(l) for l in open(f"{w}/run/log.jsonl")]
 steps = [r["step"] for r in log if r["kind"] == "train"]
@@ -35,7 +35,10 @@ assert steps[-1] == 5 and 4 in steps, f"resume did not continue the step count: 
 assert any(r["kind"] == "val" for r in log), "no validation record"
 olog = [json.loads(l) for l in open(f"{w}/run-opening/log.jsonl")]
 assert all("opening" in r for r in olog if r["kind"] == "train"), "--opening-net did not add its loss term"
-assert any("openingErr" in r for r in olog if r["kind"] == "val"), "--opening-net did not report opening error"
+assert all("lips" in r for r in olog if r["kind"] == "train"), "--lip-weight did not add its loss term"
+assert any("openingErr" in r and "lipErr" in r and "copyRefLipErr" in r for r in olog if r["kind"] == "val"), \
+    "--opening-net did not report opening and lip-shape errors"
+assert os.path.exists(f"{w}/run-opening/best.pt"), "--select-by lipErr did not keep a best checkpoint"
 m = json.load(open(f"{model_dir}/manifest.json"))
 assert m["inputs"]["audio"]["shape"] == [1, 80, m["audioWindow"]["past"] + m["audioWindow"]["lookahead"]]
 print("smoke ok:", m["architecture"]["params"], "params,", m["architecture"]["gflopsPerFrame"], "GFLOPs/frame")

@@ -160,6 +160,27 @@ class OpeningExpertTest(unittest.TestCase):
         self.assertGreater(float(img.grad.abs().sum()), 0.0)
         self.assertTrue(torch.equal(frozen(img.detach()), net.eval()(img.detach())))
 
+    def test_lip_shape_expert_reads_positions_and_labels_are_lower_half_fractions(self):
+        import tempfile
+        from opening import LIP_POINTS, OpeningNet, lip_shape_label, load_opening_net
+        net = OpeningNet(8, lip_shape=True)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "o.pt")
+            torch.save({"model": net.state_dict(), "width": 8, "lipShape": True}, path)
+            frozen = load_opening_net(path)
+        self.assertTrue(frozen.lip_shape)
+        img = torch.rand(2, 3, 64, 128, requires_grad=True)
+        opening, lips = frozen.read(img)
+        self.assertEqual(tuple(opening.shape), (2,))
+        self.assertEqual(tuple(lips.shape), (2, LIP_POINTS, 2))
+        lips.sum().backward()
+        self.assertGreater(float(img.grad.abs().sum()), 0.0)
+        # The centre of the lower half's top edge is (0.5, 0) of the crop, times the opening scale.
+        label = lip_shape_label(torch.tensor([[[64.0, 64.0], [0.0, 128.0]]]), 128)
+        self.assertTrue(torch.allclose(label, torch.tensor([[[5.0, 0.0], [0.0, 5.0]]])))
+        with self.assertRaises(ValueError):  # the position head is laid out for 128 px crops
+            frozen.read(torch.rand(1, 3, 32, 64))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
-from opening import OPENING_SCALE, load_opening_net  # noqa: E402
+from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 
 MASK_FILL = 0.5
 SILENCE = -1.0  # log-mel value of digital silence (src/engine/audio/melConfig.ts SILENCE_VALUE)
@@ -129,11 +129,17 @@ def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
             sums["copyRefMouth"] = sums.get("copyRefMouth", 0.0) + float(base["mouth"]) * k
             sums["wrongAudioMouth"] = sums.get("wrongAudioMouth", 0.0) + float(wrong["mouth"]) * k
             sums["copyRefL1"] = sums.get("copyRefL1", 0.0) + float(base["l1"]) * k
-            if opening_net is not None:  # opening error with the right vs another sample's audio
+            if opening_net is not None:  # opening (and lip-shape) error with the right vs another sample's audio
                 label = b["opening"] * OPENING_SCALE
-                for name, img in (("openingErr", out), ("wrongAudioOpeningErr", rolled), ("copyRefOpeningErr", copy)):
-                    err = (opening_net(img[:, :, y0:]) - label).abs().mean()
-                    sums[name] = sums.get(name, 0.0) + float(err) * k
+                lips = lip_shape_label(b["lips"], cfg.size)
+                for name, img in (("", out), ("wrongAudio", rolled), ("copyRef", copy)):
+                    opening, lips_pred = opening_net.read(img[:, :, y0:])
+                    errs = {"OpeningErr": (opening - label).abs().mean()}
+                    if lips_pred is not None:
+                        errs["LipErr"] = (lips_pred - lips).abs().mean()
+                    for suffix, err in errs.items():
+                        key = name + suffix if name else suffix[0].lower() + suffix[1:]
+                        sums[key] = sums.get(key, 0.0) + float(err) * k
             n += k
     model.train()
     return {k: v / n for k, v in sums.items()}
@@ -174,6 +180,11 @@ def parse_args(argv=None):
                     help="frozen mouth-opening expert from opening.py: adds --opening-weight * |R(generated lower half) "
                          "- target opening| (training only; rewards the right opening, which only the audio can give)")
     ap.add_argument("--opening-weight", type=float, default=1.0)
+    ap.add_argument("--lip-weight", type=float, default=0.0,
+                    help="with an --opening-net trained with --lip-shape: adds --lip-weight * |R(generated) lip landmarks "
+                         "- target's| (width, corners and position of the mouth, which LMD measures)")
+    ap.add_argument("--select-by", default="loss",
+                    help="validation key whose minimum picks best.pt (loss, mouth, openingErr, lipErr)")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=8)
@@ -252,6 +263,8 @@ def main(argv=None):
         print(f"resumed at step {step}")
     w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight}
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
+    if args.lip_weight > 0 and not (opening_net is not None and opening_net.lip_shape):
+        raise SystemExit("--lip-weight needs an --opening-net trained with opening.py --lip-shape")
     aug = None if args.no_augment else AugmentConfig()
     meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
@@ -290,9 +303,13 @@ def main(argv=None):
         print(f"val step {step}: loss {v['loss']:.4f} mouth {v['mouth']:.4f} (wrong audio {v['wrongAudioMouth']:.4f}, "
               f"copy-reference {v['copyRefMouth']:.4f})"
               + (f" opening err {v['openingErr']:.3f} (wrong audio {v['wrongAudioOpeningErr']:.3f}, copy-reference "
-                 f"{v['copyRefOpeningErr']:.3f})" if "openingErr" in v else ""))
-        if v["loss"] < best:
-            best = v["loss"]
+                 f"{v['copyRefOpeningErr']:.3f})" if "openingErr" in v else "")
+              + (f" lip err {v['lipErr']:.3f} (wrong audio {v['wrongAudioLipErr']:.3f}, copy-reference "
+                 f"{v['copyRefLipErr']:.3f})" if "lipErr" in v else ""))
+        if args.select_by not in v:
+            raise SystemExit(f"--select-by {args.select_by}: validation has no such key ({', '.join(sorted(v))})")
+        if v[args.select_by] < best:
+            best = v[args.select_by]
             checkpoint(os.path.join(args.out, "best.pt"))
 
     stopped_by = "steps"
@@ -323,8 +340,12 @@ def main(argv=None):
                 terms["aux"] = (pred - batch["opening"] * OPENING_SCALE).abs().mean()
                 loss = loss + args.aux_weight * terms["aux"]
             if opening_net is not None:
-                terms["opening"] = (opening_net(out[:, :, cfg.lower_start:]) - batch["opening"] * OPENING_SCALE).abs().mean()
+                opening, lips_pred = opening_net.read(out[:, :, cfg.lower_start:])
+                terms["opening"] = (opening - batch["opening"] * OPENING_SCALE).abs().mean()
                 loss = loss + args.opening_weight * terms["opening"]
+                if args.lip_weight > 0:
+                    terms["lips"] = (lips_pred - lip_shape_label(batch["lips"], cfg.size)).abs().mean()
+                    loss = loss + args.lip_weight * terms["lips"]
             opt.zero_grad(set_to_none=True)
             aux_opt.zero_grad(set_to_none=True)
             loss.backward()
