@@ -2,9 +2,14 @@
  * Paste-back: the generated lower face goes into the frame through the crop transform, blended with
  * a feathered mask so there is no seam. Only the bounding box of the crop's lower region is visited;
  * pixels where the mask is 0 are not written (byte-identical).
+ *
+ * With a face region (the face's silhouette from the landmarks) only the face is replaced: background,
+ * hair and neck beside or below the jaw keep the camera's own pixels. That is what peers do with a
+ * face-parsing mask (MuseTalk); on a turned head a third of the crop's lower half can be background.
  */
 import type { Affine, PlanarImage, RgbaImage } from '../types.ts';
 import { applyAffine, invertAffine } from './align.ts';
+import { FACE_OVAL, MOUTH_CORNERS } from './meshIndices.ts';
 import { maskStartRow } from './warp.ts';
 
 export interface PasteOptions {
@@ -12,6 +17,79 @@ export interface PasteOptions {
   maskRatio: number;
   /** Width of the soft edge in crop pixels (default 0.08·S). */
   feather?: number;
+  /** Weights in [0, 1] over the S×S crop (row-major) that further limit the paste: see faceRegionWeights. */
+  region?: Float32Array;
+}
+
+const smooth = (t: number) => (t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t));
+
+/** How far below the jaw line the paste may reach, as a fraction of S: room for a generated mouth that opens wider than the camera's. */
+export const JAW_DROP = 0.06;
+
+/** Convex hull of 2-D points [x0, y0, x1, y1, …], with positive signed area (x·y′ − y·x′ summed), no collinear points. */
+export function convexHull(xy: Float64Array): Float64Array {
+  const n = xy.length / 2;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => xy[2 * a] - xy[2 * b] || xy[2 * a + 1] - xy[2 * b + 1]);
+  const cross = (o: number, a: number, b: number) =>
+    (xy[2 * a] - xy[2 * o]) * (xy[2 * b + 1] - xy[2 * o + 1]) - (xy[2 * a + 1] - xy[2 * o + 1]) * (xy[2 * b] - xy[2 * o]);
+  const lower: number[] = [];
+  for (const i of idx) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], i) <= 0) lower.pop();
+    lower.push(i);
+  }
+  const upper: number[] = [];
+  for (let k = idx.length - 1; k >= 0; k--) {
+    const i = idx[k];
+    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], i) <= 0) upper.pop();
+    upper.push(i);
+  }
+  const hull = lower.slice(0, -1).concat(upper.slice(0, -1));
+  const out = new Float64Array(hull.length * 2);
+  hull.forEach((i, k) => {
+    out[2 * k] = xy[2 * i];
+    out[2 * k + 1] = xy[2 * i + 1];
+  });
+  return out;
+}
+
+/**
+ * Paste weights over the S×S crop from the face's landmarks (frame coordinates): 1 inside the face's
+ * silhouette, extended JAW_DROP·S downward below the mouth corners, fading to 0 over `feather` pixels
+ * outside the outline (on a turned head the far mouth corner sits right at the silhouette, and must be
+ * fully generated).
+ */
+export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: number, feather = 0.08 * S): Float32Array {
+  const corners = MOUTH_CORNERS.map((i) => applyAffine(frameToCrop, points[3 * i], points[3 * i + 1])[1]);
+  const mouthY = Math.max(...corners);
+  const drop = JAW_DROP * S;
+  const xy: number[] = [];
+  for (const i of FACE_OVAL) {
+    const [u, v] = applyAffine(frameToCrop, points[3 * i], points[3 * i + 1]);
+    xy.push(u, v);
+    if (v > mouthY) xy.push(u, v + drop);
+  }
+  const hull = convexHull(new Float64Array(xy));
+  const m = hull.length / 2;
+  // Inward unit normals of the hull's edges; signed distance inside = min over edges.
+  const edges: number[] = [];
+  for (let k = 0; k < m; k++) {
+    const ax = hull[2 * k], ay = hull[2 * k + 1];
+    const bx = hull[(2 * k + 2) % (2 * m)], by = hull[(2 * k + 3) % (2 * m)];
+    const len = Math.hypot(bx - ax, by - ay);
+    if (len === 0) continue;
+    // Positive signed area: the interior is on the side of the normal (-dy, dx).
+    edges.push(ax, ay, -(by - ay) / len, (bx - ax) / len);
+  }
+  const f = Math.max(1, feather);
+  const out = new Float32Array(S * S);
+  for (let v = 0; v < S; v++) {
+    for (let u = 0; u < S; u++) {
+      let d = Infinity;
+      for (let e = 0; e < edges.length; e += 4) d = Math.min(d, (u - edges[e]) * edges[e + 2] + (v - edges[e + 1]) * edges[e + 3]);
+      out[v * S + u] = smooth(d / f + 1);
+    }
+  }
+  return out;
 }
 
 export class BlendError extends Error {
@@ -21,8 +99,6 @@ export class BlendError extends Error {
     this.name = 'BlendError';
   }
 }
-
-const smooth = (t: number) => (t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t));
 
 /**
  * Mask weight at crop coordinates (u, v): 0 above the masked half and at the crop's left/right/bottom
@@ -44,6 +120,8 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
   if (image.data.length < image.width * image.height * 4) throw new BlendError(`Frame ${image.width}×${image.height} has too few bytes`);
   const f = Math.max(1, opts.feather ?? 0.08 * S);
   const y0 = maskStartRow(S, opts.maskRatio);
+  const region = opts.region;
+  if (region && region.length !== S * S) throw new BlendError(`Paste region must hold ${S}×${S} weights, got ${region.length}`);
   const vTop = Math.max(0, y0 - f / 2);
 
   // Frame bounding box of the crop region that can have weight > 0.
@@ -72,7 +150,8 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
     let v = d * x0 + e * y + g;
     for (let x = x0; x <= x1; x++, u += a, v += d) {
       if (u < 0 || v < vTop || u > S - 1 || v > S - 1) continue;
-      const w = pasteMaskWeight(u, v, S, y0, f);
+      let w = pasteMaskWeight(u, v, S, y0, f);
+      if (region && w > 0) w *= region[Math.round(v) * S + Math.round(u)];
       if (w <= 0) continue;
       let ui = u | 0;
       let vi = v | 0;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { applyAffine, estimateCropTransform } from './align.ts';
-import { pasteBack, pasteMaskWeight } from './blend.ts';
+import { applyAffine, estimateCropTransform, invertAffine } from './align.ts';
+import { convexHull, faceRegionWeights, pasteBack, pasteMaskWeight } from './blend.ts';
+import { mouthCentre, OUTER_LIPS } from './meshIndices.ts';
 import { CLIPS_DIR, readFrames } from './clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
 import { maskLower, maskStartRow, planarToRgba, warpToCrop, warpToCropU8 } from './warp.ts';
@@ -97,5 +98,55 @@ describe('warp and paste-back on real frames', () => {
     const t0 = performance.now();
     for (let i = 0; i < 50; i++) warpToCrop(frames[0], t, 128, RANGE);
     expect((performance.now() - t0) / 50).toBeLessThan(5);
+  });
+});
+
+describe('face-region paste (only the face is replaced)', () => {
+  it('the convex hull keeps the outline and drops inner points', () => {
+    const hull = convexHull(new Float64Array([0, 0, 4, 0, 4, 4, 0, 4, 2, 2, 2, 0]));
+    expect(hull.length / 2).toBe(4);
+    let area = 0;
+    for (let k = 0; k < hull.length; k += 2) area += hull[k] * hull[(k + 3) % hull.length] - hull[k + 1] * hull[(k + 2) % hull.length];
+    expect(area / 2).toBe(16);
+  });
+
+  it('on a turned head (lrs2_00024) the background beside the face keeps its pixels and the mouth is replaced', () => {
+    const { frames } = readFrames(join(CLIPS_DIR, 'lrs2_00024'), { count: 1 });
+    const frame = frames[0];
+    lm.reset();
+    const S = 128;
+    const landmarks = lm.detect(frame, 0)!;
+    const t = estimateCropTransform(landmarks, S);
+    const region = faceRegionWeights(landmarks.points, t, S);
+    // A flat grey "generated" crop makes every replaced pixel visible.
+    const grey = { size: S, data: new Float32Array(3 * S * S) };
+    const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
+    pasteBack(copy, grey, t, { range: RANGE, maskRatio: 0.5, region });
+    const changed = (x: number, y: number) => Math.abs(copy.data[(Math.round(y) * frame.width + Math.round(x)) * 4] - frame.data[(Math.round(y) * frame.width + Math.round(x)) * 4]);
+    // The mouth centre is fully replaced (grey = 127.5).
+    const [mx, my] = mouthCentre(landmarks.points);
+    expect(copy.data[(Math.round(my) * frame.width + Math.round(mx)) * 4]).toBeGreaterThanOrEqual(127);
+    expect(copy.data[(Math.round(my) * frame.width + Math.round(mx)) * 4]).toBeLessThanOrEqual(128);
+    for (const i of [...OUTER_LIPS]) expect(region[Math.round(applyAffine(t, landmarks.points[3 * i], landmarks.points[3 * i + 1])[1]) * S + Math.round(applyAffine(t, landmarks.points[3 * i], landmarks.points[3 * i + 1])[0])]).toBeGreaterThan(0.99);
+    // Crop pixels of the lower half outside the silhouette (background beside the cheek) are not written.
+    let outside = 0;
+    let outsideChanged = 0;
+    const inv = invertAffine(t);
+    for (let v = S / 2 + 8; v < S - 2; v += 2) {
+      for (let u = 2; u < S - 2; u += 2) {
+        if (region[v * S + u] > 0) continue;
+        const [x, y] = applyAffine(inv, u, v);
+        if (x < 0 || y < 0 || x > frame.width - 1 || y > frame.height - 1) continue;
+        outside++;
+        if (changed(x, y) > 0) outsideChanged++;
+      }
+    }
+    expect(outside).toBeGreaterThan(200); // the head is turned: much of the crop's lower half is background
+    expect(outsideChanged).toBe(0);
+  });
+
+  it('a wrong-sized region is refused', () => {
+    const frame = { width: 4, height: 4, data: new Uint8ClampedArray(64) };
+    expect(() => pasteBack(frame, { size: 8, data: new Float32Array(192) }, [1, 0, 0, 0, 1, 0], { range: RANGE, maskRatio: 0.5, region: new Float32Array(10) })).toThrow(/8×8 weights/);
   });
 });

@@ -11,7 +11,7 @@ import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts'
 import type { GeneratorManifest } from '../generator/manifest.ts';
 import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
-import { pasteBack } from '../face/blend.ts';
+import { faceRegionWeights, pasteBack } from '../face/blend.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -89,9 +89,10 @@ export class LipsyncPipeline {
     return { size: this.manifest.cropSize, data };
   }
 
-  /** Pastes the generated lower face into `image` in place. */
+  /** Pastes the generated lower face into `image` in place, only over the face (not the background beside it). */
   paste(image: RgbaImage, frame: PreparedFrame, generated: PlanarImage): void {
-    pasteBack(image, generated, frame.transform, { range: this.manifest.imageRange, maskRatio: this.manifest.maskRatio });
+    const region = faceRegionWeights(frame.landmarks.points, frame.transform, generated.size);
+    pasteBack(image, generated, frame.transform, { range: this.manifest.imageRange, maskRatio: this.manifest.maskRatio, region });
   }
 
   reset(): void {
