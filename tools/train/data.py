@@ -162,6 +162,13 @@ def _check(path: str, n: int) -> str:
 
 
 # Inner-lip pairs (upper, lower) as positions in OUTER_LIPS + INNER_LIPS: 13/14, 82/87, 312/317.
+# Face Mesh's left/right mirror pairs among the lips (points on the midline map to themselves).
+_MIRROR = {61: 291, 146: 375, 91: 321, 181: 405, 84: 314, 185: 409, 40: 270, 39: 269, 37: 267,
+           78: 308, 95: 324, 88: 318, 178: 402, 87: 317, 191: 415, 80: 310, 81: 311, 82: 312}
+_MIRROR.update({b: a for a, b in list(_MIRROR.items())})
+_LIPS = OUTER_LIPS + INNER_LIPS
+LIP_MIRROR = [_LIPS.index(_MIRROR.get(i, i)) for i in _LIPS]  # position of each lip point's mirror image
+
 _INNER_PAIRS = [(20 + INNER_LIPS.index(u), 20 + INNER_LIPS.index(d)) for u, d in ((13, 14), (82, 87), (312, 317))]
 
 
@@ -180,6 +187,7 @@ class AugmentConfig:
     brightness: float = 0.08
     contrast: float = 0.15
     gain: float = 0.06        # per-channel colour gain
+    flip: float = 0.0         # probability of mirroring a whole sample left-right (train.py/opening.py --flip)
 
 
 def _affine(batch: int, shift: float, scale: float, g: torch.Generator) -> torch.Tensor:
@@ -233,6 +241,17 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
             return ((x - 0.5) * contrast + 0.5 + bright).mul(gain).clamp(0, 1)
 
         target, reference = jitter(target), jitter(reference)
+        if aug.flip > 0:
+            # A mirrored face is another plausible face turned the other way: more head poses for free.
+            # Landmarks are in pixel-edge coordinates (0..S), so x -> S - x, and left/right points swap names.
+            f = torch.rand(b, generator=g) < aug.flip
+            if bool(f.any()):
+                target, reference = target.clone(), reference.clone()
+                target[f] = target[f].flip(3)
+                reference[f] = reference[f].flip(3)
+                mirrored = lips[f][:, LIP_MIRROR].clone()
+                mirrored[..., 0] = size - mirrored[..., 0]
+                lips[f] = mirrored
     y0 = int(round(size * (1 - mask_ratio)))
     masked = target.clone()
     masked[:, :, y0:, :] = mask_fill

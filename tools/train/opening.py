@@ -93,6 +93,8 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--flip", type=float, default=0.0, help="probability of mirroring a training sample left-right")
+    ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 (the last readings are less noisy)")
     ap.add_argument("--lip-shape", action="store_true", help="also read the 40 lip landmarks (for train.py --lip-weight)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -101,7 +103,7 @@ def main(argv=None):
     train_pairs, val_pairs = data.split({s for s in args.val_identities.split(",") if s})
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    aug = AugmentConfig()
+    aug = AugmentConfig(flip=args.flip)
     s = data.crop_size
     y0 = s // 2
     net = OpeningNet(args.width, args.lip_shape)
@@ -136,6 +138,9 @@ def main(argv=None):
     t0 = time.time()
     for step in range(1, args.steps + 1):
         idx = rng.integers(0, len(train_pairs), args.batch)
+        if args.cosine:
+            for group in opt.param_groups:
+                group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * (step - 1) / args.steps))
         x, y, lips = batch_of(train_pairs[idx], True)
         opening, lips_pred = net.read(x)
         loss = F.smooth_l1_loss(opening, y, beta=0.1)

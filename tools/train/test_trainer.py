@@ -93,6 +93,24 @@ class DataTest(unittest.TestCase):
         inside = (dark * (w > 0.9)).sum() / dark.sum()
         self.assertGreater(float(inside), 0.5)
 
+    def test_flip_mirrors_images_and_swaps_left_right_lip_points(self):
+        from data import LIP_MIRROR, OUTER_LIPS
+        write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])
+        data = PreparedData(self.root)
+        raw = data.load(data.pairs, 8, 8)
+        still = AugmentConfig(shift=0, scale=0, ref_shift=0, ref_scale=0, brightness=0, contrast=0, gain=0, flip=1.0)
+        b = make_batch(raw, 64, 0.5, 0.5, still, torch.Generator().manual_seed(0))
+        torch.testing.assert_close(b["target"], raw["target"].flip(3))
+        torch.testing.assert_close(b["reference"], raw["reference"].flip(3))
+        # The right mouth corner (61) of the mirrored face is where the left one (291) was, mirrored.
+        r, l = OUTER_LIPS.index(61), OUTER_LIPS.index(291)
+        self.assertEqual(LIP_MIRROR[r], l)
+        torch.testing.assert_close(b["lips"][:, r, 0], 64 - raw["lips"][:, l, 0])
+        torch.testing.assert_close(b["lips"][:, r, 1], raw["lips"][:, l, 1])
+        # Opening is a left/right-symmetric measure: unchanged.
+        unflipped = make_batch(raw, 64, 0.5, 0.5, None, None)
+        torch.testing.assert_close(b["opening"], unflipped["opening"])
+
 
 class ModelTest(unittest.TestCase):
     def test_upper_rows_are_copied_and_output_in_range(self):

@@ -186,6 +186,7 @@ def parse_args(argv=None):
     ap.add_argument("--select-by", default="loss",
                     help="validation key whose minimum picks best.pt (loss, mouth, openingErr, lipErr)")
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--flip", type=float, default=0.0, help="probability of mirroring a training sample left-right")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=8)
     ap.add_argument("--lookahead", type=int, default=8)
@@ -265,7 +266,7 @@ def main(argv=None):
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
     if args.lip_weight > 0 and not (opening_net is not None and opening_net.lip_shape):
         raise SystemExit("--lip-weight needs an --opening-net trained with opening.py --lip-shape")
-    aug = None if args.no_augment else AugmentConfig()
+    aug = None if args.no_augment else AugmentConfig(flip=args.flip)
     meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
             "maskFill": MASK_FILL}
