@@ -19,9 +19,9 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run" --steps 5 --batch 4 --val-identities person1 \
   --val-every 5 --val-pairs 8 --log-every 1 --resume
 # The mouth-opening / lip-shape expert and the generator losses that use it (training only, not exported).
-"$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape
+"$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape --flip 0.5
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
-  --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr
+  --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
 "$PY" "$HERE/export.py" --checkpoint "$WORK/run/last.pt" --out "$MODEL_OUT" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 for f in generator.onnx manifest.json parity.json parity.bin; do
   test -s "$MODEL_OUT/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }
