@@ -9,7 +9,7 @@
  */
 import type { Affine, PlanarImage, RgbaImage } from '../types.ts';
 import { applyAffine, invertAffine } from './align.ts';
-import { FACE_OVAL, MOUTH_CORNERS } from './meshIndices.ts';
+import { FACE_OVAL, LANDMARK_COUNT, MOUTH_CORNERS } from './meshIndices.ts';
 import { maskStartRow } from './warp.ts';
 
 export interface PasteOptions {
@@ -52,13 +52,27 @@ export function convexHull(xy: Float64Array): Float64Array {
   return out;
 }
 
+/** The paste's default soft-edge width in crop pixels. */
+export const defaultFeather = (S: number) => 0.08 * S;
+
+/** First crop row the paste can touch: the top ramp is centred on the mask line. */
+export function pasteTopRow(S: number, maskRatio: number, feather = defaultFeather(S)): number {
+  return Math.max(0, Math.floor(maskStartRow(S, maskRatio) - Math.max(1, feather) / 2));
+}
+
 /**
  * Paste weights over the S×S crop from the face's landmarks (frame coordinates): 1 inside the face's
  * silhouette, extended JAW_DROP·S downward below the mouth corners, fading to 0 over `feather` pixels
  * outside the outline (on a turned head the far mouth corner sits right at the silhouette, and must be
- * fully generated).
+ * fully generated). Rows above `fromRow` (pasteTopRow: never pasted) are left at 0 and not computed.
  */
-export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: number, feather = 0.08 * S): Float32Array {
+export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: number, fromRow = 0, feather = defaultFeather(S)): Float32Array {
+  if (points.length < 3 * LANDMARK_COUNT) {
+    throw new BlendError(`Face region needs ${LANDMARK_COUNT} Face Mesh landmarks (${3 * LANDMARK_COUNT} values), got ${points.length} values`);
+  }
+  for (const i of FACE_OVAL) {
+    if (!Number.isFinite(points[3 * i]) || !Number.isFinite(points[3 * i + 1])) throw new BlendError(`Face region: landmark ${i} is not a finite position`);
+  }
   const corners = MOUTH_CORNERS.map((i) => applyAffine(frameToCrop, points[3 * i], points[3 * i + 1])[1]);
   const mouthY = Math.max(...corners);
   const drop = JAW_DROP * S;
@@ -82,7 +96,7 @@ export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: 
   }
   const f = Math.max(1, feather);
   const out = new Float32Array(S * S);
-  for (let v = 0; v < S; v++) {
+  for (let v = Math.max(0, fromRow); v < S; v++) {
     for (let u = 0; u < S; u++) {
       let d = Infinity;
       for (let e = 0; e < edges.length; e += 4) d = Math.min(d, (u - edges[e]) * edges[e + 2] + (v - edges[e + 1]) * edges[e + 3]);
@@ -118,7 +132,7 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
   const S = generated.size;
   if (generated.data.length !== 3 * S * S) throw new BlendError(`Generated image must hold 3×${S}×${S} values, got ${generated.data.length}`);
   if (image.data.length < image.width * image.height * 4) throw new BlendError(`Frame ${image.width}×${image.height} has too few bytes`);
-  const f = Math.max(1, opts.feather ?? 0.08 * S);
+  const f = Math.max(1, opts.feather ?? defaultFeather(S));
   const y0 = maskStartRow(S, opts.maskRatio);
   const region = opts.region;
   if (region && region.length !== S * S) throw new BlendError(`Paste region must hold ${S}×${S} weights, got ${region.length}`);

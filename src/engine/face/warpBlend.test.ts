@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { applyAffine, estimateCropTransform, invertAffine } from './align.ts';
-import { convexHull, faceRegionWeights, pasteBack, pasteMaskWeight } from './blend.ts';
+import { convexHull, faceRegionWeights, pasteBack, pasteMaskWeight, pasteTopRow } from './blend.ts';
 import { mouthCentre, OUTER_LIPS } from './meshIndices.ts';
 import { CLIPS_DIR, readFrames } from './clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
@@ -15,15 +15,20 @@ beforeAll(async () => {
 afterAll(() => lm?.dispose());
 
 const RANGE: [number, number] = [-1, 1];
+const S = 128;
+
+/** The first frame of a shared clip, its landmarks and its S×S crop transform. */
+function firstFrameFace(id: string) {
+  const frame = readFrames(join(CLIPS_DIR, id), { count: 1 }).frames[0];
+  lm.reset();
+  const landmarks = lm.detect(frame, 0)!;
+  return { frame, landmarks, t: estimateCropTransform(landmarks, S) };
+}
 
 describe('warp and paste-back on real frames', () => {
   for (const id of ['lrs2_00001', 'styletalk_Obama_clip2', 'mimictalk_May_5s']) {
     it(`pasting the crop back into ${id} leaves the frame nearly unchanged, outside the mask byte-identical`, () => {
-      const { frames } = readFrames(join(CLIPS_DIR, id), { count: 1 });
-      const frame = frames[0];
-      lm.reset();
-      const S = 128;
-      const t = estimateCropTransform(lm.detect(frame, 0)!, S);
+      const { frame, t } = firstFrameFace(id);
       const crop = warpToCrop(frame, t, S, RANGE);
       const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
       pasteBack(copy, crop, t, { range: RANGE, maskRatio: 0.5 });
@@ -48,12 +53,7 @@ describe('warp and paste-back on real frames', () => {
   }
 
   it('the generated lower face is what appears in the frame', () => {
-    const { frames } = readFrames(join(CLIPS_DIR, 'styletalk_Obama_clip2'), { count: 1 });
-    const frame = frames[0];
-    lm.reset();
-    const S = 128;
-    const lmk = lm.detect(frame, 0)!;
-    const t = estimateCropTransform(lmk, S);
+    const { frame, landmarks: lmk, t } = firstFrameFace('styletalk_Obama_clip2');
     const crop = warpToCrop(frame, t, S, RANGE);
     const white = { size: S, data: new Float32Array(crop.data.length).fill(1) };
     const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
@@ -111,23 +111,22 @@ describe('face-region paste (only the face is replaced)', () => {
   });
 
   it('on a turned head (lrs2_00024) the background beside the face keeps its pixels and the mouth is replaced', () => {
-    const { frames } = readFrames(join(CLIPS_DIR, 'lrs2_00024'), { count: 1 });
-    const frame = frames[0];
-    lm.reset();
-    const S = 128;
-    const landmarks = lm.detect(frame, 0)!;
-    const t = estimateCropTransform(landmarks, S);
+    const { frame, landmarks, t } = firstFrameFace('lrs2_00024');
     const region = faceRegionWeights(landmarks.points, t, S);
     // A flat grey "generated" crop makes every replaced pixel visible.
     const grey = { size: S, data: new Float32Array(3 * S * S) };
     const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
     pasteBack(copy, grey, t, { range: RANGE, maskRatio: 0.5, region });
-    const changed = (x: number, y: number) => Math.abs(copy.data[(Math.round(y) * frame.width + Math.round(x)) * 4] - frame.data[(Math.round(y) * frame.width + Math.round(x)) * 4]);
+    const red = (img: Uint8ClampedArray, x: number, y: number) => img[(Math.round(y) * frame.width + Math.round(x)) * 4];
     // The mouth centre is fully replaced (grey = 127.5).
     const [mx, my] = mouthCentre(landmarks.points);
-    expect(copy.data[(Math.round(my) * frame.width + Math.round(mx)) * 4]).toBeGreaterThanOrEqual(127);
-    expect(copy.data[(Math.round(my) * frame.width + Math.round(mx)) * 4]).toBeLessThanOrEqual(128);
-    for (const i of [...OUTER_LIPS]) expect(region[Math.round(applyAffine(t, landmarks.points[3 * i], landmarks.points[3 * i + 1])[1]) * S + Math.round(applyAffine(t, landmarks.points[3 * i], landmarks.points[3 * i + 1])[0])]).toBeGreaterThan(0.99);
+    expect(red(copy.data, mx, my)).toBeGreaterThanOrEqual(127);
+    expect(red(copy.data, mx, my)).toBeLessThanOrEqual(128);
+    // Every outer-lip point, including the far corner at the silhouette, is fully generated.
+    for (const i of OUTER_LIPS) {
+      const [u, v] = applyAffine(t, landmarks.points[3 * i], landmarks.points[3 * i + 1]);
+      expect(region[Math.round(v) * S + Math.round(u)]).toBeGreaterThan(0.99);
+    }
     // Crop pixels of the lower half outside the silhouette (background beside the cheek) are not written.
     let outside = 0;
     let outsideChanged = 0;
@@ -138,11 +137,30 @@ describe('face-region paste (only the face is replaced)', () => {
         const [x, y] = applyAffine(inv, u, v);
         if (x < 0 || y < 0 || x > frame.width - 1 || y > frame.height - 1) continue;
         outside++;
-        if (changed(x, y) > 0) outsideChanged++;
+        if (red(copy.data, x, y) !== red(frame.data, x, y)) outsideChanged++;
       }
     }
     expect(outside).toBeGreaterThan(200); // the head is turned: much of the crop's lower half is background
     expect(outsideChanged).toBe(0);
+  });
+
+  it('rows the paste never reaches are skipped; the rows it reads are unchanged', () => {
+    const { landmarks, t } = firstFrameFace('lrs2_00024');
+    const top = pasteTopRow(S, 0.5);
+    expect(top).toBe(58); // mask line 64, soft edge 0.08·128 ≈ 10 px centred on it
+    const full = faceRegionWeights(landmarks.points, t, S);
+    const lower = faceRegionWeights(landmarks.points, t, S, top);
+    expect(lower.subarray(top * S)).toEqual(full.subarray(top * S));
+    expect(lower.subarray(0, top * S).every((w) => w === 0)).toBe(true);
+    expect(full.subarray(0, top * S).some((w) => w > 0)).toBe(true); // the face does reach above it
+  });
+
+  it('landmarks that are not a Face Mesh (too few, or not finite) are refused, not pasted as black', () => {
+    const { landmarks, t } = firstFrameFace('lrs2_00024');
+    expect(() => faceRegionWeights(landmarks.points.subarray(0, 468 * 3), t, S)).toThrow(/478 Face Mesh landmarks/);
+    const bad = new Float32Array(landmarks.points);
+    bad[3 * 152 + 1] = NaN; // the chin
+    expect(() => faceRegionWeights(bad, t, S)).toThrow(/landmark 152 is not a finite position/);
   });
 
   it('a wrong-sized region is refused', () => {

@@ -11,7 +11,7 @@ import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts'
 import type { GeneratorManifest } from '../generator/manifest.ts';
 import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
-import { faceRegionWeights, pasteBack } from '../face/blend.ts';
+import { faceRegionWeights, pasteBack, pasteTopRow } from '../face/blend.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -91,8 +91,10 @@ export class LipsyncPipeline {
 
   /** Pastes the generated lower face into `image` in place, only over the face (not the background beside it). */
   paste(image: RgbaImage, frame: PreparedFrame, generated: PlanarImage): void {
-    const region = faceRegionWeights(frame.landmarks.points, frame.transform, generated.size);
-    pasteBack(image, generated, frame.transform, { range: this.manifest.imageRange, maskRatio: this.manifest.maskRatio, region });
+    const { imageRange: range, maskRatio } = this.manifest;
+    const S = generated.size;
+    const region = faceRegionWeights(frame.landmarks.points, frame.transform, S, pasteTopRow(S, maskRatio));
+    pasteBack(image, generated, frame.transform, { range, maskRatio, region });
   }
 
   reset(): void {
