@@ -161,7 +161,6 @@ def _check(path: str, n: int) -> str:
     return path
 
 
-# Inner-lip pairs (upper, lower) as positions in OUTER_LIPS + INNER_LIPS: 13/14, 82/87, 312/317.
 # Face Mesh's left/right mirror pairs among the lips (points on the midline map to themselves).
 _MIRROR = {61: 291, 146: 375, 91: 321, 181: 405, 84: 314, 185: 409, 40: 270, 39: 269, 37: 267,
            78: 308, 95: 324, 88: 318, 178: 402, 87: 317, 191: 415, 80: 310, 81: 311, 82: 312}
@@ -169,6 +168,7 @@ _MIRROR.update({b: a for a, b in list(_MIRROR.items())})
 _LIPS = OUTER_LIPS + INNER_LIPS
 LIP_MIRROR = [_LIPS.index(_MIRROR.get(i, i)) for i in _LIPS]  # position of each lip point's mirror image
 
+# Inner-lip pairs (upper, lower) as positions in OUTER_LIPS + INNER_LIPS: 13/14, 82/87, 312/317.
 _INNER_PAIRS = [(20 + INNER_LIPS.index(u), 20 + INNER_LIPS.index(d)) for u, d in ((13, 14), (82, 87), (312, 317))]
 
 

@@ -74,6 +74,8 @@ class OpeningNet(nn.Module):
 
 def load_opening_net(path: str) -> OpeningNet:
     state = torch.load(path, map_location="cpu")
+    if not isinstance(state, dict) or "width" not in state or "model" not in state:
+        raise SystemExit(f"{path} is not a mouth expert written by opening.py (is it a generator checkpoint?)")
     net = OpeningNet(state["width"], state.get("lipShape", False))
     net.load_state_dict(state["model"])
     net.eval()
@@ -97,6 +99,8 @@ def main(argv=None):
     ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 (the last readings are less noisy)")
     ap.add_argument("--lip-shape", action="store_true", help="also read the 40 lip landmarks (for train.py --lip-weight)")
     args = ap.parse_args(argv)
+    if not 0 <= args.flip <= 1:
+        ap.error(f"--flip is a probability in [0, 1], got {args.flip}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data = PreparedData(args.data)

@@ -22,6 +22,18 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
 "$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape --flip 0.5
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
+# Resuming with another --select-by starts best.pt afresh instead of comparing two different keys.
+cp -r "$WORK/run-opening" "$WORK/run-reselect"
+out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --steps 3 --batch 4 --val-identities person1 \
+  --val-every 3 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --resume)
+grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
+# Options that cannot work fail before training, saying why.
+for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt"; do
+  if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-bad" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
+    echo "smoke: train.py $bad should have failed" >&2; exit 1
+  fi
+  echo "refused as expected: $bad -> $(echo "$msg" | tail -1)"
+done
 "$PY" "$HERE/export.py" --checkpoint "$WORK/run/last.pt" --out "$MODEL_OUT" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 for f in generator.onnx manifest.json parity.json parity.bin; do
   test -s "$MODEL_OUT/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }

@@ -29,6 +29,7 @@ from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 
 MASK_FILL = 0.5
+SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
 SILENCE = -1.0  # log-mel value of digital silence (src/engine/audio/melConfig.ts SILENCE_VALUE)
 
 
@@ -183,8 +184,8 @@ def parse_args(argv=None):
     ap.add_argument("--lip-weight", type=float, default=0.0,
                     help="with an --opening-net trained with --lip-shape: adds --lip-weight * |R(generated) lip landmarks "
                          "- target's| (width, corners and position of the mouth, which LMD measures)")
-    ap.add_argument("--select-by", default="loss",
-                    help="validation key whose minimum picks best.pt (loss, mouth, openingErr, lipErr)")
+    ap.add_argument("--select-by", default="loss", choices=SELECT_KEYS,
+                    help="validation key whose minimum picks best.pt (openingErr needs --opening-net, lipErr a --lip-shape one)")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--flip", type=float, default=0.0, help="probability of mirroring a training sample left-right")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
@@ -264,8 +265,17 @@ def main(argv=None):
         print(f"resumed at step {step}")
     w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight}
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
-    if args.lip_weight > 0 and not (opening_net is not None and opening_net.lip_shape):
+    lip_expert = opening_net is not None and opening_net.lip_shape
+    if args.lip_weight > 0 and not lip_expert:
         raise SystemExit("--lip-weight needs an --opening-net trained with opening.py --lip-shape")
+    if (args.select_by == "openingErr" and opening_net is None) or (args.select_by == "lipErr" and not lip_expert):
+        raise SystemExit(f"--select-by {args.select_by} needs an --opening-net" + (" trained with --lip-shape" if args.select_by == "lipErr" else ""))
+    if not 0 <= args.flip <= 1:
+        raise SystemExit(f"--flip is a probability in [0, 1], got {args.flip}")
+    if state is not None and state.get("selectBy", "loss") != args.select_by:
+        # The kept best was the minimum of another key: comparing it with this one would keep or drop best.pt at random.
+        print(f"--select-by changed ({state.get('selectBy', 'loss')} -> {args.select_by}): best.pt will be replaced at the next validation")
+        best = math.inf
     aug = None if args.no_augment else AugmentConfig(flip=args.flip)
     meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
@@ -291,7 +301,7 @@ def main(argv=None):
     def checkpoint(path, extra=None):
         save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                      "step": step, "cursor": cursor, "best": best, "config": cfg.to_json(), "meta": meta,
-                     "args": vars(args), "aux": {"head": aux_head.state_dict(), "optimizer": aux_opt.state_dict()},
+                     "args": vars(args), "selectBy": args.select_by, "aux": {"head": aux_head.state_dict(), "optimizer": aux_opt.state_dict()},
                      **(extra or {})}, path)
 
     def validate():
@@ -307,8 +317,6 @@ def main(argv=None):
                  f"{v['copyRefOpeningErr']:.3f})" if "openingErr" in v else "")
               + (f" lip err {v['lipErr']:.3f} (wrong audio {v['wrongAudioLipErr']:.3f}, copy-reference "
                  f"{v['copyRefLipErr']:.3f})" if "lipErr" in v else ""))
-        if args.select_by not in v:
-            raise SystemExit(f"--select-by {args.select_by}: validation has no such key ({', '.join(sorted(v))})")
         if v[args.select_by] < best:
             best = v[args.select_by]
             checkpoint(os.path.join(args.out, "best.pt"))
