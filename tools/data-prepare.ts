@@ -17,6 +17,7 @@ import { readWav } from '../src/engine/audio/wav.ts';
 import { CropFrameProcessor, clipMel } from '../src/engine/training/clipPrep.ts';
 import type { RgbaImage } from '../src/engine/types.ts';
 import { pairsToInt32, samplePairs } from '../src/engine/training/sampler.ts';
+import { applyDecisions, DEFAULT_OFFSETS_FILE } from './av-offsets.ts';
 
 export class PrepareError extends Error {
   constructor(message: string, readonly code: 'usage' | 'no-clips' | 'bad-clip') {
@@ -78,6 +79,8 @@ interface IndexClip {
   frames: number;
   melFrames: number;
   fps: number;
+  audioOffset?: number;
+  excluded?: boolean;
 }
 
 function listClips(opts: PrepareOptions): string[] {
@@ -171,6 +174,14 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
     valids.push(validU8);
   }
   landmarker.dispose();
+
+  // The committed audio–video offset decisions (npm run data:av-offsets): corrected clips are read with their
+  // audio shifted, excluded ones are not trained on. Clips without a decision (new ones) are taken as in sync.
+  if (existsSync(DEFAULT_OFFSETS_FILE)) {
+    applyDecisions(index, JSON.parse(readFileSync(DEFAULT_OFFSETS_FILE, 'utf8')).clips);
+    const changed = index.filter((c) => c.audioOffset !== undefined || c.excluded);
+    log(`audio–video offsets from ${DEFAULT_OFFSETS_FILE}: ${changed.map((c) => `${c.id} ${c.excluded ? 'excluded' : `${c.audioOffset! > 0 ? '+' : ''}${c.audioOffset}`}`).join(', ') || 'all in sync'}`);
+  }
 
   writeFileSync(
     join(opts.out, 'index.json'),

@@ -17,11 +17,21 @@
  *  3. Silence: mean mouth opening with silent audio vs with the clip's own speech (live use).
  *  4. Mouth-region PSNR / SSIM vs ground truth (lower crop, reference |r − t| > 5).
  *  5. Temporal jitter of the generated mouth landmarks (live use, own audio) vs ground truth's.
+ *  6. Sharpness: variance of the luma Laplacian over the lower crop, ÷ ground truth's (1 = as much fine
+ *     detail as the real mouth; a blur is well below): model with the far reference (as 1), copy-reference,
+ *     and live use (reference = current frame, own audio).
+ *
+ * --sheets DIR writes DIR/<clip>.png per clip: a dozen frames across the clip (columns), rows top to bottom
+ * ground truth | copy-reference | model (reference 10 frames away, own audio) | swapped audio (live) |
+ * silent audio (live), each the 128² crop re-cut from the pasted frame. Sheets are cut from the data:
+ * never commit them.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import * as ort from 'onnxruntime-web';
 import type { PlanarImage, RgbaImage } from '../src/engine/types.ts';
 import { readWav } from '../src/engine/audio/wav.ts';
@@ -41,6 +51,7 @@ import {
   bestLagCorrelation,
   jitter,
   landmarkDistance,
+  laplacianVariance,
   psnr,
   ssim,
   type FloatImage,
@@ -67,6 +78,8 @@ export interface EvalOptions {
   /** Evaluate only the clip's held-out tail (this fraction of its frames, as fine-tuning holds it out). */
   tail?: number;
   json?: string;
+  /** Folder for one PNG contact sheet per clip. */
+  sheets?: string;
 }
 
 /** Reference offset for metrics 1 and 4 (training's rule: |r − t| > MIN_REF_OFFSET). */
@@ -87,6 +100,8 @@ export interface ClipResult {
   psnr: { model: number; copyReference: number };
   ssim: { model: number; copyReference: number };
   jitter: { model: number; groundTruth: number };
+  /** Lower-crop Laplacian variance ÷ ground truth's (mean over frames of each, then the ratio). */
+  sharpness: { model: number; copyReference: number; live: number };
 }
 
 export interface EvalReport {
@@ -112,6 +127,7 @@ export function parseArgs(argv: string[]): EvalOptions {
     else if (a === '--model') opts.model = value();
     else if (a === '--manifest') opts.manifest = value();
     else if (a === '--json') opts.json = value();
+    else if (a === '--sheets') opts.sheets = value();
     else if (a === '--tail') {
       const v = value();
       const f = Number(v);
@@ -127,7 +143,7 @@ export function parseArgs(argv: string[]): EvalOptions {
     } else throw new EvalError('bad-args', `Unknown argument ${a}.`);
   }
   if (!opts.clips || !opts.model) {
-    throw new EvalError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT]');
+    throw new EvalError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR]');
   }
   return opts as EvalOptions;
 }
@@ -250,6 +266,41 @@ interface Series {
   landmarks: (Float32Array | null)[];
   psnr: number[];
   ssim: number[];
+  /** Lower-crop Laplacian variance of each output frame (scored or `sharp` series). */
+  sharpness: number[];
+  /** Re-cut output crops of the frames asked for (contact sheets). */
+  cells: Map<number, FloatImage>;
+}
+
+/** Frames shown on a contact sheet: `count` evenly spaced over the clip. */
+export function sheetFrames(n: number, count = 12): number[] {
+  if (n <= count) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: count }, (_, i) => Math.round(((i + 0.5) * n) / count - 0.5));
+}
+
+/** Writes rows of equally sized crops (CHW floats in `range`; null = black) as one PNG. */
+export function writeSheet(path: string, rows: (FloatImage | null)[][], range: readonly [number, number], gap = 2): void {
+  const cell = rows.flat().find((c) => c) ?? { width: 1, height: 1, channels: 3, data: new Float32Array(3) };
+  const cols = Math.max(...rows.map((r) => r.length));
+  const png = new PNG({ width: cols * (cell.width + gap) - gap, height: rows.length * (cell.height + gap) - gap });
+  png.data.fill(0);
+  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
+  const span = range[1] - range[0];
+  rows.forEach((row, ry) =>
+    row.forEach((img, cx) => {
+      if (!img) return;
+      const plane = img.width * img.height;
+      for (let y = 0; y < img.height; y++)
+        for (let x = 0; x < img.width; x++) {
+          const o = ((ry * (cell.height + gap) + y) * png.width + cx * (cell.width + gap) + x) * 4;
+          for (let c = 0; c < 3; c++) {
+            const v = img.data[(img.channels === 3 ? c * plane : 0) + y * img.width + x];
+            png.data[o + c] = Math.max(0, Math.min(255, Math.round(((v - range[0]) / span) * 255)));
+          }
+        }
+    }),
+  );
+  writeFileSync(path, PNG.sync.write(png));
 }
 
 class ClipEvaluator {
@@ -288,12 +339,13 @@ class ClipEvaluator {
     count: number,
     output: (t: number, frame: PreparedFrame) => Promise<PlanarImage | null>,
     score = false,
+    opts: { sharp?: boolean; keep?: ReadonlySet<number> } = {},
   ): Promise<Series> {
     const { cropSize: S, imageRange, maskRatio } = this.manifest;
     const y0 = maskStartRow(S, maskRatio);
     const region: Rect = { x: 0, y: y0, width: S, height: S - y0 };
     const range = imageRange[1] - imageRange[0];
-    const out: Series = { landmarks: [], psnr: [], ssim: [] };
+    const out: Series = { landmarks: [], psnr: [], ssim: [], sharpness: [], cells: new Map() };
     this.landmarker.reset?.();
     for (let t = 0; t < count; t++) {
       const frame = prepared[t];
@@ -305,17 +357,22 @@ class ClipEvaluator {
       const image: RgbaImage = { width: frames[t].width, height: frames[t].height, data: new Uint8ClampedArray(frames[t].data) };
       this.pipeline.paste(image, frame, generated);
       out.landmarks.push(this.landmarker.detect(image, (t * 1000) / fps)?.points ?? null);
-      if (score && region.height > 0) {
+      const keep = opts.keep?.has(t) ?? false;
+      if ((score || opts.sharp || keep) && region.height > 0) {
         const shown = toFloatImage(warpToCrop(image, frame.transform, S, imageRange));
-        const truth = toFloatImage(frame.crop);
-        out.psnr.push(psnr(shown, truth, range, region));
-        out.ssim.push(ssim(shown, truth, range, region));
+        if (score) {
+          const truth = toFloatImage(frame.crop);
+          out.psnr.push(psnr(shown, truth, range, region));
+          out.ssim.push(ssim(shown, truth, range, region));
+        }
+        if (score || opts.sharp) out.sharpness.push(laplacianVariance(shown, region));
+        if (keep) out.cells.set(t, shown);
       }
     }
     return out;
   }
 
-  async evaluate(id: string, dir: string, swapId: string, maxFrames: number, log: (s: string) => void, tail?: number): Promise<ClipResult> {
+  async evaluate(id: string, dir: string, swapId: string, maxFrames: number, log: (s: string) => void, tail?: number, sheets?: string): Promise<ClipResult> {
     const video = await decodeVideo(join(dir, id, 'video.mp4'), tail ? Number.MAX_SAFE_INTEGER : maxFrames);
     const { fps } = video;
     let frames = video.frames;
@@ -343,6 +400,10 @@ class ClipEvaluator {
       return r === null ? null : make(t, frame, prepared[r]!);
     };
     const S = this.manifest.cropSize;
+    const y0 = maskStartRow(S, this.manifest.maskRatio);
+    const lower: Rect = { x: 0, y: y0, width: S, height: S - y0 };
+    const shownFrames = sheets ? sheetFrames(n).filter((t) => prepared[t] && refs[t] !== null) : [];
+    const keep = new Set(shownFrames);
 
     // 1 + 4: reference |r − t| > 5, own audio.
     const model = await this.series(
@@ -355,15 +416,25 @@ class ClipEvaluator {
         data: await this.runner.run({ masked: frame.masked.data, reference: ref.crop.data, audio: this.melWindow(own, t, fps) }),
       })),
       true,
+      { keep },
     );
-    const copy = await this.series(frames, prepared, fps, n, withRef(async (_t, _frame, ref) => ref.crop), true);
+    const copy = await this.series(frames, prepared, fps, n, withRef(async (_t, _frame, ref) => ref.crop), true, { keep });
 
     // 2, 3, 5: live use (reference = current frame) with swapped, silent and own audio.
     const swapFrames = Math.min(n, Math.floor((swap.samples.length / MEL_CONFIG.sampleRate) * fps));
-    const swapped = await this.series(frames, prepared, fps, swapFrames, (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps)));
+    const swapped = await this.series(frames, prepared, fps, swapFrames, (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps)), false, { keep });
     const silentMel = this.silence();
-    const silent = await this.series(frames, prepared, fps, n, (_t, f) => this.pipeline.generate(f, silentMel));
-    const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps)));
+    const silent = await this.series(frames, prepared, fps, n, (_t, f) => this.pipeline.generate(f, silentMel), false, { keep });
+    const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps)), false, { sharp: true });
+    // Ground truth's sharpness over the same frames the model series scored (those with a reference).
+    const truthSharp = prepared.flatMap((p, t) => (p && refs[t] !== null ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
+    const liveTruthSharp = prepared.flatMap((p) => (p ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
+    if (sheets) {
+      mkdirSync(sheets, { recursive: true });
+      const truthCells = shownFrames.map((t) => toFloatImage(prepared[t]!.crop));
+      const row = (s: Series) => shownFrames.map((t) => s.cells.get(t) ?? null);
+      writeSheet(join(sheets, `${id}.png`), [truthCells, row(copy), row(model), row(swapped), row(silent)], this.manifest.imageRange);
+    }
 
     const lmdOf = (s: (Float32Array | null)[]) => mean(s.map((p, t) => (p && truth[t] ? landmarkDistance(p, truth[t]!) : NaN)));
     const opening = (s: (Float32Array | null)[]) => s.map((p) => (p ? mouthOpening(p) : NaN));
@@ -386,6 +457,11 @@ class ClipEvaluator {
       psnr: { model: mean(model.psnr), copyReference: mean(copy.psnr) },
       ssim: { model: mean(model.ssim), copyReference: mean(copy.ssim) },
       jitter: { model: jitter(live.landmarks), groundTruth: jitter(truth) },
+      sharpness: {
+        model: mean(model.sharpness) / mean(truthSharp),
+        copyReference: mean(copy.sharpness) / mean(truthSharp),
+        live: mean(live.sharpness) / mean(liveTruthSharp),
+      },
     };
   }
 }
@@ -416,8 +492,8 @@ const lag = (l: LagCorrelation) =>
   `${f3(l.r)}@${l.lag >= 0 ? '+' : ''}${Number.isInteger(l.lag) ? l.lag : f1(l.lag)} (r0 ${f3(l.r0)})`;
 
 export function formatTable(report: EvalReport): string {
-  const head = ['clip', 'LMD model', 'LMD copy', 'sync model', 'sync GT', 'open silent', 'open speech', 'PSNR model', 'PSNR copy', 'SSIM model', 'SSIM copy', 'jitter model', 'jitter GT'];
-  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'silence' | 'psnr' | 'ssim' | 'jitter'>) => [
+  const head = ['clip', 'LMD model', 'LMD copy', 'sync model', 'sync GT', 'open silent', 'open speech', 'PSNR model', 'PSNR copy', 'SSIM model', 'SSIM copy', 'jitter model', 'jitter GT', 'sharp model', 'sharp copy', 'sharp live'];
+  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
     id,
     f3(c.lmd.model),
     f3(c.lmd.copyReference),
@@ -431,6 +507,9 @@ export function formatTable(report: EvalReport): string {
     f3(c.ssim.copyReference),
     f3(c.jitter.model * 100),
     f3(c.jitter.groundTruth * 100),
+    f3(c.sharpness.model),
+    f3(c.sharpness.copyReference),
+    f3(c.sharpness.live),
   ];
   const rows = [head, ...report.clips.map((c) => row(c.id, c)), row('OVERALL', report.overall as unknown as ClipResult)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -440,7 +519,8 @@ export function formatTable(report: EvalReport): string {
     ...lines,
     '',
     `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
-    `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance; PSNR dB / SSIM over the lower crop; jitter ×100.`,
+    `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance; PSNR dB / SSIM over the lower crop; jitter ×100;`,
+    `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame).`,
   ].join('\n');
 }
 
@@ -472,7 +552,7 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
       // B = the next clip in the directory (wrapping), so a single --only clip still gets other audio.
       const swapId = all.length > 1 ? all[(all.indexOf(id) + 1) % all.length] : id;
       try {
-        clips.push(await evaluator.evaluate(id, opts.clips, swapId, opts.maxFrames, log, opts.tail));
+        clips.push(await evaluator.evaluate(id, opts.clips, swapId, opts.maxFrames, log, opts.tail, opts.sheets));
       } catch (e) {
         if (e instanceof EvalError && e.code === 'no-face') log(`  skipped: ${e.message}`);
         else throw e;

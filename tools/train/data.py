@@ -1,6 +1,7 @@
 """Memory-mapped training data in the prepared format (written by `npm run data:prepare`).
 
-<root>/index.json   {"version":1,"cropSize":S,"cropTemplate":..,"clips":[{id,identity,dir,frames,melFrames,fps}], "mel"?:{..}}
+<root>/index.json   {"version":1,"cropSize":S,"cropTemplate":..,"clips":[{id,identity,dir,frames,melFrames,fps,
+                    audioOffset?,excluded?}], "mel"?:{..}}   (audioOffset/excluded: tools/av-offsets.ts)
 <root>/<dir>/crops.u8      uint8  [N,S,S,3] RGB aligned crops (unmasked)
 <root>/<dir>/valid.u8      uint8  [N] 1 = face found
 <root>/<dir>/landmarks.f32 float32 [N,478,3] face-mesh landmarks in crop pixels
@@ -44,6 +45,8 @@ class Clip:
     valid: np.ndarray      # [N] uint8
     landmarks: np.ndarray  # [N,478,3] float32 memmap
     mel: np.ndarray        # [M,80] float32 memmap
+    audio_offset: int = 0  # video frames the audio is late by (tools/av-offsets.ts); windows read it that much later
+    excluded: bool = False  # audio-video offset could not be trusted: no training or validation pairs
 
 
 def _memmap(path: str, dtype, shape) -> np.ndarray:
@@ -85,6 +88,7 @@ class PreparedData:
                 valid=np.fromfile(_check(os.path.join(d, "valid.u8"), n), dtype=np.uint8),
                 landmarks=_memmap(os.path.join(d, "landmarks.f32"), np.float32, (n, LANDMARKS, 3)),
                 mel=_memmap(os.path.join(d, "mel.f32"), np.float32, (m, MEL_BINS)),
+                audio_offset=int(c.get("audioOffset", 0)), excluded=bool(c.get("excluded", False)),
             ))
         pairs_path = os.path.join(root, "pairs.i32")
         if not os.path.exists(pairs_path):
@@ -123,15 +127,17 @@ class PreparedData:
         if unknown:
             raise DatasetError(f"--val-identities {sorted(unknown)} not in the dataset (identities: {sorted(known)})")
         is_val = np.array([c.identity in val_identities for c in self.clips])
+        usable = ~np.array([c.excluded for c in self.clips])[self.pairs[:, 0]]
         mask = is_val[self.pairs[:, 0]]
-        train, val = self.pairs[~mask], self.pairs[mask]
+        train, val = self.pairs[~mask & usable], self.pairs[mask & usable]
         if len(train) == 0:
             raise DatasetError("every pair belongs to a validation identity; nothing left to train on")
         return train, val
 
     def mel_window(self, clip: Clip, frame: int, past: int, lookahead: int) -> np.ndarray:
-        """[80, past+lookahead] columns centre-past .. centre+lookahead-1; outside the clip = silence."""
-        centre = MEL_PER_VIDEO_FRAME * frame
+        """[80, past+lookahead] columns centre-past .. centre+lookahead-1; outside the clip = silence. The centre is
+        the frame's time plus the clip's measured audio offset (0 for a clip in sync)."""
+        centre = MEL_PER_VIDEO_FRAME * (frame + clip.audio_offset)
         out = np.full((MEL_BINS, past + lookahead), SILENCE, dtype=np.float32)
         lo, hi = centre - past, centre + lookahead
         a, b = max(lo, 0), min(hi, clip.mel.shape[0])

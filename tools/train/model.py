@@ -14,7 +14,8 @@ Architecture (S=128, default widths 32/64/128/192, audio window T=16):
   decoder on the LOWER rows only: Slice the bottleneck and every skip to the lower half, then
     nearest Resize x2 + Concat(skip) + Conv3x3 at 4x8 -> 8x16 -> 16x32 -> 32x64 -> 64x128,
     FiLM (x * (1 + gamma) + beta, gamma/beta = Gemm(audio code)) after the first conv of every stage.
-    The last stage also sees the reference's lower half at full resolution. Output head: see `output`
+    The last stage also sees the reference's lower half at full resolution (raw, plus `ref_features`
+    learned full-resolution channels of it). Output head: see `output`
     (default "residual": a bounded residual over the reference's lower half).
   output = Concat(masked upper rows, generated lower rows) along H.
 
@@ -48,6 +49,11 @@ class GeneratorConfig:
     # identity): an unbounded residual reached mouth L1 0.069 vs 0.094 for "direct"; a sigmoid-gated blend
     # (ref + a*(gen-ref)) collapsed to a = 0 (pure copy), so it was dropped.
     output: str = "residual"
+    # Channels of a full-resolution feature path over the reference's lower half (0 = none, as up to 0.3.0):
+    # two 3x3 convs at 64x128 whose features join the raw reference as the last decoder stage's skip, so
+    # the network can carry the reference's own texture (teeth, beard, lip colour) into the new mouth
+    # instead of re-painting it through the 2x-downsampled encoder.
+    ref_features: int = 0
 
     @property
     def audio_frames(self) -> int:
@@ -161,8 +167,11 @@ class LipSyncGenerator(nn.Module):
             DecoderStage(w[3], w[2], w[2], cfg.audio_dim),  # 8x16 (of 16x16 map)
             DecoderStage(w[2], w[1], w[1], cfg.audio_dim),  # 16x32
             DecoderStage(w[1], w[0], w[0], cfg.audio_dim),  # 32x64
-            DecoderStage(w[0], 3, w[0], cfg.audio_dim),     # 64x128, skip = reference lower half
+            DecoderStage(w[0], 3 + cfg.ref_features, w[0], cfg.audio_dim),  # 64x128, skip = reference lower half
         ])
+        self.ref_path = nn.Sequential(conv(3, cfg.ref_features), nn.ReLU(inplace=True),
+                                      conv(cfg.ref_features, cfg.ref_features), nn.ReLU(inplace=True)) \
+            if cfg.ref_features > 0 else None
         if cfg.output not in ("direct", "residual"):
             raise ValueError(f"output must be direct or residual, got {cfg.output!r}")
         self.head = conv(w[0], 3)
@@ -180,7 +189,8 @@ class LipSyncGenerator(nn.Module):
         lowers = [f[:, :, y0 // (2 ** (i + 1)):, :] for i, f in enumerate(feats)]
         x = self.bottleneck_film(lowers[3], code)
         ref_lower = reference[:, :, y0:, :]
-        skips = [lowers[2], lowers[1], lowers[0], ref_lower]
+        ref_skip = ref_lower if self.ref_path is None else torch.cat([ref_lower, self.ref_path(ref_lower)], 1)
+        skips = [lowers[2], lowers[1], lowers[0], ref_skip]
         for stage, skip in zip(self.dec, skips):
             x = stage(x, skip, code)
         x = self.head(x)

@@ -9,6 +9,7 @@ import unittest
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, DatasetError, PreparedData, make_batch  # noqa: E402
@@ -198,6 +199,105 @@ class OpeningExpertTest(unittest.TestCase):
         self.assertTrue(torch.allclose(label, torch.tensor([[[5.0, 0.0], [0.0, 5.0]]])))
         with self.assertRaises(ValueError):  # the position head is laid out for 128 px crops
             frozen.read(torch.rand(1, 3, 32, 64))
+
+
+class InitGrowsReferencePathTest(unittest.TestCase):
+    def test_a_model_with_the_new_reference_path_starts_as_the_exported_one(self):
+        from export import export
+        from train import load_onnx_weights
+        cfg = GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12)
+        torch.manual_seed(4)
+        src = LipSyncGenerator(cfg).eval()
+        with torch.no_grad():
+            for p in src.parameters():
+                p.normal_(0, 0.05)
+        grown_cfg = GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12, ref_features=6)
+        with tempfile.TemporaryDirectory() as d:
+            export(src, {"meta": {}}, d, "t", "0", None, "x", "d")
+            dst = LipSyncGenerator(grown_cfg).eval()
+            load_onnx_weights(dst, os.path.join(d, "generator.onnx"))
+        inputs = example_inputs(cfg)
+        with torch.no_grad():
+            self.assertEqual(float((src(*inputs) - dst(*inputs)).abs().max()), 0.0)
+        # ... and the path is live: once its channels get weights, the output depends on them.
+        with torch.no_grad():
+            dst.dec[3].conv1.weight[:, -6:].normal_(0, 0.1)
+            self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
+
+
+class TrainingLossTest(unittest.TestCase):
+    def batch(self, target):
+        lips = torch.tensor([[[40.0 + i, 90.0 + (i % 5)] for i in range(40)]]).repeat(target.shape[0], 1, 1)
+        return {"target": target, "weight": torch.ones(target.shape[0], 1, 128, 128), "lips": lips}
+
+    def test_a_brightness_step_at_the_mask_line_costs_gradient_loss(self):
+        from train import losses
+        target = torch.full((1, 3, 128, 128), 0.5)
+        smooth = target.clone()
+        step = target.clone()
+        step[:, :, 64:] += 0.1  # the generated half is uniformly brighter: no gradient inside it, only at row 64
+        w = {"mouth": 0.0, "grad": 1.0, "ssim": 0.0}
+        self.assertEqual(float(losses(smooth, self.batch(target), 64, w)["grad"]), 0.0)
+        self.assertGreater(float(losses(step, self.batch(target), 64, w)["grad"]), 0.0)
+
+    def test_texture_term_prefers_detail_to_blur_even_when_misaligned(self):
+        from train import losses
+        g = torch.Generator().manual_seed(0)
+        target = torch.rand(1, 3, 128, 128, generator=g)
+        shifted = torch.roll(target, 3, 3)  # same detail, wrong place
+        blur = F.avg_pool2d(target, 5, 1, 2)
+        w = {"mouth": 0.0, "grad": 0.0, "ssim": 0.0, "texture": 1.0}
+        t_shift = float(losses(shifted, self.batch(target), 64, w)["texture"])
+        t_blur = float(losses(blur, self.batch(target), 64, w)["texture"])
+        self.assertLess(t_shift * 5, t_blur)
+
+
+class AdversaryTest(unittest.TestCase):
+    def test_mouth_crop_is_centred_on_the_lips(self):
+        from adversarial import MOUTH_SIZE, mouth_crop
+        img = torch.zeros(1, 3, 128, 128)
+        img[:, :, 86:94, 56:72] = 1.0  # a bright mouth at (64, 90)
+        lips = torch.tensor([[[50.0, 86.0], [78.0, 94.0]]])
+        crop = mouth_crop(img, lips, 128)
+        self.assertEqual(tuple(crop.shape[2:]), MOUTH_SIZE)
+        h, w = MOUTH_SIZE
+        self.assertGreater(float(crop[0, 0, h // 2, w // 2]), 0.9)
+        self.assertLess(float(crop[0, 0, 0, 0]), 0.1)
+
+    def test_generator_terms_switch_on_late_and_leave_the_discriminators_alone(self):
+        from adversarial import AdversarialWeights, Adversary
+        adv = Adversary(AdversarialWeights(gan=0.1, mouth_gan=0.1, feature_match=1.0, start=10), 128)
+        target = torch.rand(2, 3, 128, 128)
+        out = torch.rand(2, 3, 128, 128, requires_grad=True)
+        lips = torch.tensor([[[40.0 + i, 90.0 + (i % 5)] for i in range(40)]]).repeat(2, 1, 1)
+        self.assertEqual(adv.generator_terms(out, target, lips, 64, step=9), {})
+        terms = adv.generator_terms(out, target, lips, 64, step=10)
+        terms["adv"].backward()
+        self.assertGreater(float(out.grad[:, :, 64:].abs().sum()), 0.0)
+        self.assertTrue(all(p.grad is None for p in adv.parameters()), "the generator's loss must not train the discriminators")
+        before = [p.detach().clone() for p in adv.parameters()]
+        d = adv.discriminator_step(out, target, lips, 64)
+        self.assertIn("dLower", d)
+        self.assertIn("dMouth", d)
+        self.assertTrue(any(not torch.equal(a, p) for a, p in zip(before, adv.parameters())))
+
+
+class AudioOffsetTest(unittest.TestCase):
+    def test_audio_offset_reads_the_window_later_and_excluded_clips_have_no_pairs(self):
+        import json
+        with tempfile.TemporaryDirectory() as root:
+            write_synthetic(root, clips=2, frames=30, size=64, identities=2, seed=1, invalid_rate=0.0)
+            write_pairs(root, [[0, 10, 20], [1, 10, 20]])
+            base = PreparedData(root)
+            index_path = os.path.join(root, "index.json")
+            index = json.load(open(index_path))
+            index["clips"][0]["audioOffset"] = 2
+            index["clips"][1]["excluded"] = True
+            json.dump(index, open(index_path, "w"))
+            data = PreparedData(root)
+            np.testing.assert_array_equal(data.mel_window(data.clips[0], 10, 8, 8), base.mel_window(base.clips[0], 12, 8, 8))
+            train, val = data.split(set())
+            self.assertEqual(train[:, 0].tolist(), [0])
 
 
 if __name__ == "__main__":

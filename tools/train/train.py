@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
+from adversarial import AdversarialWeights, Adversary  # noqa: E402
 
 MASK_FILL = 0.5
 SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
@@ -49,18 +50,36 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return s.mean()
 
 
+_LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+
+
+def texture_energy(x: torch.Tensor, patch: int = 8) -> torch.Tensor:
+    """Local high-frequency energy: RMS of the luma Laplacian per patch x patch block ([B,1,h,w]). The eval's
+    sharpness metric is the variance of the same Laplacian over the lower crop."""
+    lap = F.conv2d((x * _LUMA).sum(1, keepdim=True), _LAPLACE)
+    return (F.avg_pool2d(lap * lap, patch, patch) + 1e-6).sqrt()
+
+
 def losses(out: torch.Tensor, batch: dict, y0: int, w: dict) -> dict:
-    """All terms on the generated rows only (the rows above y0 are copied from the input)."""
+    """All terms on the generated rows only (the rows above y0 are copied from the input), except that the
+    gradient term also spans the mask line (row y0-1 -> y0), so a brightness step there is penalised."""
     o, t = out[:, :, y0:], batch["target"][:, :, y0:]
     weight = batch["weight"][:, :, y0:]
     diff = (o - t).abs()
     l1 = diff.mean()
     mouth = (diff * weight).sum() / (weight.sum() * 3 + 1e-6)
-    gx_o, gy_o = image_gradients(o)
-    gx_t, gy_t = image_gradients(t)
+    gx_o, gy_o = image_gradients(out[:, :, y0 - 1:])
+    gx_t, gy_t = image_gradients(batch["target"][:, :, y0 - 1:])
     grad = (gx_o - gx_t).abs().mean() + (gy_o - gy_t).abs().mean()
     total = l1 + w["mouth"] * mouth + w["grad"] * grad
     terms = {"l1": l1, "mouth": mouth, "grad": grad}
+    if w.get("texture", 0) > 0:
+        # Alignment-tolerant: asks for as much fine detail per 8x8 block as the target has, not for the same
+        # edges in the same places (which L1 on an uncertain mouth turns into a blur).
+        tex = (texture_energy(o) - texture_energy(t)).abs().mean()
+        total = total + w["texture"] * tex
+        terms["texture"] = tex
     if w["ssim"] > 0:
         s = 1 - ssim(o, t)
         total = total + w["ssim"] * s
@@ -193,22 +212,46 @@ def parse_args(argv=None):
     ap.add_argument("--lookahead", type=int, default=8)
     ap.add_argument("--output", default="residual", choices=["residual", "direct"],
                     help="how the lower half is produced (see model.GeneratorConfig.output)")
+    ap.add_argument("--ref-features", type=int, default=None,
+                    help="channels of the full-resolution reference path (model.GeneratorConfig.ref_features); with "
+                         "--init-onnx a larger value adds the path to the shipped model, starting as a no-op")
+    ap.add_argument("--texture-weight", type=float, default=0.0,
+                    help="weight of |local Laplacian energy(generated) - (target)| per 8x8 block: asks for detail, not a blur")
+    ap.add_argument("--gan-weight", type=float, default=0.0, help="lower-half patch discriminator (hinge), generator side")
+    ap.add_argument("--mouth-gan-weight", type=float, default=0.0, help="mouth-crop patch discriminator, generator side")
+    ap.add_argument("--fm-weight", type=float, default=0.0,
+                    help="feature matching on both discriminators' features (the perceptual term, nothing pretrained)")
+    ap.add_argument("--adv-start", type=int, default=1000,
+                    help="steps of this run before the adversarial terms reach the generator (the discriminators train from the start)")
+    ap.add_argument("--d-lr", type=float, default=2e-4)
     return ap.parse_args(argv)
 
 
 def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
-    """Copies a generator.onnx's float initializers into the model's parameters (names match the export)."""
+    """Copies a generator.onnx's float initializers into the model's parameters (names match the export).
+
+    The model may extend the exported one by a full-resolution reference path (`ref_path.*`, kept at its
+    initialisation) whose channels join the last decoder stage's input: those input channels of
+    `dec.3.conv1.weight` start at zero, so the extended model computes exactly what the ONNX file does."""
     from onnx_inspect import read_initializers
     inits = read_initializers(path)
     sd = model.state_dict()
-    missing = [k for k in sd if k not in inits]
+    missing = [k for k in sd if k not in inits and not k.startswith("ref_path.")]
     if missing:
         raise SystemExit(f"--init-onnx: {path} lacks weights for {missing[:5]}{' ...' if len(missing) > 5 else ''}; "
                          "was it exported from this architecture?")
     new = {}
     for k, t in sd.items():
+        if k not in inits:
+            new[k] = t
+            continue
         dims, raw = inits[k]
         a = np.frombuffer(raw, dtype="<f4").copy()
+        if k == "dec.3.conv1.weight" and len(dims) == 4 and dims[1] < t.shape[1] and a.size == t.numel() // t.shape[1] * dims[1]:
+            grown = torch.zeros_like(t)
+            grown[:, :dims[1]] = torch.from_numpy(a).reshape(t.shape[0], dims[1], *t.shape[2:])
+            new[k] = grown
+            continue
         if a.size != t.numel():
             raise SystemExit(f"--init-onnx: {k} has {a.size} values in the ONNX file, the model needs {t.numel()}")
         new[k] = torch.from_numpy(a).reshape(t.shape)
@@ -237,9 +280,15 @@ def main(argv=None):
     elif args.init_onnx:
         manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init_onnx)), "manifest.json")))
         cfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
+        if args.ref_features is not None and args.ref_features != cfg.ref_features:
+            if args.ref_features < cfg.ref_features:
+                raise SystemExit(f"--ref-features {args.ref_features}: {args.init_onnx} already has {cfg.ref_features}; "
+                                 "a path can be added, not removed")
+            cfg.ref_features = args.ref_features
     else:
         cfg = GeneratorConfig(size=data.crop_size, past=args.past, lookahead=args.lookahead,
-                              widths=tuple(int(x) for x in args.widths.split(",")), output=args.output)
+                              widths=tuple(int(x) for x in args.widths.split(",")), output=args.output,
+                              ref_features=args.ref_features or 0)
     if cfg.size != data.crop_size:
         raise SystemExit(f"checkpoint is for {cfg.size}px crops but the dataset has {data.crop_size}px crops")
 
@@ -263,7 +312,14 @@ def main(argv=None):
             aux_head.load_state_dict(state["aux"]["head"])
             aux_opt.load_state_dict(state["aux"]["optimizer"])
         print(f"resumed at step {step}")
-    w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight}
+    w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight, "texture": args.texture_weight}
+    adv_w = AdversarialWeights(args.gan_weight, args.mouth_gan_weight, args.fm_weight, args.adv_start)
+    adversary = Adversary(adv_w, cfg.size, args.d_lr) if adv_w.enabled else None
+    run_start_step = step
+    if adversary is not None and state is not None and "adversary" in state:
+        adversary.load_state_dict(state["adversary"]["model"])
+        adversary.opt.load_state_dict(state["adversary"]["optimizer"])
+        run_start_step = state["adversary"].get("runStart", 0)
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
     lip_expert = opening_net is not None and opening_net.lip_shape
     if args.lip_weight > 0 and not lip_expert:
@@ -302,6 +358,8 @@ def main(argv=None):
         save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                      "step": step, "cursor": cursor, "best": best, "config": cfg.to_json(), "meta": meta,
                      "args": vars(args), "selectBy": args.select_by, "aux": {"head": aux_head.state_dict(), "optimizer": aux_opt.state_dict()},
+                     **({"adversary": {"model": adversary.state_dict(), "optimizer": adversary.opt.state_dict(),
+                                       "runStart": run_start_step}} if adversary is not None else {}),
                      **(extra or {})}, path)
 
     def validate():
@@ -355,11 +413,18 @@ def main(argv=None):
                 if args.lip_weight > 0:
                     terms["lips"] = (lips_pred - lip_shape_label(batch["lips"], cfg.size)).abs().mean()
                     loss = loss + args.lip_weight * terms["lips"]
+            if adversary is not None:
+                adv = adversary.generator_terms(out, batch["target"], batch["lips"], cfg.lower_start, step - run_start_step)
+                if adv:
+                    loss = loss + adv.pop("adv")
+                    terms.update(adv)
             opt.zero_grad(set_to_none=True)
             aux_opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             aux_opt.step()
+            if adversary is not None:
+                terms.update(adversary.discriminator_step(out, batch["target"], batch["lips"], cfg.lower_start))
             step += 1
             cursor = (start + args.batch) % len(train_pairs)
             n_window += args.batch

@@ -274,3 +274,32 @@ export function jitter(series: readonly (Float32Array | null)[]): number {
   }
   return count ? sum / count : NaN;
 }
+
+/**
+ * Sharpness: variance of the luma Laplacian (4-neighbour) over `region` (pixels whose neighbours are all
+ * inside it). A blurred mouth has little fine detail and a low value; eval reports model ÷ ground truth.
+ * Images with 3 channels are turned to luma with Rec. 601 weights; 1 channel is used as it is.
+ */
+export function laplacianVariance(img: FloatImage, region?: Rect): number {
+  const r = checkPair(img, img, region);
+  if (r.width < 3 || r.height < 3) throw new MetricError(`Region ${JSON.stringify(r)} is too small for a Laplacian (needs 3×3).`);
+  const { width: w, height: h } = img;
+  const plane = w * h;
+  const luma = (x: number, y: number): number => {
+    const i = y * w + x;
+    return img.channels === 3 ? 0.299 * img.data[i] + 0.587 * img.data[plane + i] + 0.114 * img.data[2 * plane + i] : img.data[i];
+  };
+  let s = 0;
+  let s2 = 0;
+  let n = 0;
+  for (let y = r.y + 1; y < r.y + r.height - 1; y++) {
+    for (let x = r.x + 1; x < r.x + r.width - 1; x++) {
+      const v = luma(x - 1, y) + luma(x + 1, y) + luma(x, y - 1) + luma(x, y + 1) - 4 * luma(x, y);
+      s += v;
+      s2 += v * v;
+      n++;
+    }
+  }
+  const m = s / n;
+  return s2 / n - m * m;
+}
