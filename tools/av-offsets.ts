@@ -29,10 +29,16 @@ export interface OffsetDecision {
   action: 'ok' | 'corrected' | 'excluded';
 }
 
-/** The rule above. A peak is clear when it beats everything more than 2 frames away by 0.05 and r ≥ 0.3. */
-export function decide(e: { offset: number; r: number; margin: number }): OffsetDecision['action'] {
+/** How far the estimator looks (frames each way). */
+export const MAX_LAG = 8;
+
+/**
+ * The rule above. A peak is clear when it beats everything more than 2 frames away by 0.05, r ≥ 0.3, and it
+ * is not at the edge of the scan (a maximum there is a slope, not a peak: short clips give such).
+ */
+export function decide(e: { offset: number; r: number; margin: number }, maxLag = MAX_LAG): OffsetDecision['action'] {
   if (Math.abs(e.offset) <= 1) return 'ok';
-  return e.margin > 0.05 && e.r >= 0.3 ? 'corrected' : 'excluded';
+  return e.margin > 0.05 && e.r >= 0.3 && Math.abs(e.offset) < maxLag ? 'corrected' : 'excluded';
 }
 
 interface IndexClip {
@@ -72,7 +78,7 @@ function main(argv: string[]): void {
   const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { clips: IndexClip[] };
   const clips = index.clips.map((c) => loadSyncClip(data, c));
   const t0 = performance.now();
-  const est = estimateOffsets(clips, { rounds: 3 });
+  const est = estimateOffsets(clips, { rounds: 3, maxLag: MAX_LAG });
   const decisions: Record<string, OffsetDecision> = {};
   console.log('clip                                     offset  fine    r@best  r@0     margin  action');
   for (const c of index.clips) {

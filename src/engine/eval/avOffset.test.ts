@@ -81,7 +81,7 @@ describe('audio–video offset of a real clip whose audio is shifted', () => {
   afterAll(() => lm?.dispose());
 
   it('the estimate and the eval\'s ground-truth lag both move by exactly the shift', () => {
-    const id = 'pcavs_pose_741400163';
+    const id = 'sadtalker_WDA_BobMenendez_000';
     const dir = join(CLIPS_DIR, id);
     const { frames } = readFrames(dir, { count: 150 });
     lm.reset();
