@@ -9,6 +9,7 @@ import { buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import type { EvalReport } from './eval.ts';
 import { holdOutTail } from '../src/engine/training/sampler.ts';
+import { PNG } from 'pngjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const clips = resolve(root, '../shared/data/clips');
@@ -34,7 +35,7 @@ describe('npm run eval', () => {
 
     const { stdout } = await run(
       tsx,
-      ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'gen.onnx'), '--only', 'grid_bbaf2n', '--max-frames', '30', '--json', out],
+      ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'gen.onnx'), '--only', 'grid_bbaf2n', '--max-frames', '30', '--json', out, '--sheets', join(dir, 'sheets')],
       { cwd: root, timeout: 85_000 },
     );
     expect(stdout).toContain('OVERALL');
@@ -52,6 +53,7 @@ describe('npm run eval', () => {
       'silence.silentOpening', 'silence.speechOpening', 'silence.groundTruthOpening',
       'psnr.model', 'psnr.copyReference', 'ssim.model', 'ssim.copyReference',
       'jitter.model', 'jitter.groundTruth',
+      'sharpness.model', 'sharpness.copyReference', 'sharpness.live',
     ];
     for (const scope of [clip, report.overall]) {
       const found = new Map(numbers(scope));
@@ -67,6 +69,27 @@ describe('npm run eval', () => {
     expect(clip.psnr.model).toBeGreaterThan(5);
     expect(clip.ssim.model).toBeLessThan(1);
     expect(Math.abs(clip.sync.model.lag)).toBeLessThanOrEqual(5);
+    expect(clip.sharpness.model).toBeGreaterThan(0);
+    // Copying a real crop from 10 frames away keeps about the real amount of fine detail.
+    expect(clip.sharpness.copyReference).toBeGreaterThan(0.7);
+    expect(clip.sharpness.copyReference).toBeLessThan(1.4);
+    expect(stdout).toContain('sharp model');
+
+    // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
+    const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));
+    expect(sheet.width).toBe(12 * 130 - 2);
+    expect(sheet.height).toBe(5 * 130 - 2);
+    // Row 1 (ground truth) and row 2 (copy-reference) show different frames of a real face: not blank, not equal.
+    const cell = (row: number, col: number) => {
+      const px: number[] = [];
+      for (let y = 0; y < 128; y++)
+        for (let x = 0; x < 128; x++) px.push(sheet.data[((row * 130 + y) * sheet.width + col * 130 + x) * 4]);
+      return px;
+    };
+    const truth = cell(0, 3);
+    const copy = cell(1, 3);
+    expect(Math.max(...truth) - Math.min(...truth)).toBeGreaterThan(50);
+    expect(truth.some((v, i) => v !== copy[i])).toBe(true);
   }, 90_000);
 
   it.skipIf(!existsSync(clips))('--tail scores only the held-out tail that fine-tuning splits off', async () => {

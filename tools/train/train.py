@@ -180,6 +180,8 @@ def parse_args(argv=None):
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
     ap.add_argument("--save-every", type=int, default=500)
+    ap.add_argument("--keep-every", type=int, default=0,
+                    help="also keep OUT/step<N>.pt every N steps (to compare snapshots with npm run eval; 0 = off)")
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--warmup", type=int, default=200)
@@ -441,6 +443,8 @@ def main(argv=None):
                 validate()
             if step % args.save_every == 0:
                 checkpoint(last_path)
+            if args.keep_every and step % args.keep_every == 0:
+                checkpoint(os.path.join(args.out, f"step{step}.pt"))
     finally:
         loader.close()
     if step % args.val_every != 0:

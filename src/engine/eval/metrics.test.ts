@@ -3,6 +3,7 @@ import {
   audioEnvelopePerFrame,
   bestLagCorrelation,
   jitter,
+  laplacianVariance,
   landmarkDistance,
   lowerRegion,
   MetricError,
@@ -184,5 +185,33 @@ describe('jitter', () => {
     const series = [p, p, null, p, p, p];
     expect(jitter(series)).toBe(0);
     expect(jitter([p, null, p])).toBeNaN();
+  });
+});
+
+describe('laplacianVariance (sharpness)', () => {
+  it('is 0 on a flat or linear image and 64·a² on a checkerboard of amplitude a', () => {
+    expect(laplacianVariance(image(16, 16, 1, () => 0.3))).toBeCloseTo(0, 12);
+    expect(laplacianVariance(image(16, 16, 1, (x, y) => 0.01 * x + 0.02 * y))).toBeCloseTo(0, 12);
+    // Checkerboard ±a: the Laplacian is ∓8a at every interior pixel, mean 0 → variance 64a².
+    expect(laplacianVariance(image(16, 16, 1, (x, y) => ((x + y) % 2 ? 0.1 : -0.1)))).toBeCloseTo(64 * 0.01, 6);
+  });
+
+  it('drops when an image is blurred, and reads luma from RGB', () => {
+    const sharp = image(32, 32, 3, (x, y) => ((x >> 1) + (y >> 1)) % 2);
+    const blurred = image(32, 32, 3, (x, y) => {
+      let s = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += (((Math.min(31, Math.max(0, x + dx)) >> 1) + (Math.min(31, Math.max(0, y + dy)) >> 1)) % 2);
+      return s / 9;
+    });
+    expect(laplacianVariance(blurred)).toBeLessThan(0.3 * laplacianVariance(sharp));
+    const grey = image(32, 32, 1, (x, y) => ((x >> 1) + (y >> 1)) % 2);
+    expect(laplacianVariance(sharp)).toBeCloseTo(laplacianVariance(grey), 10);
+  });
+
+  it('only looks inside the region and refuses one too small', () => {
+    const half = image(16, 16, 1, (x, y) => (y < 8 ? 0.5 : (x + y) % 2));
+    expect(laplacianVariance(half, { x: 0, y: 0, width: 16, height: 8 })).toBeCloseTo(0, 12);
+    expect(laplacianVariance(half, { x: 0, y: 8, width: 16, height: 8 })).toBeGreaterThan(1);
+    expect(() => laplacianVariance(half, { x: 0, y: 0, width: 2, height: 8 })).toThrow(MetricError);
   });
 });
