@@ -18,11 +18,9 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { RgbaImage } from '../engine/types.ts';
 import { FaceLandmarker } from '../engine/face/landmarker.ts';
 import { GeneratorRunner } from '../engine/generator/runner.ts';
-import { MelRing } from '../engine/audio/melRing.ts';
 import type { MelWorkletMessage } from '../engine/audio/messages.ts';
 import { LipsyncPipeline, type PreparedFrame } from '../engine/pipeline/lipsyncPipeline.ts';
-import { LatestSlot } from '../engine/live/latestSlot.ts';
-import { ClockMap } from '../engine/live/clockMap.ts';
+import { LiveScheduler } from '../engine/live/scheduler.ts';
 import { LatencyTracker } from '../engine/live/avSync.ts';
 import { PipelineStats } from '../engine/live/stats.ts';
 import { chooseGeneratorBackends, chooseLandmarkBackends } from './gpuProbe.ts';
@@ -33,16 +31,6 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 const epochNow = () => performance.timeOrigin + performance.now();
 const post = (msg: FromWorker) => scope.postMessage(msg);
 
-/** How long a frame may wait for its audio before we give up and use silence for the missing part. */
-const AUDIO_WAIT_LIMIT_MS = 400;
-/** Frames queued for audio beyond this are dropped (only happens if audio stalls). */
-const MAX_AWAITING = 16;
-
-interface Captured {
-  frame: VideoFrame;
-  epochMs: number;
-}
-
 interface Queued {
   image: RgbaImage;
   timestamp: number;
@@ -50,6 +38,8 @@ interface Queued {
   epochMs: number;
   prepared: PreparedFrame | null;
   captureMs: number;
+  /** False when the frame is passed through unchanged (no face, no model): it needs no audio. */
+  needsAudio: boolean;
 }
 
 let config: WorkerConfig | undefined;
@@ -62,16 +52,11 @@ let generatorLabel = '';
 let pipeline: LipsyncPipeline | undefined;
 let running = false;
 
-const melRing = new MelRing();
-let melStartContextTime: number | undefined;
-let lastMelEpoch = 0;
-const clock = new ClockMap();
+// Which frame is generated with which audio, and what is dropped: src/engine/live/scheduler.ts.
+const scheduler = new LiveScheduler<VideoFrame, Queued>({ now: epochNow, release: (f) => f.close() });
 const latency = new LatencyTracker();
 const stats = new PipelineStats({ now: epochNow });
-const slot = new LatestSlot<Captured>((c) => c.frame.close());
-const awaitingAudio: Queued[] = [];
 let faceVisible = false;
-let audioStalled = false;
 
 let canvas: OffscreenCanvas | undefined;
 let ctx2d: OffscreenCanvasRenderingContext2D | undefined;
@@ -94,7 +79,7 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
       void start(msg.readable, msg.writable, msg.melPort);
       break;
     case 'clock':
-      clock.add(msg.contextTime, msg.epochMs);
+      scheduler.addClockPair(msg.contextTime, msg.epochMs);
       break;
     case 'set-model':
       void setModel(msg);
@@ -201,7 +186,7 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
       const { value, done } = await reader.read();
       if (done || !value) break;
       stats.count('framesIn');
-      slot.offer({ frame: value, epochMs: epochNow() });
+      scheduler.offerFrame(value);
       wakePrepare?.();
     }
   } catch (e) {
@@ -213,10 +198,7 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
 
 function onMel(msg: MelWorkletMessage): void {
   if (msg.type !== 'mel') return;
-  if (melStartContextTime === undefined || msg.firstIndex === 0) melStartContextTime = msg.startContextTime;
-  melRing.push(msg.firstIndex, msg.frames);
-  lastMelEpoch = epochNow();
-  audioStalled = false;
+  scheduler.pushMel(msg);
   wakeGenerate?.();
 }
 
@@ -225,25 +207,26 @@ let wakePrepare: (() => void) | undefined;
 /** Stage A: newest camera frame → pixels → landmarks → crops. */
 async function prepareLoop(): Promise<void> {
   while (running) {
-    const item = slot.take();
+    const item = scheduler.takeFrame();
     if (!item) {
       await new Promise<void>((r) => (wakePrepare = r));
       wakePrepare = undefined;
       continue;
     }
-    stats.dropped = slot.dropped;
+    const frame = item.captured;
     try {
       const t0 = epochNow();
-      const image = copyPixels(item.frame);
+      const image = copyPixels(frame);
       const queued: Queued = {
         image,
-        timestamp: item.frame.timestamp,
-        duration: item.frame.duration,
+        timestamp: frame.timestamp,
+        duration: frame.duration,
         epochMs: item.epochMs,
         prepared: null,
         captureMs: epochNow() - t0,
+        needsAudio: false,
       };
-      item.frame.close();
+      frame.close();
       if (pipeline) {
         queued.prepared = pipeline.prepare(image, item.epochMs);
         if (queued.prepared) {
@@ -255,15 +238,13 @@ async function prepareLoop(): Promise<void> {
         }
         faceVisible = queued.prepared !== null;
       }
+      queued.needsAudio = queued.prepared !== null;
       stats.record('capture', queued.captureMs);
-      awaitingAudio.push(queued);
-      while (awaitingAudio.length > MAX_AWAITING) {
-        awaitingAudio.shift();
-        stats.count('dropped');
-      }
+      scheduler.enqueue(queued);
+      stats.dropped = scheduler.droppedTotal;
       wakeGenerate?.();
     } catch (e) {
-      item.frame.close();
+      frame.close();
       post({ type: 'error', code: 'pipeline', message: `Frame processing failed: ${(e as Error).message}`, fatal: false });
     }
     // Yield so messages (mel blocks, clock) are handled between frames.
@@ -274,7 +255,9 @@ async function prepareLoop(): Promise<void> {
 /** Stage B: frames whose audio is complete → generator → paste → output track. */
 async function generateLoop(): Promise<void> {
   while (running) {
-    const next = takeReady();
+    const manifest = pipeline?.contract;
+    const next = scheduler.takeReady(manifest?.audioWindow.past ?? 0, manifest?.audioWindow.lookahead ?? 1);
+    stats.dropped = scheduler.droppedTotal;
     if (!next) {
       await new Promise<void>((r) => {
         wakeGenerate = r;
@@ -302,47 +285,6 @@ async function generateLoop(): Promise<void> {
       await handleGeneratorFailure(e as Error);
     }
   }
-}
-
-/** Picks the newest queued frame whose audio window is complete; older ready frames are dropped. */
-function takeReady(): { item: Queued; audio: Float32Array | null } | undefined {
-  const manifest = pipeline?.contract;
-  let chosen = -1;
-  let audio: Float32Array | null = null;
-  for (let i = 0; i < awaitingAudio.length; i++) {
-    const item = awaitingAudio[i];
-    if (!item.prepared || !manifest) {
-      chosen = i;
-      audio = null;
-      continue;
-    }
-    const window = melWindowFor(item.epochMs, manifest.audioWindow.past, manifest.audioWindow.lookahead);
-    if (window) {
-      chosen = i;
-      audio = window;
-    } else break; // later frames need even later audio
-  }
-  if (chosen < 0) return undefined;
-  const dropped = awaitingAudio.splice(0, chosen + 1);
-  const item = dropped.pop()!;
-  for (let i = 0; i < dropped.length; i++) stats.count('dropped');
-  return { item, audio };
-}
-
-function melWindowFor(epochMs: number, past: number, lookahead: number): Float32Array | null {
-  const overdue = epochNow() - epochMs > AUDIO_WAIT_LIMIT_MS + lookahead * 10;
-  if (melStartContextTime === undefined || !clock.ready) {
-    if (!overdue) return null;
-    audioStalled = true;
-    return melRing.windowPadded(0, past, lookahead); // all silence: no audio yet
-  }
-  const contextTime = clock.toA(epochMs);
-  const center = Math.round((contextTime - melStartContextTime) * 100);
-  const w = melRing.window(center, past, lookahead);
-  if (w) return w;
-  if (!overdue) return null;
-  audioStalled = epochNow() - lastMelEpoch > 250;
-  return melRing.windowPadded(center, past, lookahead);
 }
 
 function copyPixels(frame: VideoFrame): RgbaImage {
@@ -394,15 +336,14 @@ function postStats(): void {
   const snap = stats.snapshot();
   post({
     type: 'stats',
-    stats: { ...snap, audioDelayMs: latency.audioDelaySeconds * 1000, faceVisible, audioStalled },
+    stats: { ...snap, audioDelayMs: latency.audioDelaySeconds * 1000, faceVisible, audioStalled: scheduler.audioStalled },
   });
 }
 
 async function stop(): Promise<void> {
   running = false;
   if (statsTimer) clearInterval(statsTimer);
-  slot.clear();
-  awaitingAudio.length = 0;
+  scheduler.clear();
   wakePrepare?.();
   wakeGenerate?.();
   try {

@@ -1,0 +1,184 @@
+/**
+ * Live scheduling, free of workers and browsers so it can be tested with a fake clock.
+ *
+ * Owns what decides *which* frame is generated *with which audio*:
+ *  - the camera slot (only the newest captured frame waits; older ones are released and counted),
+ *  - the frames that are prepared (landmarks, crops) and wait for their audio,
+ *  - the mel ring and the map from the frame clock (epoch ms) to the audio clock,
+ *  - the rules: a frame's window is centred on its capture time on the audio clock; it is generated once
+ *    its last (lookahead) mel frame has arrived; if that takes longer than `audioWaitLimitMs`, the missing
+ *    part reads as silence and audio counts as stalled; of several ready frames the newest is taken and the
+ *    older ones are dropped; at most `maxAwaiting` frames wait.
+ *
+ * The inference worker only moves messages and pixels in and out of it.
+ */
+import { MelRing } from '../audio/melRing.ts';
+import { MEL_FRAME_RATE } from '../audio/melConfig.ts';
+import type { MelBlockMessage } from '../audio/messages.ts';
+import { ClockMap } from './clockMap.ts';
+import { LatestSlot } from './latestSlot.ts';
+
+/** Why a frame never reached the output. */
+export type DropReason = 'superseded' | 'stale' | 'queue-full';
+
+export interface LiveSchedulerOptions<C> {
+  /** Epoch milliseconds: the clock frames are stamped with. */
+  now: () => number;
+  /** Called for a captured frame that is dropped before it was taken (VideoFrames must be closed). */
+  release?: (captured: C) => void;
+  /** How long a frame may wait for its audio before the missing part reads as silence. Default 400 ms. */
+  audioWaitLimitMs?: number;
+  /** Frames waiting for audio beyond this are dropped (only when audio stalls). Default 16. */
+  maxAwaiting?: number;
+  /** Audio counts as stalled when no mel block arrived for this long. Default 250 ms. */
+  stallAfterMs?: number;
+  melRing?: MelRing;
+}
+
+/** A prepared frame waiting for audio. `needsAudio` false (no face, no model) means it is ready at once. */
+export interface Waiting {
+  epochMs: number;
+  needsAudio: boolean;
+}
+
+export interface Ready<W> {
+  item: W;
+  /** The [nMels, past + lookahead] window, or null for items that need no audio. */
+  audio: Float32Array | null;
+}
+
+export class LiveScheduler<C, W extends Waiting> {
+  readonly mel: MelRing;
+  readonly clock = new ClockMap();
+  private readonly slot: LatestSlot<{ captured: C; epochMs: number }>;
+  private readonly waiting: W[] = [];
+  private melStartContextTime: number | undefined;
+  private lastMelEpoch = -Infinity;
+  private stalled = false;
+  private readonly drops: Record<DropReason, number> = { superseded: 0, stale: 0, 'queue-full': 0 };
+  private readonly now: () => number;
+  private readonly waitLimit: number;
+  private readonly maxAwaiting: number;
+  private readonly stallAfter: number;
+  private readonly release: (captured: C) => void;
+
+  constructor(opts: LiveSchedulerOptions<C>) {
+    this.now = opts.now;
+    this.waitLimit = opts.audioWaitLimitMs ?? 400;
+    this.maxAwaiting = opts.maxAwaiting ?? 16;
+    this.stallAfter = opts.stallAfterMs ?? 250;
+    this.mel = opts.melRing ?? new MelRing();
+    this.release = opts.release ?? (() => {});
+    this.slot = new LatestSlot((x) => {
+      this.drops.superseded++;
+      this.release(x.captured);
+    });
+  }
+
+  /** A camera frame arrived (stamped now). A frame still waiting in the slot is released and counted. */
+  offerFrame(captured: C, epochMs = this.now()): void {
+    this.slot.offer({ captured, epochMs });
+  }
+
+  /** The newest captured frame, if one waits. */
+  takeFrame(): { captured: C; epochMs: number } | undefined {
+    return this.slot.take();
+  }
+
+  get frameWaiting(): boolean {
+    return this.slot.pending;
+  }
+
+  /** A prepared frame now waits for its audio. The oldest are dropped beyond `maxAwaiting`. */
+  enqueue(item: W): void {
+    this.waiting.push(item);
+    while (this.waiting.length > this.maxAwaiting) {
+      this.waiting.shift();
+      this.drops['queue-full']++;
+    }
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** A mel block from the worklet. A block starting at 0 is a new stream (its start time is taken anew). */
+  pushMel(msg: Pick<MelBlockMessage, 'firstIndex' | 'frames' | 'startContextTime'>): void {
+    if (this.melStartContextTime === undefined || msg.firstIndex === 0) this.melStartContextTime = msg.startContextTime;
+    this.mel.push(msg.firstIndex, msg.frames);
+    this.lastMelEpoch = this.now();
+    this.stalled = false;
+  }
+
+  /** The audio clock (seconds) read `contextTime` at epoch `epochMs`. */
+  addClockPair(contextTime: number, epochMs: number): void {
+    this.clock.add(contextTime, epochMs);
+  }
+
+  /** True after a frame had to be generated without its full audio (cleared by the next mel block). */
+  get audioStalled(): boolean {
+    return this.stalled;
+  }
+
+  /** Mel index of the window centre for a frame captured at `epochMs`, or undefined before audio/clock exist. */
+  melCentreFor(epochMs: number): number | undefined {
+    if (this.melStartContextTime === undefined || !this.clock.ready) return undefined;
+    return Math.round((this.clock.toA(epochMs) - this.melStartContextTime) * MEL_FRAME_RATE);
+  }
+
+  private windowFor(epochMs: number, past: number, lookahead: number): Float32Array | null {
+    const overdue = this.now() - epochMs > this.waitLimit + lookahead * (1000 / MEL_FRAME_RATE);
+    const centre = this.melCentreFor(epochMs);
+    if (centre === undefined) {
+      if (!overdue) return null;
+      this.stalled = true;
+      return this.mel.windowPadded(0, past, lookahead); // all silence: no audio yet
+    }
+    const w = this.mel.window(centre, past, lookahead);
+    if (w) return w;
+    if (!overdue) return null;
+    this.stalled = this.now() - this.lastMelEpoch > this.stallAfter;
+    return this.mel.windowPadded(centre, past, lookahead);
+  }
+
+  /**
+   * The newest waiting frame whose audio window is complete (or overdue), with that window; the older
+   * waiting frames before it are dropped as stale. Undefined when nothing is ready yet.
+   */
+  takeReady(past: number, lookahead: number): Ready<W> | undefined {
+    let chosen = -1;
+    let audio: Float32Array | null = null;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const item = this.waiting[i];
+      if (!item.needsAudio) {
+        chosen = i;
+        audio = null;
+        continue;
+      }
+      const window = this.windowFor(item.epochMs, past, lookahead);
+      if (!window) break; // later frames need even later audio
+      chosen = i;
+      audio = window;
+    }
+    if (chosen < 0) return undefined;
+    const taken = this.waiting.splice(0, chosen + 1);
+    this.drops.stale += taken.length - 1;
+    return { item: taken[taken.length - 1], audio };
+  }
+
+  /** Frames that never reached the output, by reason. */
+  get dropped(): Readonly<Record<DropReason, number>> {
+    return this.drops;
+  }
+
+  get droppedTotal(): number {
+    return this.drops.superseded + this.drops.stale + this.drops['queue-full'];
+  }
+
+  /** Releases the waiting camera frame and forgets the queued ones (stop). */
+  clear(): void {
+    const pending = this.slot.take();
+    if (pending) this.release(pending.captured);
+    this.waiting.length = 0;
+  }
+}
