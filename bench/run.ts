@@ -32,7 +32,26 @@ async function waitForServer(): Promise<void> {
 
 async function main(): Promise<void> {
   prepareFixtures();
-  const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+  // Something already answering on the port would be measured instead of this build: refuse.
+  if (await fetch(ORIGIN).then(() => true, () => false)) {
+    throw new Error(`Port ${PORT} is already in use (a vite preview left over from an earlier run?): stop it first, e.g. \`fuser -k ${PORT}/tcp\`.`);
+  }
+  // vite itself (not through npx, whose child outlives a kill), in its own process group so the whole group stops.
+  const server = spawn(resolve(import.meta.dirname, '../node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  const stopServer = () => {
+    try {
+      if (server.pid) process.kill(-server.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  };
+  process.once('SIGINT', () => {
+    stopServer();
+    process.exit(130);
+  });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -72,7 +91,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${out}`);
   } finally {
     await browser.close();
-    server.kill();
+    stopServer();
   }
 }
 
