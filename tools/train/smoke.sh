@@ -22,6 +22,14 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
 "$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape --flip 0.5
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
+# The sharpness terms (0.4): discriminators, feature matching, texture energy, a full-resolution reference path;
+# they resume with their discriminator state.
+"$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 2 --batch 4 --val-identities person1 \
+  --val-every 2 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
+  --adv-start 1 --ref-features 4
+"$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 3 --batch 4 --val-identities person1 \
+  --val-every 3 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
+  --adv-start 1 --resume
 # Resuming with another --select-by starts best.pt afresh instead of comparing two different keys.
 cp -r "$WORK/run-opening" "$WORK/run-reselect"
 out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --steps 3 --batch 4 --val-identities person1 \
@@ -51,6 +59,10 @@ assert all("lips" in r for r in olog if r["kind"] == "train"), "--lip-weight did
 assert any("openingErr" in r and "lipErr" in r and "copyRefLipErr" in r for r in olog if r["kind"] == "val"), \
     "--opening-net did not report opening and lip-shape errors"
 assert os.path.exists(f"{w}/run-opening/best.pt"), "--select-by lipErr did not keep a best checkpoint"
+alog = [json.loads(l) for l in open(f"{w}/run-adv/log.jsonl") if '"train"' in l]
+assert [r["step"] for r in alog] == [1, 2, 3], f"adversarial run/resume steps: {[r['step'] for r in alog]}"
+for key in ("ganG", "mouthGanG", "featMatch", "dLower", "dMouth", "texture"):
+    assert all(key in r for r in alog[1:]), f"adversarial run did not log {key}"
 m = json.load(open(f"{model_dir}/manifest.json"))
 assert m["inputs"]["audio"]["shape"] == [1, 80, m["audioWindow"]["past"] + m["audioWindow"]["lookahead"]]
 print("smoke ok:", m["architecture"]["params"], "params,", m["architecture"]["gflopsPerFrame"], "GFLOPs/frame")
