@@ -36,6 +36,8 @@ export interface ExportOptions {
   widths?: string;
   past?: number;
   lookahead?: number;
+  /** Channels of the full-resolution reference path (model.py ref_features; 0 = none). */
+  refFeatures?: number;
 }
 
 export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
@@ -43,9 +45,10 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
   const widths = opts.widths ?? '32,64,128,192';
   const past = opts.past ?? 8;
   const lookahead = opts.lookahead ?? 8;
+  const refFeatures = opts.refFeatures ?? 0;
   const hash = createHash('sha256');
   for (const f of ['model.py', 'export.py', 'train.py', 'data.py', 'synth.py']) hash.update(readFileSync(join(TRAIN, f)));
-  hash.update(JSON.stringify({ size, widths, past, lookahead }));
+  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures }));
   const dir = join(tmpdir(), `lipsync-exported-${hash.digest('hex').slice(0, 12)}`);
   const onnx = join(dir, 'model/generator.onnx');
   if (!existsSync(onnx)) {
@@ -57,7 +60,7 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
     run(PY, [
       join(TRAIN, 'train.py'), '--data', join(dir, 'data'), '--out', join(dir, 'run'), '--steps', '2', '--batch', '2',
       '--val-identities', 'person1', '--val-every', '2', '--val-pairs', '4', '--widths', widths, '--past', String(past),
-      '--lookahead', String(lookahead), '--threads', '1',
+      '--lookahead', String(lookahead), '--threads', '1', '--ref-features', String(refFeatures),
     ]);
     run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
   }

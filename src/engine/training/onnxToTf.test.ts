@@ -120,11 +120,11 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
   let full: ExportedGenerator;
   let tiny: ExportedGenerator;
   beforeAll(() => {
-    full = exportedGenerator();
-    tiny = exportedGenerator({ size: 64, widths: '8,16,16,16' });
+    full = exportedGenerator({ refFeatures: 16 });
+    tiny = exportedGenerator({ size: 64, widths: '8,16,16,16', refFeatures: 4 });
   }, 300_000);
 
-  it('the default architecture (128 px) matches onnxruntime within 1e-4', async () => {
+  it('the 0.4 architecture (128 px, full-resolution reference path) matches onnxruntime within 1e-4', async () => {
     const S = 128, M = 80, T = 16;
     const ops = new Set(readOnnxModel(full.bytes).nodes.map((n) => n.opType));
     for (const op of ['Conv', 'Resize', 'Slice', 'Gemm', 'Reshape', 'Unsqueeze', 'Concat', 'Tanh', 'Sub']) expect(ops).toContain(op);
