@@ -1,6 +1,6 @@
 /** Fetches a generator (manifest + ONNX) and validates it against the contract before anything runs it. */
-import { parseManifest, type GeneratorManifest } from '../engine/generator/manifest.ts';
-import { validateGenerator, GeneratorValidationError } from '../engine/generator/validate.ts';
+import { ManifestError, parseManifest, resolveModelUrl, type GeneratorManifest } from '../engine/generator/manifest.ts';
+import { DEFAULT_MAX_MODEL_BYTES, validateGenerator, GeneratorValidationError } from '../engine/generator/validate.ts';
 import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
 
 export interface LoadedGenerator {
@@ -30,17 +30,69 @@ async function fetchOk(url: string, what: string): Promise<Response> {
   return res;
 }
 
+const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+
+/**
+ * Single-page-app hosts (vite preview, most static hosts) answer a missing file with index.html and status 200:
+ * say "missing" instead of "not valid JSON" / "not a valid ONNX model".
+ */
+function refuseWebPage(res: Response, head: Uint8Array, url: string, what: string): void {
+  const type = res.headers.get('content-type') ?? '';
+  const text = new TextDecoder().decode(head.subarray(0, 64)).trimStart().toLowerCase();
+  if (type.includes('text/html') || text.startsWith('<!doctype html') || text.startsWith('<html')) {
+    throw new ModelLoadError('model-fetch', `The ${what} ${url} is missing (the server returned a web page instead).`);
+  }
+}
+
+/**
+ * The body, refused before reading when Content-Length says it is over `limit`, and read as a stream that stops
+ * as soon as it passes `limit` (a server that lies or sends no length never makes us hold more than that).
+ */
+export async function readLimited(res: Response, limit: number, url: string, what: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'));
+  const tooLarge = (n: string) => new ModelLoadError('bad-model', `The ${what} ${url} is ${n}, over the ${mb(limit)} limit for a generator.`);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(mb(declared));
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge(`more than ${mb(limit)}`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) out.set(c, (off += c.byteLength) - c.byteLength);
+  return out;
+}
+
 export async function loadGeneratorFromUrl(manifestUrl: string): Promise<LoadedGenerator> {
   const res = await fetchOk(manifestUrl, 'model manifest');
+  const text = new Uint8Array(await readLimited(res, 1024 * 1024, manifestUrl, 'model manifest'));
+  refuseWebPage(res, text, manifestUrl, 'model manifest');
   let json: unknown;
   try {
-    json = await res.json();
+    json = JSON.parse(new TextDecoder().decode(text));
   } catch {
     throw new ModelLoadError('bad-model', `The model manifest at ${manifestUrl} is not valid JSON.`);
   }
   const manifest = checkManifest(json);
-  const modelUrl = new URL(manifest.model, manifestUrl).href;
-  const bytes = new Uint8Array(await (await fetchOk(modelUrl, 'generator model')).arrayBuffer());
+  let modelUrl: string;
+  try {
+    modelUrl = resolveModelUrl(manifestUrl, manifest.model).href;
+  } catch (e) {
+    if (e instanceof ManifestError) throw new ModelLoadError('bad-model', `The model manifest is invalid: ${e.message}`);
+    throw e;
+  }
+  const modelRes = await fetchOk(modelUrl, 'generator model');
+  const bytes = await readLimited(modelRes, manifest.maxBytes ?? DEFAULT_MAX_MODEL_BYTES, modelUrl, 'generator model');
+  refuseWebPage(modelRes, bytes, modelUrl, 'generator model');
   return checkModel(bytes, manifest, manifest.name);
 }
 

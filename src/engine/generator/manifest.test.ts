@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManifestError, parseManifest } from './manifest.ts';
+import { ManifestError, parseManifest, resolveModelUrl } from './manifest.ts';
 import { buildTestGenerator } from './testGenerator.ts';
 
 /** A manifest as it would be read from manifest.json. */
@@ -58,5 +58,36 @@ describe('parseManifest', () => {
     const raw2 = json();
     raw2.inputs.reference.name = raw2.inputs.masked.name;
     expect(() => parseManifest(raw2)).toThrow(/distinct names/);
+  });
+});
+
+describe('the manifest\'s "model" cannot point anywhere else', () => {
+  // Each of these made the app fetch and run a generator from another origin or folder (issue #12).
+  const bypasses = [
+    '\\\\127.0.0.1:4274\\cors\\generator.onnx',
+    ' http://127.0.0.1:4274/cors/generator.onnx',
+    'ht\ttp://127.0.0.1:4274/cors/generator.onnx',
+    'http://127.0.0.1:4274/generator.onnx',
+    '//127.0.0.1:4274/generator.onnx',
+    '%2e%2e/%2e%2e/models/generator.onnx',
+    '..%2fgenerator.onnx',
+    '../../etc/passwd',
+    '/models/generator.onnx',
+    'generator.onnx\n',
+    './generator.onnx',
+    'sub//generator.onnx',
+  ];
+  for (const model of bypasses) {
+    it(`refuses ${JSON.stringify(model)} in parseManifest and resolveModelUrl`, () => {
+      const raw = json();
+      raw.model = model;
+      expect(() => parseManifest(raw)).toThrow(ManifestError);
+      expect(() => resolveModelUrl('http://127.0.0.1:5173/models/manifest.json', model)).toThrow(ManifestError);
+    });
+  }
+
+  it('resolves a plain name (or a sub-folder) next to the manifest', () => {
+    expect(resolveModelUrl('http://127.0.0.1:5173/models/manifest.json', 'generator.onnx').href).toBe('http://127.0.0.1:5173/models/generator.onnx');
+    expect(resolveModelUrl('http://127.0.0.1:5173/models/v2/manifest.json?x=1', 'w/gen-0.4_a.onnx').href).toBe('http://127.0.0.1:5173/models/v2/w/gen-0.4_a.onnx');
   });
 });

@@ -126,8 +126,11 @@ export function parseManifest(json: unknown): GeneratorManifest {
   const name = str(json, 'name', 'name')!;
   const version = str(json, 'version', 'version')!;
   const model = str(json, 'model', 'model')!;
-  if (/^[a-z]+:|^\//i.test(model) || model.split(/[\\/]/).includes('..')) {
-    throw new ManifestError(`"model" must be a file name next to the manifest (like "generator.onnx"), not ${JSON.stringify(model)}.`, 'model');
+  if (!isPlainModelPath(model)) {
+    throw new ManifestError(
+      `"model" must be a file name next to the manifest (like "generator.onnx": letters, digits, ".", "_", "-" and "/" for a sub-folder), not ${JSON.stringify(model)}.`,
+      'model',
+    );
   }
   const cropSize = num(json, 'cropSize', 'cropSize', (n) => (Number.isInteger(n) && n >= 16 && n <= 1024 ? null : 'must be a whole number between 16 and 1024'))!;
   const cropTemplate = str(json, 'cropTemplate', 'cropTemplate')!;
@@ -201,4 +204,32 @@ export function parseManifest(json: unknown): GeneratorManifest {
 /** Number of mel frames T in the audio window. */
 export function audioWindowFrames(m: Pick<GeneratorManifest, 'audioWindow'>): number {
   return m.audioWindow.past + m.audioWindow.lookahead;
+}
+
+/**
+ * A model path the manifest may name: a relative file path in the manifest's folder or below it, spelled with
+ * letters, digits, ".", "_", "-" and "/" only. Anything else — a scheme, a leading slash, backslashes (UNC paths),
+ * "." / ".." segments, percent-escapes (which decode to dots or slashes), whitespace or control characters (which
+ * URL parsing strips, so "ht\ttp://…" or " http://…" would point elsewhere) — is refused.
+ */
+export function isPlainModelPath(model: string): boolean {
+  if (!/^[A-Za-z0-9._\-/]+$/.test(model) || model.startsWith('/')) return false;
+  return model.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+/**
+ * The model's URL from the manifest's URL: only a plain path (isPlainModelPath) that resolves to the same origin,
+ * inside the manifest's folder once decoded. Throws ManifestError otherwise, before anything is fetched.
+ */
+export function resolveModelUrl(manifestUrl: string, model: string): URL {
+  if (!isPlainModelPath(model)) {
+    throw new ManifestError(`"model" must be a file name next to the manifest (like "generator.onnx"), not ${JSON.stringify(model)}.`, 'model');
+  }
+  const base = new URL(manifestUrl);
+  const url = new URL(model, base);
+  const folder = decodeURIComponent(base.pathname.slice(0, base.pathname.lastIndexOf('/') + 1));
+  if (url.origin !== base.origin || !decodeURIComponent(url.pathname).startsWith(folder)) {
+    throw new ManifestError(`"model" ${JSON.stringify(model)} resolves to ${url.href}, outside the manifest's folder ${base.origin}${folder}.`, 'model');
+  }
+  return url;
 }
