@@ -3,8 +3,8 @@
  * ../shared/data turned into a y4m camera + wav mic for Chromium's fake devices.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
+import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { buildClapperGenerator, buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { resolve } from 'node:path';
 import { FIXTURES } from './chromium.ts';
@@ -48,11 +48,34 @@ function noFaceCamera(): void {
   if (!existsSync(wav)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000:duration=4', '-c:a', 'pcm_s16le', wav]);
 }
 
+/** Where the built app finds the clapper generator (A/V timing). */
+export const CLAPPER_MODEL_DIR = resolve(import.meta.dirname, '../dist/test-models/clapper');
+
+/**
+ * The A/V timing fixture: the real face as camera and, as the mic, 1 kHz tone bursts of 200 ms at irregular times
+ * (so only one alignment fits) with digital silence between them; plus the clapper generator in the build.
+ */
+function clapperFixture(): void {
+  const y4m = resolve(FIXTURES, 'clapper.y4m');
+  if (!existsSync(y4m)) symlinkSync(resolve(FIXTURES, 'camera.y4m'), y4m);
+  const wav = resolve(FIXTURES, 'clapper.wav');
+  if (!existsSync(wav)) {
+    const starts = [0.3, 0.9, 1.8, 2.3, 3.3, 3.8, 4.6, 5.4, 5.9, 6.9, 7.4];
+    const expr = `if(${starts.map((s) => `between(t,${s},${s + 0.2})`).join('+')},0.3*sin(2*PI*1000*t),0)`;
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc='${expr}':s=48000:d=8`, '-c:a', 'pcm_s16le', wav]);
+  }
+  mkdirSync(CLAPPER_MODEL_DIR, { recursive: true });
+  const { bytes, manifest } = buildClapperGenerator({ mel: MEL_CONFIG });
+  writeFileSync(resolve(CLAPPER_MODEL_DIR, manifest.model), bytes);
+  writeFileSync(resolve(CLAPPER_MODEL_DIR, 'manifest.json'), JSON.stringify(manifest, null, 2));
+}
+
 export function prepareFixtures(): void {
   mkdirSync(FIXTURES, { recursive: true });
   convert(CAMERA_CLIP, 'camera');
   noFaceCamera();
   writeTestModel();
+  clapperFixture();
 }
 
 /** Media for the embedding tests, copied next to the built app (served by `vite preview` from dist/). */

@@ -135,3 +135,73 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
   };
   return { bytes, manifest };
 }
+
+/**
+ * A "clapper" generator for end-to-end A/V timing: its generated lower half is one flat grey whose brightness
+ * follows the loudness of the mel frame at the centre of its audio window (sigmoid(k·mean_bins(audio[:, :, past]) + b):
+ * digital silence → near black, a tone burst → near white); the upper half is the reference. Recording the output
+ * and correlating that brightness with the recorded audio's envelope measures the end-to-end A/V offset.
+ */
+export function buildClapperGenerator(opts: { size?: number; past?: number; lookahead?: number; mel?: GeneratorManifest['mel'] } = {}): {
+  bytes: Uint8Array;
+  manifest: GeneratorManifest;
+} {
+  const S = opts.size ?? 128;
+  const past = opts.past ?? 8;
+  const T = past + (opts.lookahead ?? 8);
+  const M = 80;
+  const mask = new Float32Array(S * S).fill(1, (S / 2) * S);
+  const keep = mask.map((v) => 1 - v);
+  const bytes = buildOnnxModel({
+    graphName: 'clapper_generator',
+    opset: 17,
+    inputs: [
+      { name: 'masked', dims: [1, 3, S, S] },
+      { name: 'reference', dims: [1, 3, S, S] },
+      { name: 'audio', dims: [1, M, T] },
+    ],
+    outputs: [{ name: 'output', dims: [1, 3, S, S] }],
+    initializers: [
+      { name: 'starts', dims: [1], int64: [past] },
+      { name: 'ends', dims: [1], int64: [past + 1] },
+      { name: 'axes', dims: [1], int64: [2] },
+      { name: 'k', dims: [], data: Float32Array.of(10) },
+      { name: 'b', dims: [], data: Float32Array.of(6) },
+      { name: 'shape4', dims: [4], int64: [1, 1, 1, 1] },
+      { name: 'mask', dims: [1, 1, S, S], data: mask },
+      { name: 'keep', dims: [1, 1, S, S], data: keep },
+    ],
+    nodes: [
+      { opType: 'Slice', inputs: ['audio', 'starts', 'ends', 'axes'], outputs: ['centre'] },
+      { opType: 'ReduceMean', inputs: ['centre'], outputs: ['level'], attributes: { axes: [1, 2], keepdims: 1 } },
+      { opType: 'Mul', inputs: ['level', 'k'], outputs: ['scaled'] },
+      { opType: 'Add', inputs: ['scaled', 'b'], outputs: ['logit'] },
+      { opType: 'Sigmoid', inputs: ['logit'], outputs: ['v'] },
+      { opType: 'Reshape', inputs: ['v', 'shape4'], outputs: ['v4'] },
+      { opType: 'Mul', inputs: ['v4', 'mask'], outputs: ['lower'] },
+      { opType: 'Mul', inputs: ['reference', 'keep'], outputs: ['upper'] },
+      { opType: 'Add', inputs: ['upper', 'lower'], outputs: ['output'] },
+    ],
+  });
+  const manifest: GeneratorManifest = {
+    name: 'clapper-generator',
+    version: '0.0.1',
+    model: 'clapper-generator.onnx',
+    cropSize: S,
+    cropTemplate: 'facemesh-sim-v1',
+    maskRatio: 0.5,
+    imageRange: [0, 1],
+    maskFill: 0,
+    inputs: {
+      masked: { name: 'masked', shape: [1, 3, S, S] },
+      reference: { name: 'reference', shape: [1, 3, S, S] },
+      audio: { name: 'audio', shape: [1, M, T] },
+    },
+    output: { name: 'output', shape: [1, 3, S, S] },
+    audioWindow: { past, lookahead: T - past },
+    mel: { ...(opts.mel ?? { nMels: M }) },
+    description: 'Test generator for A/V timing: lower-half brightness = loudness at the window centre.',
+    license: 'MIT',
+  };
+  return { bytes, manifest };
+}
