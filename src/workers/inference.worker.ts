@@ -269,6 +269,8 @@ async function generateLoop(): Promise<void> {
     const { item, audio } = next;
     try {
       if (item.prepared && pipeline && audio) {
+        // Prepared before a hot swap to a model with another crop: cut again for the running one.
+        item.prepared = pipeline.recut(item.image, item.prepared);
         const t0 = epochNow();
         const generated = await pipeline.generate(item.prepared, audio);
         const t1 = epochNow();

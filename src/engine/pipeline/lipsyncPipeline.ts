@@ -29,6 +29,8 @@ export interface PreparedFrame {
   /** The unmasked crop: the reference at inference (MuseTalk's rule: reference = current frame). */
   crop: PlanarImage;
   masked: PlanarImage;
+  /** The contract the crops were cut for (a hot swap may change it: see fitsContract / recut). */
+  cut: { maskRatio: number; maskFill: number; imageRange: [number, number] };
   timings: { landmarksMs: number; cropMs: number };
 }
 
@@ -80,7 +82,42 @@ export class LipsyncPipeline {
     const crop = warpToCrop(image, transform, S, imageRange);
     const masked = maskLower(crop, maskRatio, maskFill);
     const t2 = this.now();
-    return { landmarks, transform, crop, masked, timings: { landmarksMs: t1 - t0, cropMs: t2 - t1 } };
+    return {
+      landmarks,
+      transform,
+      crop,
+      masked,
+      cut: { maskRatio, maskFill, imageRange: [imageRange[0], imageRange[1]] },
+      timings: { landmarksMs: t1 - t0, cropMs: t2 - t1 },
+    };
+  }
+
+  /** True when `frame` was cut for the running contract (crop size, mask, value range); false after a hot swap. */
+  fitsContract(frame: PreparedFrame): boolean {
+    const m = this.manifest;
+    return (
+      frame.crop.size === m.cropSize &&
+      frame.masked.data.length === 3 * m.cropSize * m.cropSize &&
+      frame.cut.maskRatio === m.maskRatio &&
+      frame.cut.maskFill === m.maskFill &&
+      frame.cut.imageRange[0] === m.imageRange[0] &&
+      frame.cut.imageRange[1] === m.imageRange[1]
+    );
+  }
+
+  /**
+   * A frame prepared for the previous model, cut again from its image for the running one (same landmarks, no new
+   * detection): a hot swap to another crop size never fails the frames already in flight.
+   */
+  recut(image: RgbaImage, frame: PreparedFrame): PreparedFrame {
+    if (this.fitsContract(frame)) return frame;
+    const { cropSize: S, imageRange, maskRatio, maskFill } = this.manifest;
+    // The transform for the new size: the same face placement, scaled to S (the crop template is size-relative).
+    const k = S / frame.crop.size;
+    const t = frame.transform;
+    const transform: Affine = [t[0] * k, t[1] * k, t[2] * k, t[3] * k, t[4] * k, t[5] * k];
+    const crop = warpToCrop(image, transform, S, imageRange);
+    return { ...frame, transform, crop, masked: maskLower(crop, maskRatio, maskFill), cut: { maskRatio, maskFill, imageRange: [imageRange[0], imageRange[1]] } };
   }
 
   /** Runs the generator. `audio` is the [80, T] mel window the manifest asks for. */

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { LipsyncPipeline } from './lipsyncPipeline.ts';
+import { GeneratorRunner } from '../generator/runner.ts';
+import { buildTestGenerator } from '../generator/testGenerator.ts';
+import { CLIPS_DIR, readFrames } from '../face/clipFrames.ts';
+import { createNodeFaceLandmarker } from '../face/tfNode.ts';
+import type { FaceLandmarker } from '../face/landmarker.ts';
+import { SILENCE_VALUE } from '../audio/melConfig.ts';
+
+ort.env.wasm.numThreads = 1;
+
+let lm: FaceLandmarker;
+beforeAll(async () => {
+  lm = await createNodeFaceLandmarker('wasm');
+}, 60_000);
+afterAll(() => lm?.dispose());
+
+async function runnerFor(size: number) {
+  const { bytes, manifest } = buildTestGenerator({ size, melFrames: 16, past: 8, cropTemplate: 'facemesh-sim-v1' });
+  return { runner: await GeneratorRunner.create({ modelBytes: bytes, manifest, ort, preferredBackends: ['wasm'] }), manifest };
+}
+
+describe('LipsyncPipeline hot swap to another crop size', () => {
+  it('a frame prepared for the 96² model is cut again for the 128² one and generates (no failed frame), and back', async () => {
+    const { frames } = readFrames(join(CLIPS_DIR, 'sadtalker_WDA_BobMenendez_000'), { count: 1 });
+    const image = frames[0];
+    const small = await runnerFor(96);
+    const big = await runnerFor(128);
+    const pipeline = new LipsyncPipeline(lm, small.runner, small.manifest, { smooth: false });
+    const prepared = pipeline.prepare(image, 0)!;
+    expect(prepared.crop.size).toBe(96);
+
+    pipeline.setGenerator(big.runner, big.manifest); // the swap lands while the frame waits for its audio
+    expect(pipeline.fitsContract(prepared)).toBe(false);
+    await expect(pipeline.generate(prepared, new Float32Array(80 * 16).fill(SILENCE_VALUE))).rejects.toThrow();
+    const recut = pipeline.recut(image, prepared);
+    expect(pipeline.fitsContract(recut)).toBe(true);
+    // The same crop a fresh 128² preparation of this frame gives (same landmarks, no smoothing).
+    lm.reset();
+    const fresh = pipeline.prepare(image, 0)!;
+    let maxDiff = 0;
+    for (let i = 0; i < fresh.crop.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fresh.crop.data[i] - recut.crop.data[i]));
+    expect(maxDiff).toBeLessThan(1e-3);
+    const out = await pipeline.generate(recut, new Float32Array(80 * 16).fill(SILENCE_VALUE));
+    expect(out.size).toBe(128);
+    const copy = { ...image, data: new Uint8ClampedArray(image.data) };
+    pipeline.paste(copy, recut, out);
+
+    pipeline.setGenerator(small.runner, small.manifest);
+    const back = pipeline.recut(image, recut);
+    expect(back.crop.size).toBe(96);
+    expect(pipeline.recut(image, back)).toBe(back); // already fits: nothing is redone
+    await small.runner.dispose();
+    await big.runner.dispose();
+  });
+});
