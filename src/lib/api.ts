@@ -83,6 +83,10 @@ export interface LipsyncStats {
   framesOut: number;
   /** Frames that never reached the output (replaced while waiting, or too late for their audio). */
   dropped: number;
+  /** Frames the camera produced (read + dropped by the browser before they could be read); live camera only. */
+  framesOffered?: number;
+  /** `dropped` by reason: camera (browser queue), superseded (a newer frame came), stale (its audio came too late), queue-full. */
+  droppedBy?: { camera: number; superseded: number; stale: number; 'queue-full': number };
   /** Frames without a face (passed through unchanged). */
   noFace: number;
   /** Delay applied to the output's audio so lips and sound stay in sync (= measured latency). */

@@ -14,7 +14,13 @@ export function Hud() {
         <dt>audio → output latency</dt>
         <dd data-testid="hud-latency">{ms(stats?.audioDelayMs)}</dd>
         <dt>dropped frames</dt>
-        <dd data-testid="hud-dropped">{stats?.dropped ?? 0}</dd>
+        <dd
+          data-testid="hud-dropped"
+          title={stats?.droppedBy ? Object.entries(stats.droppedBy).map(([why, n]) => `${why}: ${n}`).join(', ') : undefined}
+        >
+          {stats?.dropped ?? 0}
+          {stats?.framesOffered ? ` of ${stats.framesOffered}` : ''}
+        </dd>
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>
           {backend ? `${backend.generator}${backend.generator === 'wasm' ? ` ×${backend.threads} threads` : ''}` : '–'}

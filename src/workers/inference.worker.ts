@@ -186,7 +186,7 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
       const { value, done } = await reader.read();
       if (done || !value) break;
       stats.count('framesIn');
-      scheduler.offerFrame(value);
+      scheduler.offerFrame(value, epochNow(), value.timestamp);
       wakePrepare?.();
     }
   } catch (e) {
@@ -338,7 +338,14 @@ function postStats(): void {
   const snap = stats.snapshot();
   post({
     type: 'stats',
-    stats: { ...snap, audioDelayMs: latency.audioDelaySeconds * 1000, faceVisible, audioStalled: scheduler.audioStalled },
+    stats: {
+      ...snap,
+      framesOffered: scheduler.framesOffered,
+      droppedBy: { ...scheduler.dropped },
+      audioDelayMs: latency.audioDelaySeconds * 1000,
+      faceVisible,
+      audioStalled: scheduler.audioStalled,
+    },
   });
 }
 

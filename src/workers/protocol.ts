@@ -4,6 +4,7 @@
  * transferred once at start, and mel features arrive from the AudioWorklet on their own port.
  */
 import type { LiveStatsSnapshot } from '../engine/live/stats.ts';
+import type { DropReason } from '../engine/live/scheduler.ts';
 
 export type GeneratorBackend = 'webgpu' | 'wasm';
 export type LandmarkBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -50,6 +51,10 @@ export interface LiveStatus extends LiveStatsSnapshot {
   audioDelayMs: number;
   faceVisible: boolean;
   audioStalled: boolean;
+  /** Frames the camera produced (read + dropped by the browser's track queue). */
+  framesOffered: number;
+  /** Dropped frames by reason (src/engine/live/scheduler.ts DropReason). */
+  droppedBy: Record<DropReason, number>;
 }
 
 export type FromWorker =

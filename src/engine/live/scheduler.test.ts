@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LiveScheduler, type Waiting } from './scheduler.ts';
+import { CameraGapCounter, LiveScheduler, type Waiting } from './scheduler.ts';
 import { SILENCE_VALUE } from '../audio/melConfig.ts';
 
 const BINS = 80;
@@ -120,5 +120,29 @@ describe('LiveScheduler', () => {
     expect(s.melCentreFor(1_000_400)).toBe(40);
     s.pushMel({ ...melBlock(0, 4), startContextTime: 12 }); // worklet reset 2 s later on the audio clock
     expect(s.melCentreFor(1_002_400)).toBe(40);
+  });
+});
+
+describe('camera frames the browser dropped before they were read', () => {
+  it('counts the frames hidden in timestamp gaps, even when most frames are missed', () => {
+    const c = new CameraGapCounter();
+    // 25 fps (40 ms) with jitter; frames 10–12 and 20 missing, then a stretch where only every third frame is read.
+    const read: number[] = [];
+    for (let i = 0; i < 40; i++) if (![10, 11, 12, 20].includes(i)) read.push(i);
+    for (let i = 40; i < 100; i += 3) read.push(i);
+    for (const i of read) c.add(i * 40_000 + (i % 2 ? 1500 : -1500));
+    expect(c.missed).toBe(100 - 2 - read.length);
+  });
+
+  it('the scheduler adds them to the offered and dropped counts: dropped + taken-through = offered', () => {
+    const { s } = setup();
+    const stamps = [0, 1, 2, 3, 4, 5, 8, 9, 10, 14].map((i) => i * 40_000);
+    for (const ts of stamps) {
+      s.offerFrame(`f${ts}`, undefined, ts);
+      s.takeFrame();
+    }
+    expect(s.dropped.camera).toBe(2 + 3);
+    expect(s.framesOffered).toBe(15);
+    expect(s.droppedTotal).toBe(5);
   });
 });

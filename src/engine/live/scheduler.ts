@@ -18,8 +18,43 @@ import type { MelBlockMessage } from '../audio/messages.ts';
 import { ClockMap } from './clockMap.ts';
 import { LatestSlot } from './latestSlot.ts';
 
-/** Why a frame never reached the output. */
-export type DropReason = 'superseded' | 'stale' | 'queue-full';
+/**
+ * Why a frame never reached the output: `camera` — the browser's track queue dropped it before the worker could
+ * read it (seen as a gap in the capture timestamps); `superseded` — a newer frame replaced it while it waited;
+ * `stale` — a newer frame's audio was ready first; `queue-full` — too many frames waited for audio.
+ */
+export type DropReason = 'camera' | 'superseded' | 'stale' | 'queue-full';
+
+/**
+ * Frames the camera produced that never reached the reader, from gaps in the capture timestamps: the frame
+ * interval is the 10th percentile of recent gaps (robust even when most frames are missed), and a gap of k
+ * intervals hides k − 1 frames.
+ */
+export class CameraGapCounter {
+  private last: number | undefined;
+  private readonly gaps: number[] = [];
+  missed = 0;
+
+  /** A frame read from the track, with its capture timestamp in microseconds. */
+  add(timestampUs: number): void {
+    if (!Number.isFinite(timestampUs)) return;
+    const prev = this.last;
+    this.last = timestampUs;
+    if (prev === undefined || timestampUs <= prev) return;
+    const gap = timestampUs - prev;
+    this.gaps.push(gap);
+    if (this.gaps.length > 60) this.gaps.shift();
+    if (this.gaps.length < 5) return;
+    const sorted = [...this.gaps].sort((a, b) => a - b);
+    const interval = sorted[Math.floor(sorted.length * 0.1)];
+    this.missed += Math.max(0, Math.round(gap / interval) - 1);
+  }
+
+  reset(): void {
+    this.last = undefined;
+    this.gaps.length = 0;
+  }
+}
 
 export interface LiveSchedulerOptions<C> {
   /** Epoch milliseconds: the clock frames are stamped with. */
@@ -55,7 +90,9 @@ export class LiveScheduler<C, W extends Waiting> {
   private melStartContextTime: number | undefined;
   private lastMelEpoch = -Infinity;
   private stalled = false;
-  private readonly drops: Record<DropReason, number> = { superseded: 0, stale: 0, 'queue-full': 0 };
+  private readonly drops: Record<DropReason, number> = { camera: 0, superseded: 0, stale: 0, 'queue-full': 0 };
+  private readonly gaps = new CameraGapCounter();
+  private taken = 0;
   private readonly now: () => number;
   private readonly waitLimit: number;
   private readonly maxAwaiting: number;
@@ -75,9 +112,23 @@ export class LiveScheduler<C, W extends Waiting> {
     });
   }
 
-  /** A camera frame arrived (stamped now). A frame still waiting in the slot is released and counted. */
-  offerFrame(captured: C, epochMs = this.now()): void {
+  /**
+   * A camera frame arrived (stamped now). A frame still waiting in the slot is released and counted. With its capture
+   * timestamp (µs), frames the browser dropped before this one are counted too.
+   */
+  offerFrame(captured: C, epochMs = this.now(), timestampUs?: number): void {
+    this.taken++;
+    if (timestampUs !== undefined) {
+      const before = this.gaps.missed;
+      this.gaps.add(timestampUs);
+      this.drops.camera += this.gaps.missed - before;
+    }
     this.slot.offer({ captured, epochMs });
+  }
+
+  /** Frames the camera produced: read from the track plus those the browser dropped before we could read them. */
+  get framesOffered(): number {
+    return this.taken + this.drops.camera;
   }
 
   /** The newest captured frame, if one waits. */
@@ -172,7 +223,7 @@ export class LiveScheduler<C, W extends Waiting> {
   }
 
   get droppedTotal(): number {
-    return this.drops.superseded + this.drops.stale + this.drops['queue-full'];
+    return this.drops.camera + this.drops.superseded + this.drops.stale + this.drops['queue-full'];
   }
 
   /** Releases the waiting camera frame and forgets the queued ones (stop). */
