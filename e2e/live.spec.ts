@@ -133,6 +133,15 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   expect(new Set(frames.map((f) => f.outHash)).size).toBeGreaterThan(1);
 
   await expect(page.getByTestId('hud-latency')).toContainText('ms');
+  // Honest counters: every frame the camera produced was either output or counted as dropped, whatever the reason
+  // (the few in flight at the moment of reading aside).
+  const counts = (await page.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats())) as {
+    framesOffered: number;
+    framesOut: number;
+    dropped: number;
+  };
+  expect(counts.framesOffered).toBeGreaterThan(counts.framesOut);
+  expect(Math.abs(counts.framesOffered - counts.framesOut - counts.dropped)).toBeLessThanOrEqual(6);
   expect(consoleErrors).toEqual([]);
   expect(offOrigin).toEqual([]);
   await page.getByTestId('start').click();
