@@ -69,8 +69,9 @@ def losses(out: torch.Tensor, batch: dict, y0: int, w: dict) -> dict:
     diff = (o - t).abs()
     l1 = diff.mean()
     mouth = (diff * weight).sum() / (weight.sum() * 3 + 1e-6)
-    gx_o, gy_o = image_gradients(out[:, :, y0 - 1:])
-    gx_t, gy_t = image_gradients(batch["target"][:, :, y0 - 1:])
+    g0 = max(0, y0 - 1)
+    gx_o, gy_o = image_gradients(out[:, :, g0:])
+    gx_t, gy_t = image_gradients(batch["target"][:, :, g0:])
     grad = (gx_o - gx_t).abs().mean() + (gy_o - gy_t).abs().mean()
     total = l1 + w["mouth"] * mouth + w["grad"] * grad
     terms = {"l1": l1, "mouth": mouth, "grad": grad}

@@ -79,9 +79,14 @@ export function lipsyncLoss(
   const diff = tf.abs(tf.sub(o, t));
   const l1 = tf.mean(diff) as tf.Scalar;
   const mouth = tf.div(tf.sum(tf.mul(diff, wt)), tf.add(tf.mul(tf.sum(wt), 3), 1e-6)) as tf.Scalar;
-  const gx = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 0, 1], [B, C, rows, S - 1]), tf.slice(x, [0, 0, 0, 0], [B, C, rows, S - 1]));
-  const gy = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 1, 0], [B, C, rows - 1, S]), tf.slice(x, [0, 0, 0, 0], [B, C, rows - 1, S]));
-  const grad = tf.add(tf.mean(tf.abs(tf.sub(gx(o), gx(t)))), tf.mean(tf.abs(tf.sub(gy(o), gy(t))))) as tf.Scalar;
+  // The gradient term spans the mask line (row y0 − 1 → y0, as train.py): a brightness step there costs loss.
+  const start = Math.max(0, y0 - 1);
+  const g = S - start;
+  const from = (x: tf.Tensor) => tf.slice(x, [0, 0, start, 0], [B, C, g, S]);
+  const gx = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 0, 1], [B, C, g, S - 1]), tf.slice(x, [0, 0, 0, 0], [B, C, g, S - 1]));
+  const gy = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 1, 0], [B, C, g - 1, S]), tf.slice(x, [0, 0, 0, 0], [B, C, g - 1, S]));
+  const [og, tg] = [from(output), from(target)];
+  const grad = tf.add(tf.mean(tf.abs(tf.sub(gx(og), gx(tg)))), tf.mean(tf.abs(tf.sub(gy(og), gy(tg))))) as tf.Scalar;
   const loss = tf.add(tf.add(l1, tf.mul(mouth, w.mouth)), tf.mul(grad, w.grad)) as tf.Scalar;
   return { loss, l1, mouth, grad };
 }
