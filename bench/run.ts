@@ -15,6 +15,9 @@ import { prepareFixtures } from '../e2e/prepare.ts';
 import { CHROMIUM } from '../playwright.config.ts';
 
 const PORT = 4183;
+/** The shipped model's lookahead (8 mel frames × 10 ms) and the worklet's block (MEL_FRAMES_PER_MESSAGE × 10 ms). */
+const LOOKAHEAD_MS = 80;
+const WORKLET_BLOCK_MS = 40;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
 
@@ -86,6 +89,23 @@ async function main(): Promise<void> {
     const s = live as { fps: number; dropped: number; framesIn: number; framesOut: number; audioDelayMs: number; stages: Record<string, { mean: number; p95: number }> };
     console.log(`\nLive pipeline (wasm generator, ${LIVE_SECONDS} s, fake 25 fps camera): ${s.fps.toFixed(1)} fps out, ${s.framesOut}/${s.framesIn} frames out, ${s.dropped} dropped, audio delay ${s.audioDelayMs.toFixed(0)} ms`);
     console.table(Object.fromEntries(Object.entries(s.stages).map(([k, v]) => [k, { 'mean ms': fmt(v.mean), 'p95 ms': fmt(v.p95) }])));
+    // Latency budget: where the audio → output delay goes. The model's lookahead and one worklet block are waits
+    // for audio that does not exist yet; the stages are work; the rest is queueing (a frame waiting for a stage).
+    const st = (k: string) => s.stages[k]?.mean ?? 0;
+    const budget = {
+      'audio lookahead (model)': LOOKAHEAD_MS,
+      'worklet block': WORKLET_BLOCK_MS,
+      capture: st('capture'),
+      landmarks: st('landmarks'),
+      crop: st('crop'),
+      generator: st('inference'),
+      blend: st('blend'),
+    };
+    const work = Object.values(budget).reduce((a, b) => a + b, 0);
+    const total = st('total');
+    console.log(`\nLatency budget (mean ms): ${Object.entries(budget).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} + queueing ${(total - work).toFixed(1)} = ${total.toFixed(1)} (audio delay applied ${s.audioDelayMs.toFixed(0)})`);
+    const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend');
+    console.log(`Everything but the generator: ${((100 * (busy - st('inference'))) / busy).toFixed(0)} % of the busy time per frame`);
     const out = resolve(import.meta.dirname, 'results.json');
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, live }, null, 2));
     console.log(`wrote ${out}`);

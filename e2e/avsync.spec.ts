@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { expect, test, chromium, type Browser } from '@playwright/test';
 import { BASE_FLAGS, FIXTURES, fakeDeviceFlags } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
-import { measureAvOffset } from './avOffset.ts';
+import { measureAvOffset } from '../tools/recordingAvOffset.ts';
 
 let browser: Browser;
 test.beforeAll(async () => {
