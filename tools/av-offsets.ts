@@ -10,6 +10,7 @@
  * --apply also writes the decisions into DATA/index.json (`audioOffset`, `excluded` per clip), which
  * tools/train/data.py honours. `npm run data:prepare` copies the committed decisions into every new index.
  */
+import type { IndexClip } from './data-prepare.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { estimateOffsets, fitSyncPredictor, type SyncClip } from '../src/engine/eval/avOffset.ts';
@@ -41,16 +42,6 @@ export function decide(e: { offset: number; r: number; margin: number }, maxLag 
   return e.margin > 0.05 && e.r >= 0.3 && Math.abs(e.offset) < maxLag ? 'corrected' : 'excluded';
 }
 
-interface IndexClip {
-  id: string;
-  identity: string;
-  dir: string;
-  frames: number;
-  melFrames: number;
-  fps: number;
-  audioOffset?: number;
-  excluded?: boolean;
-}
 
 /** Mouth opening per frame from a prepared clip's landmarks (NaN where no face). */
 export function loadSyncClip(root: string, c: IndexClip): SyncClip {

@@ -72,7 +72,8 @@ export function parseArgs(argv: string[]): PrepareOptions {
   };
 }
 
-interface IndexClip {
+/** A clip's entry in the prepared dataset's index.json (tools/train/data.py reads the same). */
+export interface IndexClip {
   id: string;
   identity: string;
   dir: string;

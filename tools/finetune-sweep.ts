@@ -12,6 +12,7 @@
  * reference rule and the split are the app's own; it is ~100× faster than tfjs on this CPU. Scoring is
  * `npm run eval --tail`, the same split. The clips must be in the prepared dataset (npm run data:prepare).
  */
+import type { IndexClip } from './data-prepare.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -60,14 +61,6 @@ function parse(argv: string[]): Options {
   };
 }
 
-interface IndexClip {
-  id: string;
-  identity: string;
-  dir: string;
-  frames: number;
-  melFrames: number;
-  fps: number;
-}
 
 /** A one-clip dataset that reads the prepared clip in place, with pairs only from its training part. */
 function oneClipDataset(opts: Options, id: string, dir: string): void {

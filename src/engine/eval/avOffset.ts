@@ -12,6 +12,7 @@
  * 25 fps). Integer audio shifts move the estimate by exactly that many frames (tested on a real clip).
  */
 import { MEL_FRAME_RATE, SILENCE_VALUE } from '../audio/melConfig.ts';
+import { pearson } from './metrics.ts';
 
 export class AvOffsetError extends Error {
   readonly code = 'bad-av-input' as const;
@@ -188,26 +189,6 @@ export function predictOpening(predictor: SyncPredictor, clip: SyncClip, lag: nu
   return out;
 }
 
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) (sa += a[i]), (sb += b[i]), n++;
-  if (n < 3) return NaN;
-  const ma = sa / n;
-  const mb = sb / n;
-  let cov = 0;
-  let va = 0;
-  let vb = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) continue;
-    cov += (a[i] - ma) * (b[i] - mb);
-    va += (a[i] - ma) ** 2;
-    vb += (b[i] - mb) ** 2;
-  }
-  return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
-}
-
 export interface OffsetEstimate {
   /** Best whole-frame offset (audio late by this many frames; see the module comment). */
   offset: number;
@@ -227,7 +208,7 @@ export function estimateOffset(predictor: SyncPredictor, clip: SyncClip, maxLag 
   if (!Number.isInteger(maxLag) || maxLag < 1) throw new AvOffsetError(`maxLag must be a whole number ≥ 1, got ${maxLag}.`);
   const measured = standardise(clip.opening);
   const curve: number[] = [];
-  for (let lag = -maxLag; lag <= maxLag; lag++) curve.push(correlation(predictOpening(predictor, clip, lag), measured));
+  for (let lag = -maxLag; lag <= maxLag; lag++) curve.push(pearson(predictOpening(predictor, clip, lag), measured));
   let best = maxLag;
   for (let i = 0; i < curve.length; i++) if (curve[i] > curve[best] || !Number.isFinite(curve[best])) best = i;
   let fine = best - maxLag;

@@ -59,6 +59,18 @@ function audioWeights(M: number, rand: () => number): Float32Array {
   return w;
 }
 
+/** The generator contract's graph inputs and output for crop size S and an [M, T] audio window. */
+function contractIO(S: number, M: number, T: number) {
+  return {
+    inputs: [
+      { name: 'masked', dims: [1, 3, S, S] },
+      { name: 'reference', dims: [1, 3, S, S] },
+      { name: 'audio', dims: [1, M, T] },
+    ],
+    outputs: [{ name: 'output', dims: [1, 3, S, S] }],
+  };
+}
+
 export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Uint8Array; manifest: GeneratorManifest } {
   const S = opts.size ?? 128;
   const T = opts.melFrames ?? 20;
@@ -90,12 +102,7 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
   const bytes = buildOnnxModel({
     graphName: 'test_generator',
     opset: 17,
-    inputs: [
-      { name: 'masked', dims: [1, 3, S, S] },
-      { name: 'reference', dims: [1, 3, S, S] },
-      { name: 'audio', dims: [1, M, T] },
-    ],
-    outputs: [{ name: 'output', dims: [1, 3, S, S] }],
+    ...contractIO(S, M, T),
     initializers: inits,
     nodes: [
       { opType: 'Concat', inputs: ['masked', 'reference'], outputs: ['x'], attributes: { axis: 1 } },
@@ -155,12 +162,7 @@ export function buildClapperGenerator(opts: { size?: number; past?: number; look
   const bytes = buildOnnxModel({
     graphName: 'clapper_generator',
     opset: 17,
-    inputs: [
-      { name: 'masked', dims: [1, 3, S, S] },
-      { name: 'reference', dims: [1, 3, S, S] },
-      { name: 'audio', dims: [1, M, T] },
-    ],
-    outputs: [{ name: 'output', dims: [1, 3, S, S] }],
+    ...contractIO(S, M, T),
     initializers: [
       { name: 'starts', dims: [1], int64: [past] },
       { name: 'ends', dims: [1], int64: [past + 1] },
@@ -184,24 +186,10 @@ export function buildClapperGenerator(opts: { size?: number; past?: number; look
     ],
   });
   const manifest: GeneratorManifest = {
+    ...buildTestGenerator({ size: S, melFrames: T, past, melBins: M, mel: opts.mel, cropTemplate: 'facemesh-sim-v1' }).manifest,
     name: 'clapper-generator',
-    version: '0.0.1',
     model: 'clapper-generator.onnx',
-    cropSize: S,
-    cropTemplate: 'facemesh-sim-v1',
-    maskRatio: 0.5,
-    imageRange: [0, 1],
-    maskFill: 0,
-    inputs: {
-      masked: { name: 'masked', shape: [1, 3, S, S] },
-      reference: { name: 'reference', shape: [1, 3, S, S] },
-      audio: { name: 'audio', shape: [1, M, T] },
-    },
-    output: { name: 'output', shape: [1, 3, S, S] },
-    audioWindow: { past, lookahead: T - past },
-    mel: { ...(opts.mel ?? { nMels: M }) },
     description: 'Test generator for A/V timing: lower-half brightness = loudness at the window centre.',
-    license: 'MIT',
   };
   return { bytes, manifest };
 }
