@@ -93,7 +93,8 @@ function libraryFiles(): Plugin {
       for (const f of readdirSync(resolve(outDir, 'assets'))) if (f.endsWith('.wasm')) rmSync(resolve(outDir, 'assets', f));
       // The shipped generator (public/models/), when present.
       const models = resolve(root, 'public/models');
-      if (existsSync(models)) cpSync(models, resolve(outDir, 'models'), { recursive: true });
+      // Candidates (models/candidates/) are for trying in the app, not part of what an embedding site ships.
+      if (existsSync(models)) cpSync(models, resolve(outDir, 'models'), { recursive: true, filter: (src) => !src.includes(`${resolve(models, 'candidates')}`) });
       emitTypes(outDir);
     },
   };

@@ -7,7 +7,7 @@ import { expect, test, chromium } from '@playwright/test';
 import { BASE_FLAGS } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 
-const MODELS = ['test-models/small/manifest.json', 'models/manifest.json'];
+const MODELS = ['test-models/small/manifest.json', 'models/manifest.json', 'models/candidates/lipsync-0.4.0-rc1/manifest.json'];
 
 for (const model of MODELS) {
   test(`WebGPU EP matches wasm EP: ${model}`, async () => {

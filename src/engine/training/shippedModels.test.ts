@@ -1,0 +1,75 @@
+/**
+ * Every generator the app ships (public/models/: the default and the opt-in candidates) honours the contract the
+ * app checks at load time, matches its manifest's checksum, runs only WebGPU-native ops, and is read by the
+ * fine-tune's ONNX→tfjs reader with the same output as onnxruntime.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { parseManifest } from '../generator/manifest.ts';
+import { validateGenerator, WEBGPU_NATIVE_OPS } from '../generator/validate.ts';
+import { MEL_CONFIG } from '../audio/melConfig.ts';
+import { onnxToTf } from './onnxToTf.ts';
+import { mulberry32 } from './rng.ts';
+
+ort.env.wasm.numThreads = 1;
+const MODELS = resolve(import.meta.dirname, '../../../public/models');
+
+function manifests(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? manifests(join(dir, e.name)) : e.name === 'manifest.json' ? [join(dir, e.name)] : [],
+  );
+}
+
+const found = existsSync(MODELS) ? manifests(MODELS) : [];
+
+describe('shipped generators', () => {
+  it('the default and at least one candidate are there', () => {
+    expect(found.map((p) => relative(MODELS, p))).toEqual(expect.arrayContaining(['manifest.json', 'candidates/lipsync-0.4.0-rc1/manifest.json']));
+  });
+
+  for (const path of found) {
+    it(`${relative(MODELS, path)}: contract, checksum, WebGPU ops, and the fine-tune reader agrees with onnxruntime`, async () => {
+      const raw = JSON.parse(readFileSync(path, 'utf8')) as { sha256?: string };
+      const manifest = parseManifest(raw);
+      const bytes = new Uint8Array(readFileSync(join(dirname(path), manifest.model)));
+      const info = validateGenerator(bytes, manifest, { expectedMel: MEL_CONFIG });
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(raw.sha256);
+      expect(info.nodes.filter((n) => !WEBGPU_NATIVE_OPS.has(n.opType)).map((n) => n.opType)).toEqual([]);
+
+      const S = manifest.cropSize;
+      const [, M, T] = manifest.inputs.audio.shape;
+      const r = mulberry32(3);
+      const masked = Float32Array.from({ length: 3 * S * S }, r);
+      const reference = Float32Array.from({ length: 3 * S * S }, r);
+      const audio = Float32Array.from({ length: M * T }, () => r() * 2 - 1);
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      const viaOrt = (
+        await session.run({
+          [manifest.inputs.masked.name]: new ort.Tensor('float32', masked, [1, 3, S, S]),
+          [manifest.inputs.reference.name]: new ort.Tensor('float32', reference, [1, 3, S, S]),
+          [manifest.inputs.audio.name]: new ort.Tensor('float32', audio, [1, M, T]),
+        })
+      )[manifest.output.name].data as Float32Array;
+      await session.release();
+      const net = onnxToTf(bytes);
+      try {
+        const viaTf = tf.tidy(
+          () =>
+            net
+              .forward({ masked: tf.tensor(masked, [1, 3, S, S]), reference: tf.tensor(reference, [1, 3, S, S]), audio: tf.tensor(audio, [1, M, T]) })
+              .dataSync() as Float32Array,
+        );
+        let diff = 0;
+        for (let i = 0; i < viaOrt.length; i++) diff = Math.max(diff, Math.abs(viaOrt[i] - viaTf[i]));
+        expect(diff).toBeLessThan(1e-4);
+      } finally {
+        net.dispose();
+      }
+    }, 120_000);
+  }
+});
