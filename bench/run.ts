@@ -7,17 +7,18 @@
  * Prints a table and writes bench/results.json. Timing lives here, never in tests.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium } from '@playwright/test';
 import { BASE_FLAGS, fakeDeviceFlags } from '../e2e/chromium.ts';
 import { prepareFixtures } from '../e2e/prepare.ts';
+import { MEL_FRAMES_PER_MESSAGE } from '../src/engine/audio/messages.ts';
 import { CHROMIUM } from '../playwright.config.ts';
 
 const PORT = 4183;
-/** The shipped model's lookahead (8 mel frames × 10 ms) and the worklet's block (MEL_FRAMES_PER_MESSAGE × 10 ms). */
-const LOOKAHEAD_MS = 80;
-const WORKLET_BLOCK_MS = 40;
+/** The default model's audio lookahead and the worklet's block, in ms (10 ms per mel frame). */
+const LOOKAHEAD_MS = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8')).audioWindow.lookahead * 10;
+const WORKLET_BLOCK_MS = MEL_FRAMES_PER_MESSAGE * 10;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
 

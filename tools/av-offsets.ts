@@ -11,7 +11,7 @@
  * tools/train/data.py honours. `npm run data:prepare` copies the committed decisions into every new index.
  */
 import type { IndexClip } from './data-prepare.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { estimateOffsets, fitSyncPredictor, type SyncClip } from '../src/engine/eval/avOffset.ts';
 import { mouthOpening } from '../src/engine/face/meshIndices.ts';
@@ -44,11 +44,16 @@ export function decide(e: { offset: number; r: number; margin: number }, maxLag 
 
 
 /** Mouth opening per frame from a prepared clip's landmarks (NaN where no face). */
+/** A float32 file as a Float32Array of its own (a Buffer may sit at any offset of a shared pool). */
+function readF32(path: string): Float32Array {
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
 export function loadSyncClip(root: string, c: IndexClip): SyncClip {
-  const lm = new Float32Array(readFileSync(join(root, c.dir, 'landmarks.f32')).buffer.slice(0));
+  const lm = readF32(join(root, c.dir, 'landmarks.f32'));
   const valid = readFileSync(join(root, c.dir, 'valid.u8'));
-  const melBytes = readFileSync(join(root, c.dir, 'mel.f32'));
-  const mel = new Float32Array(melBytes.buffer.slice(melBytes.byteOffset, melBytes.byteOffset + melBytes.byteLength));
+  const mel = readF32(join(root, c.dir, 'mel.f32'));
   const opening = new Float64Array(c.frames).fill(NaN);
   for (let t = 0; t < c.frames; t++) if (valid[t]) opening[t] = mouthOpening(lm.subarray(t * 478 * 3, (t + 1) * 478 * 3));
   return { id: c.id, opening, mel, melFrames: mel.length / MEL_CONFIG.nMels, fps: c.fps };
@@ -66,6 +71,10 @@ function main(argv: string[]): void {
   }
   const out = get('--out') ?? DEFAULT_OFFSETS_FILE;
   const indexPath = join(data, 'index.json');
+  if (!existsSync(indexPath)) {
+    console.error(`${indexPath} not found: pass the folder written by \`npm run data:prepare\`.`);
+    process.exit(2);
+  }
   const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { clips: IndexClip[] };
   const clips = index.clips.map((c) => loadSyncClip(data, c));
   const t0 = performance.now();

@@ -11,6 +11,10 @@ import type { ClipResult, EvalReport } from './eval.ts';
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const args = process.argv.slice(2).map((a) => {
   const i = a.indexOf('=');
+  if (i < 1) {
+    console.error(`"${a}" is not NAME=report.json (e.g. 0.3.0=runs/eval/v030.json).`);
+    process.exit(2);
+  }
   return { name: a.slice(0, i), report: JSON.parse(readFileSync(a.slice(i + 1), 'utf8')) as EvalReport };
 });
 if (!args.length) {

@@ -23,14 +23,13 @@
  *
  * --sheets DIR writes DIR/<clip>.png per clip: a dozen frames across the clip (columns), rows top to bottom
  * ground truth | copy-reference | model (reference 10 frames away, own audio) | swapped audio (live) |
- * silent audio (live), each the 128² crop re-cut from the pasted frame. Sheets are cut from the data:
- * never commit them.
+ * silent audio (live), each the 128² crop re-cut from the pasted frame (black where the other clip's audio has
+ * already ended). Sheets are cut from the data: never commit them.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { mkdirSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import * as ort from 'onnxruntime-web';
 import type { PlanarImage, RgbaImage } from '../src/engine/types.ts';

@@ -14,7 +14,7 @@
  */
 import type { IndexClip } from './data-prepare.ts';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { holdOutTail, pairsToInt32, restrictValid, samplePairs } from '../src/engine/training/sampler.ts';
 import { runEval, type EvalReport } from './eval.ts';
@@ -45,6 +45,10 @@ function parse(argv: string[]): Options {
   if (!data || !ids?.length) throw new Error('usage: npm run eval:finetune-sweep -- --data DIR --clips DIR --ids a,b [--steps 50,100,200] [--lr 3e-4] [--batch 4] [--tail 0.25]');
   const steps = (get('--steps') ?? '50,100,200').split(',').map(Number);
   if (!steps.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > steps[i - 1]))) throw new Error('--steps must be increasing whole numbers, e.g. 50,100,200');
+  const lr = Number(get('--lr') ?? 3e-4);
+  const batch = Number(get('--batch') ?? 4);
+  if (!(lr > 0 && lr < 1)) throw new Error(`--lr must be a positive learning rate below 1, got ${get('--lr')}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a whole number ≥ 1, got ${get('--batch')}`);
   const tail = Number(get('--tail') ?? 0.25);
   if (!(tail > 0 && tail < 1)) throw new Error(`--tail must be a fraction between 0 and 1, got ${get('--tail')}`);
   return {
@@ -53,8 +57,8 @@ function parse(argv: string[]): Options {
     ids,
     model: resolve(get('--model') ?? 'public/models/generator.onnx'),
     steps,
-    lr: Number(get('--lr') ?? 3e-4),
-    batch: Number(get('--batch') ?? 4),
+    lr,
+    batch,
     tail,
     out: resolve(get('--out') ?? 'runs/ft'),
     json: get('--json'),
@@ -64,10 +68,14 @@ function parse(argv: string[]): Options {
 
 /** A one-clip dataset that reads the prepared clip in place, with pairs only from its training part. */
 function oneClipDataset(opts: Options, id: string, dir: string): void {
-  const index = JSON.parse(readFileSync(join(opts.data, 'index.json'), 'utf8'));
+  const indexPath = join(opts.data, 'index.json');
+  if (!existsSync(indexPath)) throw new Error(`${indexPath} not found: pass the folder written by \`npm run data:prepare\`.`);
+  const index = JSON.parse(readFileSync(indexPath, 'utf8'));
   const clip = (index.clips as IndexClip[]).find((c) => c.id === id);
   if (!clip) throw new Error(`Clip ${id} is not in ${opts.data} (run npm run data:prepare with it).`);
   mkdirSync(dir, { recursive: true });
+  // The clip as a user's own recording would be: its audio as recorded (the browser fine-tune knows no offsets), and
+  // usable even if the offline trainer excludes it.
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ ...index, clips: [{ ...clip, dir: join(opts.data, clip.dir), audioOffset: undefined, excluded: undefined }] }));
   const valid = new Uint8Array(readFileSync(join(opts.data, clip.dir, 'valid.u8')));
   const { train } = holdOutTail(clip.frames, opts.tail);
@@ -116,4 +124,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (e) {
+  console.error(`eval:finetune-sweep: ${(e as Error).message}`);
+  process.exitCode = 1;
+}

@@ -30,7 +30,7 @@ async function fetchOk(url: string, what: string): Promise<Response> {
   return res;
 }
 
-const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+const size = (n: number) => (n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
 
 /**
  * Single-page-app hosts (vite preview, most static hosts) answer a missing file with index.html and status 200:
@@ -50,8 +50,9 @@ function refuseWebPage(res: Response, head: Uint8Array, url: string, what: strin
  */
 export async function readLimited(res: Response, limit: number, url: string, what: string): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
-  const tooLarge = (n: string) => new ModelLoadError('bad-model', `The ${what} ${url} is ${n}, over the ${mb(limit)} limit for a generator.`);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(mb(declared));
+  const tooLarge = (n?: number) =>
+    new ModelLoadError('bad-model', `The ${what} ${url} is ${n === undefined ? 'larger than' : `${size(n)}, over`} the ${size(limit)} limit for a ${what}.`);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(declared);
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -62,19 +63,22 @@ export async function readLimited(res: Response, limit: number, url: string, wha
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel();
-      throw tooLarge(`more than ${mb(limit)}`);
+      throw tooLarge();
     }
     chunks.push(value);
   }
   const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) out.set(c, (off += c.byteLength) - c.byteLength);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
   return out;
 }
 
 export async function loadGeneratorFromUrl(manifestUrl: string): Promise<LoadedGenerator> {
   const res = await fetchOk(manifestUrl, 'model manifest');
-  const text = new Uint8Array(await readLimited(res, 1024 * 1024, manifestUrl, 'model manifest'));
+  const text = await readLimited(res, 1024 * 1024, manifestUrl, 'model manifest');
   refuseWebPage(res, text, manifestUrl, 'model manifest');
   let json: unknown;
   try {

@@ -36,8 +36,9 @@ out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --st
   --val-every 3 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --resume)
 grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
 # Options that cannot work fail before training, saying why.
-for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt"; do
-  if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-bad" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
+for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8"; do
+  out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
+  if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1
   fi
   echo "refused as expected: $bad -> $(echo "$msg" | tail -1)"

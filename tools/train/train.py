@@ -280,6 +280,9 @@ def main(argv=None):
             raise SystemExit(f"--resume: {last_path} does not exist")
         state = torch.load(last_path, map_location="cpu")
         cfg = GeneratorConfig.from_json(state["config"])
+        if args.ref_features is not None and args.ref_features != cfg.ref_features:
+            raise SystemExit(f"--ref-features {args.ref_features}: the run being resumed has {cfg.ref_features}; the "
+                             "architecture of a resumed run cannot change (start a new run with --init-onnx instead)")
     elif args.init_onnx:
         manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init_onnx)), "manifest.json")))
         cfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
@@ -340,6 +343,10 @@ def main(argv=None):
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
             "maskFill": MASK_FILL}
     print(f"model: {count_params(model)} params; {len(train_pairs)} train pairs, {len(val_pairs)} val pairs")
+    shifted = [f"{c.id} {c.audio_offset:+d}" for c in data.clips if c.audio_offset]
+    excluded = [c.id for c in data.clips if c.excluded]
+    if shifted or excluded:  # from index.json (npm run data:av-offsets): say what the run does with them
+        print(f"audio read shifted (frames): {', '.join(shifted) or 'none'}; excluded: {', '.join(excluded) or 'none'}")
 
     # The schedule cursor advances in the loader thread; remember where each batch started for checkpoints.
     def next_batch(pos=[cursor]):

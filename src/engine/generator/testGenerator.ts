@@ -71,6 +71,40 @@ function contractIO(S: number, M: number, T: number) {
   };
 }
 
+/** The manifest of a test generator: the contract for crop size S and an [M, T] audio window. */
+function testManifest(o: {
+  S: number;
+  M: number;
+  T: number;
+  past: number;
+  maskRatio: number;
+  range: [number, number];
+  cropTemplate: string;
+  mel?: GeneratorManifest['mel'];
+}): GeneratorManifest {
+  const { S, M, T } = o;
+  return {
+    name: 'test-generator',
+    version: '0.0.1',
+    model: 'test-generator.onnx',
+    cropSize: S,
+    cropTemplate: o.cropTemplate,
+    maskRatio: o.maskRatio,
+    imageRange: o.range,
+    maskFill: o.range[0],
+    inputs: {
+      masked: { name: 'masked', shape: [1, 3, S, S] },
+      reference: { name: 'reference', shape: [1, 3, S, S] },
+      audio: { name: 'audio', shape: [1, M, T] },
+    },
+    output: { name: 'output', shape: [1, 3, S, S] },
+    audioWindow: { past: o.past, lookahead: T - o.past },
+    mel: { ...(o.mel ?? { nMels: M }) },
+    description: 'Deterministic stand-in generator (random conv weights); not trained.',
+    license: 'MIT',
+  };
+}
+
 export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Uint8Array; manifest: GeneratorManifest } {
   const S = opts.size ?? 128;
   const T = opts.melFrames ?? 20;
@@ -120,26 +154,7 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
       { opType: 'Clip', inputs: ['sum', 'lo', 'hi'], outputs: ['output'] },
     ],
   });
-  const manifest: GeneratorManifest = {
-    name: 'test-generator',
-    version: '0.0.1',
-    model: 'test-generator.onnx',
-    cropSize: S,
-    cropTemplate: opts.cropTemplate ?? 'v1',
-    maskRatio,
-    imageRange: [lo, hi],
-    maskFill: lo,
-    inputs: {
-      masked: { name: 'masked', shape: [1, 3, S, S] },
-      reference: { name: 'reference', shape: [1, 3, S, S] },
-      audio: { name: 'audio', shape: [1, M, T] },
-    },
-    output: { name: 'output', shape: [1, 3, S, S] },
-    audioWindow: { past, lookahead: T - past },
-    mel: { ...(opts.mel ?? { nMels: M }) },
-    description: 'Deterministic stand-in generator (random conv weights); not trained.',
-    license: 'MIT',
-  };
+  const manifest = testManifest({ S, M, T, past, maskRatio, range: [lo, hi], cropTemplate: opts.cropTemplate ?? 'v1', mel: opts.mel });
   return { bytes, manifest };
 }
 
@@ -186,7 +201,7 @@ export function buildClapperGenerator(opts: { size?: number; past?: number; look
     ],
   });
   const manifest: GeneratorManifest = {
-    ...buildTestGenerator({ size: S, melFrames: T, past, melBins: M, mel: opts.mel, cropTemplate: 'facemesh-sim-v1' }).manifest,
+    ...testManifest({ S, M, T, past, maskRatio: 0.5, range: [0, 1], cropTemplate: 'facemesh-sim-v1', mel: opts.mel }),
     name: 'clapper-generator',
     model: 'clapper-generator.onnx',
     description: 'Test generator for A/V timing: lower-half brightness = loudness at the window centre.',

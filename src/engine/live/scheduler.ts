@@ -31,8 +31,10 @@ export type DropReason = 'camera' | 'superseded' | 'stale' | 'queue-full';
  * intervals hides k − 1 frames.
  */
 export class CameraGapCounter {
+  private static readonly KEEP = 60;
   private last: number | undefined;
   private readonly gaps: number[] = [];
+  private readonly sorted = new Float64Array(CameraGapCounter.KEEP);
   missed = 0;
 
   /** A frame read from the track, with its capture timestamp in microseconds. */
@@ -43,9 +45,12 @@ export class CameraGapCounter {
     if (prev === undefined || timestampUs <= prev) return;
     const gap = timestampUs - prev;
     this.gaps.push(gap);
-    if (this.gaps.length > 60) this.gaps.shift();
+    if (this.gaps.length > CameraGapCounter.KEEP) this.gaps.shift();
     if (this.gaps.length < 5) return;
-    const sorted = [...this.gaps].sort((a, b) => a - b);
+    // Sorted in a reused buffer: this runs for every camera frame.
+    const sorted = this.sorted.subarray(0, this.gaps.length);
+    sorted.set(this.gaps);
+    sorted.sort();
     const interval = sorted[Math.floor(sorted.length * 0.1)];
     this.missed += Math.max(0, Math.round(gap / interval) - 1);
   }
@@ -134,10 +139,6 @@ export class LiveScheduler<C, W extends Waiting> {
   /** The newest captured frame, if one waits. */
   takeFrame(): { captured: C; epochMs: number } | undefined {
     return this.slot.take();
-  }
-
-  get frameWaiting(): boolean {
-    return this.slot.pending;
   }
 
   /** A prepared frame now waits for its audio. The oldest are dropped beyond `maxAwaiting`. */
@@ -231,5 +232,6 @@ export class LiveScheduler<C, W extends Waiting> {
     const pending = this.slot.take();
     if (pending) this.release(pending.captured);
     this.waiting.length = 0;
+    this.gaps.reset(); // a restarted camera starts a new timestamp series
   }
 }
