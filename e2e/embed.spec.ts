@@ -10,13 +10,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
-import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
+import { BASE_FLAGS, DIST, fakeDeviceFlags } from './chromium.ts';
 import { EMBED_LIB_PATH } from './prepare.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 import type { LipsyncAvatarElement, LipsyncErrorDetail } from '../src/lib/api.ts';
 
 const ORIGIN = `http://127.0.0.1:${PORT}`;
-const DIST = resolve(import.meta.dirname, '../dist');
 const MEDIA = '/e2e-media';
 /** The shipped generator (public/models/) is the default; without it the small test generator stands in. */
 const SHIPPED_MODEL = existsSync(resolve(DIST, 'models/manifest.json'));

@@ -7,10 +7,11 @@
  * origin's storage quota shrunk (DevTools protocol) says so, and the model can still be downloaded and saved.
  */
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
+import { BASE_FLAGS, FIXTURES, fakeDeviceFlags } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -178,6 +179,13 @@ test('a file that is not a video and a clip without audio get clear messages', a
   writeFileSync(noAudio, Uint8Array.from(webm));
   await page.getByTestId('import-clip').setInputFiles(noAudio);
   await expect(page.getByTestId('msg-no-audio')).toContainText(/no audio/, { timeout: 60_000 });
+
+  // Sound without a picture: one message that says so, and no claim that training started.
+  await page.getByTestId('import-clip').setInputFiles(join(FIXTURES, 'noface.wav'));
+  await expect(page.getByTestId('msg-not-a-video')).toContainText(/no picture|not a video/, { timeout: 60_000 });
+  await page.waitForTimeout(2000);
+  await expect(page.locator('.msg.error')).toHaveCount(1);
+  await expect(page.getByTestId('finetune')).not.toContainText(/Training on/);
   await context.close();
 });
 
@@ -191,5 +199,106 @@ test('a recording too short for the reference rule is refused, saying how long t
   await page.getByTestId('record-train').click();
   await expect(page.getByTestId('msg-clip-too-short')).toContainText(/too short.*Record at least 2\.8 s/, { timeout: 200_000 });
   await expect(page.getByTestId('finetune')).toHaveAttribute('data-phase', 'failed');
+  await context.close();
+});
+
+// ---- Cancel and backend choice (issue #12) ----
+
+/** A 5 s talking-face clip with sound (the fake camera's own clip), imported instead of recorded to save time. */
+function importClip(): string {
+  const out = join(FIXTURES, 'finetune-clip.webm');
+  if (!existsSync(out) || statSync(out).size === 0) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-t', '5', '-i', join(FIXTURES, 'camera.y4m'), '-t', '5', '-i', join(FIXTURES, 'camera.wav'), '-c:v', 'libvpx', '-b:v', '1M', '-c:a', 'libopus', '-shortest', out]);
+  }
+  return out;
+}
+
+const trainingWorkers = (page: Page) => page.workers().filter((w) => w.url().includes('training.worker'));
+
+/** Clicks Cancel and returns how long the panel took to be idle again (fails past 5 s). */
+async function cancelAndTime(page: Page): Promise<number> {
+  const t0 = Date.now();
+  await page.getByTestId('cancel').click();
+  await expect(page.getByTestId('finetune')).toHaveAttribute('data-phase', 'idle', { timeout: 5_000 });
+  const ms = Date.now() - t0;
+  await expect(page.getByTestId('cancel')).toHaveCount(0);
+  await expect.poll(() => trainingWorkers(page).length, { timeout: 5_000 }).toBe(0);
+  return ms;
+}
+
+test('auto training backend skips the software WebGPU adapter; Cancel during the first step stops within 5 s', async () => {
+  test.setTimeout(600_000);
+  // --enable-unsafe-webgpu gives Chromium's SwiftShader WebGPU adapter here: 'auto' must not train on it.
+  const gpuBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, '--enable-unsafe-webgpu'] });
+  try {
+    const page = await gpuBrowser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // The shipped generator (no ?model): its first step is the slow one the user waited 75 s to cancel.
+    await page.goto(`${ORIGIN}/`);
+    const adapter = await page.evaluate(async () => {
+      const a = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> } }).gpu?.requestAdapter();
+      return a ? `${a.info?.vendor} ${a.info?.architecture}` : null;
+    });
+    expect(adapter, 'this test needs the software WebGPU adapter').toMatch(/swiftshader/i);
+    await page.getByTestId('open-finetune').click();
+    await page.getByTestId('train-steps').fill('10');
+    await page.getByTestId('import-clip').setInputFiles(importClip());
+    const panel = page.getByTestId('finetune');
+    await expect(panel).toHaveAttribute('data-phase', 'training', { timeout: 300_000 });
+    const backend = page.getByTestId('train-backend');
+    await expect(backend).toContainText(/Training on (webgl|cpu) \(WebGPU adapter is software-rendered \(.*swiftshader.*\)/i);
+    console.log(`finetune cancel e2e: ${await backend.textContent()}`);
+
+    // Honest while nothing is measured yet: what runs, and no made-up rate or ETA.
+    const rate = page.getByTestId('train-rate');
+    await expect(rate).toContainText('ETA unknown');
+    await expect(rate).not.toContainText('0.00 steps/s');
+    await expect(rate).toHaveText(/step 0\/10 · first step .*· ETA unknown/, { timeout: 300_000 });
+    const ms = await cancelAndTime(page);
+    console.log(`finetune cancel e2e: Cancel during the first step took effect after ${ms} ms`);
+    await expect(page.getByTestId('finetune-stage')).toContainText('Cancelled at step 0, before any trained weights were checkpointed');
+    await expect(page.getByTestId('save-model')).toHaveCount(0);
+    expect(errors).toEqual([]);
+  } finally {
+    await gpuBrowser.close();
+  }
+});
+
+test('Cancel keeps the last checkpoint to save, and a cancelled run loses no saved model', async () => {
+  test.setTimeout(900_000);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${ORIGIN}/${QUERY}`);
+  await page.getByTestId('open-finetune').click();
+  await page.getByTestId('train-steps').fill('200'); // validation + checkpoint every 20 steps
+  await page.getByTestId('import-clip').setInputFiles(importClip());
+  const panel = page.getByTestId('finetune');
+  await expect(panel).toHaveAttribute('data-phase', 'training', { timeout: 300_000 });
+
+  // 1. Cancel once trained weights were checkpointed (step 20): they are offered to save.
+  await expect(page.locator('[data-testid=val-point][data-step="20"]')).toBeAttached({ timeout: 600_000 });
+  const ms = await cancelAndTime(page);
+  const stage = (await page.getByTestId('finetune-stage').textContent()) ?? '';
+  console.log(`finetune cancel e2e: Cancel after a checkpoint took effect after ${ms} ms: "${stage}"`);
+  const kept = Number(/The weights from step (\d+) \(validation loss [\d.]+\) were kept/.exec(stage)?.[1]);
+  expect(kept, stage).toBeGreaterThanOrEqual(20);
+  await page.getByTestId('model-name').fill('kept on cancel');
+  await page.getByTestId('save-model').click();
+  const saved = page.locator('[data-testid=saved-model][data-name="kept on cancel"]');
+  await expect(saved).toContainText(`${kept} steps`);
+
+  // 2. Another run, cancelled before its first checkpoint: the saved model is still there, also after a reload.
+  await page.getByTestId('import-clip').setInputFiles(importClip());
+  await expect(panel).toHaveAttribute('data-phase', 'training', { timeout: 300_000 });
+  await cancelAndTime(page);
+  await expect(page.getByTestId('finetune-stage')).toContainText('nothing to keep');
+  await expect(saved).toContainText(`${kept} steps`);
+  await page.reload();
+  await page.getByTestId('open-finetune').click();
+  await expect(page.locator('[data-testid=saved-model][data-name="kept on cancel"]')).toContainText(`${kept} steps`);
+  expect(errors).toEqual([]);
   await context.close();
 });

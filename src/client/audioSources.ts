@@ -44,7 +44,9 @@ function fromStream(stream: MediaStream, ctx: AudioContext): AudioFeed {
     throw new LipsyncError('audio-unsupported', 'The audio MediaStream has no live audio track.');
   }
   const node = ctx.createMediaStreamSource(stream);
-  return { node, close: () => node.disconnect() };
+  // The node plays the stream's first audio track: that is the one watched for ending and silence.
+  const track = stream.getAudioTracks()[0];
+  return { node, track, label: 'audio stream', close: () => node.disconnect() };
 }
 
 async function decode(blob: Blob, label: string, ctx: AudioContext): Promise<AudioBuffer> {

@@ -5,6 +5,7 @@
 import type { LipsyncErrorCode } from '../lib/api.ts';
 import type { MediaErrorCode } from './mediaErrors.ts';
 import type { WorkerErrorCode } from '../workers/protocol.ts';
+import type { RenderErrorCode } from '../engine/render/renderLoop.ts';
 
 /**
  * The codes are the public API's (src/lib/api.ts spells them out because it ships as a
@@ -12,7 +13,7 @@ import type { WorkerErrorCode } from '../workers/protocol.ts';
  */
 export type { LipsyncErrorCode };
 type Assert<T extends true> = T;
-export type EngineCodesArePublic = Assert<[MediaErrorCode | WorkerErrorCode] extends [LipsyncErrorCode] ? true : false>;
+export type EngineCodesArePublic = Assert<[MediaErrorCode | WorkerErrorCode | RenderErrorCode] extends [LipsyncErrorCode] ? true : false>;
 
 export class LipsyncError extends Error {
   constructor(

@@ -14,7 +14,8 @@ export function resolveUserUrl(url: string | URL, role: MediaRole): string {
   }
 }
 
-export async function fetchMedia(url: string, role: MediaRole, signal?: AbortSignal): Promise<Blob> {
+/** `maxBytes`: refuse from the Content-Length header, before the body is downloaded. */
+export async function fetchMedia(url: string, role: MediaRole, signal?: AbortSignal, maxBytes = Infinity): Promise<Blob> {
   const code = fetchCode(role);
   let res: Response;
   try {
@@ -30,6 +31,11 @@ export async function fetchMedia(url: string, role: MediaRole, signal?: AbortSig
   }
   if (!res.ok) {
     throw new LipsyncError(code, `Could not load the ${role} from ${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}. Check the URL (relative URLs resolve against the page).`);
+  }
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    void res.body?.cancel();
+    throw new LipsyncError(code, `The ${role} at ${url} is ${(declared / 2 ** 20).toFixed(1)} MB, over the ${(maxBytes / 2 ** 20).toFixed(1)} MB limit.`);
   }
   const blob = await res.blob();
   // A missing file on a single-page-app host comes back as the app's index.html with status 200.

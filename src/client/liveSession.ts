@@ -39,7 +39,7 @@ export function cameraAndMic(opts: StartOptions = {}, onCamera?: (stream: MediaS
     async face() {
       const camera = await openCamera(opts.cameraId);
       onCamera?.(camera);
-      return { track: camera.getVideoTracks()[0], close: () => camera.getTracks().forEach((t) => t.stop()) };
+      return { track: camera.getVideoTracks()[0], label: 'camera', close: () => camera.getTracks().forEach((t) => t.stop()) };
     },
     audio: (ctx) => microphoneFeed(ctx, opts.micId),
   };
@@ -55,7 +55,7 @@ export function openCamera(cameraId?: string): Promise<MediaStream> {
 /** The raw microphone as an audio node of `ctx`; close() stops the microphone. */
 export async function microphoneFeed(ctx: AudioContext, micId?: string): Promise<AudioFeed> {
   const mic = await openMicrophone(micId);
-  return { node: ctx.createMediaStreamSource(mic), close: () => mic.getTracks().forEach((t) => t.stop()) };
+  return { node: ctx.createMediaStreamSource(mic), track: mic.getAudioTracks()[0], label: 'microphone', close: () => mic.getTracks().forEach((t) => t.stop()) };
 }
 
 /** The microphone, raw: features need the signal without echo cancellation, noise suppression or AGC. */

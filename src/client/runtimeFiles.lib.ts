@@ -13,13 +13,13 @@ export function defaultBaseUrl(): string {
   return new URL(/* @vite-ignore */ './', import.meta.url).href;
 }
 
-export function createInferenceWorker(baseUrl: string): Worker {
+export function createInferenceWorker(baseUrl: string, name: 'lipsync-inference' | 'lipsync-render' = 'lipsync-inference'): Worker {
   const url = new URL(WORKER_FILE, baseUrl);
-  if (url.origin === globalThis.location?.origin) return new Worker(url, { type: 'module', name: 'lipsync-inference' });
+  if (url.origin === globalThis.location?.origin) return new Worker(url, { type: 'module', name });
   // Workers must be same-origin; a same-origin module that imports the cross-origin one is allowed
   // (the host of baseUrl must then send CORS headers, which a cross-origin baseUrl needs anyway).
   const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' }));
-  const worker = new Worker(shim, { type: 'module', name: 'lipsync-inference' });
+  const worker = new Worker(shim, { type: 'module', name });
   setTimeout(() => URL.revokeObjectURL(shim), 60_000);
   return worker;
 }

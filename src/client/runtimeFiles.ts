@@ -11,7 +11,10 @@ export function defaultBaseUrl(): string {
   return new URL('./', globalThis.document?.baseURI ?? globalThis.location?.href).href;
 }
 
-export function createInferenceWorker(_baseUrl: string): Worker {
+/** `name` picks the worker's role: live inference (default) or render mode ('lipsync-render'). */
+export function createInferenceWorker(_baseUrl: string, name: 'lipsync-inference' | 'lipsync-render' = 'lipsync-inference'): Worker {
+  // Vite wants literal worker options, hence one call per name (both bundle the same script once).
+  if (name === 'lipsync-render') return new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'lipsync-render' });
   return new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'lipsync-inference' });
 }
 

@@ -15,8 +15,12 @@
 import { missingLiveFeatures } from './mediaErrors.ts';
 import { LipsyncError } from './errors.ts';
 import { acquireStartSlot } from './initQueue.ts';
+import { endedMessage, watchTrack, type InputKind } from './deviceWatch.ts';
+import type { AudioHealth } from '../engine/audio/audioHealth.ts';
+import type { MelWorkletMessage } from '../engine/audio/messages.ts';
 import { createInferenceWorker, defaultBaseUrl, melWorkletModuleUrl } from './runtimeFiles.ts';
-import type { BackendChoice, BackendInfo, FromWorker, GeneratorBackend, LandmarkBackend, LiveStatus, ToWorker, WorkerConfig } from '../workers/protocol.ts';
+import type { FaceThreadChoice } from '../workers/gpuProbe.ts';
+import type { BackendChoice, BackendInfo, FromWorker, GeneratorBackend, LandmarkBackend, LiveStatus, StartProgress, ToWorker, WorkerConfig } from '../workers/protocol.ts';
 
 export interface SessionOptions {
   /** Where models, wasm, worker and worklet files are served from (default: see runtimeFiles.ts). */
@@ -25,17 +29,25 @@ export interface SessionOptions {
   manifestUrl?: string;
   generatorBackend?: BackendChoice<GeneratorBackend>;
   landmarkBackend?: BackendChoice<LandmarkBackend>;
+  /** Face tracking on its own thread or the generator's (default: by the number of cores). */
+  faceThread?: FaceThreadChoice;
 }
 
 /** A video track of the face, and how to release what the source opened. */
 export interface FaceFeed {
   readonly track: MediaStreamTrack;
+  /** What to call it in messages when it ends or pauses (default "camera"). */
+  readonly label?: string;
   close(): void;
 }
 
 /** An audio node in the session's AudioContext, and how to release it. */
 export interface AudioFeed {
   readonly node: AudioNode;
+  /** The live track behind the node (microphone, stream), watched for ending; none for a looping file. */
+  readonly track?: MediaStreamTrack;
+  /** What to call it in messages (default "microphone"). */
+  readonly label?: string;
   close(): void;
 }
 
@@ -55,7 +67,18 @@ export interface SessionEvents {
   /** The AudioContext is still suspended by the browser's autoplay policy. */
   'audio-blocked': void;
   stopped: void;
+  /** A start step began, advanced or finished (see StartProgress); `elapsedMs` counts from run(). */
+  progress: SessionProgress;
+  /**
+   * The live audio's health changed state (measured on the audio thread: 'silent' after a few seconds of digital
+   * silence, back to 'ok' on the first sound). Only for audio with a track (microphone, stream), not looping files.
+   */
+  'audio-health': AudioHealth & { label: string };
+  /** The camera or microphone was paused (muted) or resumed by the system; it was not ended. */
+  'device-muted': { kind: InputKind; label: string; muted: boolean };
 }
+
+export type SessionProgress = StartProgress & { elapsedMs: number };
 
 export type ModelInput = { manifestUrl: string } | { modelBytes: ArrayBuffer; manifest?: unknown; label?: string };
 
@@ -63,6 +86,8 @@ type Listener<T> = (value: T) => void;
 
 /** Maximum audio delay we can apply; beyond this the pipeline is too slow to be useful live. */
 const MAX_AUDIO_DELAY_S = 2;
+/** How long a stopping worker may take to release its frames and GPU before it is terminated. */
+const STOP_WAIT_MS = 500;
 /** How long to wait for AudioContext.resume() before reporting that autoplay holds it. */
 const RESUME_WAIT_MS = 500;
 
@@ -79,6 +104,15 @@ export class LipsyncSession {
   private nextRequestId = 1;
   private pendingModel = new Map<number, { resolve: (b: BackendInfo) => void; reject: (e: Error) => void }>();
   private readyWaiter?: { resolve: (b: BackendInfo) => void; reject: (e: Error) => void };
+  private startedAt = 0;
+  /** Hands the camera, output and mel port to the worker once it is ready. */
+  private startWorker?: () => void;
+  /** Listeners on the input tracks, removed on stop. */
+  private unwatch: (() => void)[] = [];
+  /** Set once an input ended in this run: it is reported once. */
+  private endedError?: LipsyncError;
+  private healthState: AudioHealth['state'] = 'ok';
+  private lastStats?: LiveStatus;
   outputStream?: MediaStream;
   backend?: BackendInfo;
 
@@ -89,6 +123,7 @@ export class LipsyncSession {
       manifestUrl: new URL(options.manifestUrl ?? 'models/manifest.json', baseUrl).href,
       generatorBackend: options.generatorBackend ?? 'auto',
       landmarkBackend: options.landmarkBackend ?? 'auto',
+      faceThread: options.faceThread ?? 'auto',
     };
   }
 
@@ -127,19 +162,73 @@ export class LipsyncSession {
     // Create the AudioContext first, inside the user gesture that called start(), so it may run.
     const audioCtx = new AudioContext({ latencyHint: 'interactive' });
     this.audioCtx = audioCtx;
+    this.startedAt = performance.now();
+    this.endedError = undefined;
+    this.healthState = 'ok';
+    this.lastStats = undefined;
     try {
+      this.progress({ step: 'sources', status: 'start' });
       this.face = await sources.face();
       if (this.audioCtx !== audioCtx) throw new LipsyncError('closed', 'Stopped while opening the face source.');
       this.audio = await sources.audio(audioCtx);
       if (this.audioCtx !== audioCtx) throw new LipsyncError('closed', 'Stopped while opening the audio source.');
+      this.progress({ step: 'sources', status: 'done' });
+      this.watchInputs(this.face, this.audio);
       await this.resume(audioCtx);
       const info = await this.startPipeline(audioCtx, this.face.track, this.audio.node);
+      // An input that ended while starting fails the start (a live session on a dead camera would just freeze).
+      if (this.endedError) throw this.endedError;
       this.backend = info;
       return this.outputStream!;
     } catch (err) {
       await this.stop();
       throw err;
     }
+  }
+
+  private watchInputs(face: FaceFeed, audio: AudioFeed): void {
+    const handlers = {
+      ended: (kind: InputKind) => this.inputEndedNow(kind),
+      muted: (kind: InputKind, muted: boolean) => this.emit('device-muted', { kind, label: this.labelOf(kind), muted }),
+    };
+    this.unwatch.push(watchTrack(face.track, 'camera', handlers));
+    if (audio.track) this.unwatch.push(watchTrack(audio.track, 'mic', handlers));
+  }
+
+  private labelOf(kind: InputKind): string {
+    return kind === 'camera' ? (this.face?.label ?? 'camera') : (this.audio?.label ?? 'microphone');
+  }
+
+  /**
+   * A live input ended (its 'ended' event, the worker seeing the frames end, or a dead track found on a health
+   * report): reported once, as a fatal error once running (the owner stops the session), else it fails the start.
+   */
+  private inputEndedNow(kind: InputKind): void {
+    if (this.endedError || !this.audioCtx) return;
+    const err = new LipsyncError(kind === 'camera' ? 'camera-ended' : 'mic-ended', endedMessage(kind, this.labelOf(kind)), true);
+    this.endedError = err;
+    if (this.readyWaiter) {
+      this.readyWaiter.reject(err);
+      this.readyWaiter = undefined;
+    } else if (this.backend) this.emit('error', { code: err.code, message: err.message, fatal: true });
+  }
+
+  /** Health reports of the audio thread (see audioHealth.ts); only changes of state are passed on. */
+  private onWorkletMessage(msg: MelWorkletMessage): void {
+    if (msg.type !== 'health' || !this.audio || !this.face) return;
+    // A track stopped by page code fires no 'ended': its readyState is checked on every report instead.
+    if (this.audio.track?.readyState === 'ended') return this.inputEndedNow('mic');
+    if (this.face.track.readyState === 'ended') return this.inputEndedNow('camera');
+    if (msg.state === this.healthState) return;
+    this.healthState = msg.state;
+    this.emitStats(); // the flag changes now, not at the worker's next report
+    const { type: _type, ...health } = msg;
+    if (this.audio.track) this.emit('audio-health', { ...health, label: this.labelOf('mic') });
+  }
+
+  private emitStats(): void {
+    // "Lips driven by silence" comes from the audio thread's own measurement, never from main-thread timing.
+    if (this.lastStats) this.emit('stats', { ...this.lastStats, audioStalled: this.healthState !== 'ok' });
   }
 
   /** Resumes audio; under an autoplay policy that holds it, carries on and says so (call resumeAudio() on a click). */
@@ -170,6 +259,7 @@ export class LipsyncSession {
     const mel = new AudioWorkletNode(audioCtx, 'lipsync-mel', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: 'explicit' });
     const sink = audioCtx.createGain();
     sink.gain.value = 0; // keeps the worklet pulled by the graph without playing anything
+    mel.port.onmessage = (e: MessageEvent<MelWorkletMessage>) => this.onWorkletMessage(e.data);
     source.connect(mel).connect(sink).connect(audioCtx.destination);
     const delay = audioCtx.createDelay(MAX_AUDIO_DELAY_S);
     const out = audioCtx.createMediaStreamDestination();
@@ -188,7 +278,6 @@ export class LipsyncSession {
       throw e instanceof LipsyncError ? e : new LipsyncError('runtime-files', `The inference worker could not be created from ${this.options.baseUrl}: ${(e as Error).message}`);
     }
     this.worker = worker;
-    const processor = new (breakoutBox().Processor)({ track: videoTrack });
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorkerMessage(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
@@ -209,17 +298,24 @@ export class LipsyncSession {
       tfWasmBaseUrl: new URL('tfjs/', this.options.baseUrl).href,
       generatorBackend: this.options.generatorBackend,
       landmarkBackend: this.options.landmarkBackend,
+      faceThread: this.options.faceThread,
     };
     const ready = new Promise<BackendInfo>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
     ready.then(release, release);
     this.post({ type: 'init', config });
     this.postClock();
     this.clockTimer = setInterval(() => this.postClock(), 500);
-    this.post({ type: 'start', readable: processor.readable, writable: generator.writable, melPort: channel.port2 }, [
-      processor.readable as unknown as Transferable,
-      generator.writable as unknown as Transferable,
-      channel.port2,
-    ]);
+    // Camera frames flow only once the worker can read them: frames queued while it loads the model would
+    // be left unclosed if it is terminated (Cancel) in the middle of a long, blocking compile.
+    // Mel blocks wait meanwhile in the port's queue, so the first frames have their past audio.
+    this.startWorker = () => {
+      const processor = new (breakoutBox().Processor)({ track: videoTrack });
+      this.post({ type: 'start', readable: processor.readable, writable: generator.writable, melPort: channel.port2 }, [
+        processor.readable as unknown as Transferable,
+        generator.writable as unknown as Transferable,
+        channel.port2,
+      ]);
+    };
     return ready;
   }
 
@@ -235,6 +331,10 @@ export class LipsyncSession {
     }
   }
 
+  private progress(p: StartProgress): void {
+    this.emit('progress', { ...p, elapsedMs: Math.round(performance.now() - this.startedAt) });
+  }
+
   private post(msg: ToWorker, transfer: Transferable[] = []): void {
     this.worker?.postMessage(msg, transfer);
   }
@@ -242,6 +342,8 @@ export class LipsyncSession {
   private onWorkerMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'ready':
+        this.startWorker?.();
+        this.startWorker = undefined;
         this.backend = msg.backend;
         this.readyWaiter?.resolve(msg.backend);
         this.readyWaiter = undefined;
@@ -253,7 +355,8 @@ export class LipsyncSession {
           // Short time constant: the tracker already slews; this only avoids clicks.
           this.delay.delayTime.setTargetAtTime(target, this.audioCtx.currentTime, 0.1);
         }
-        this.emit('stats', msg.stats);
+        this.lastStats = msg.stats;
+        this.emitStats();
         break;
       case 'model-changed': {
         this.backend = msg.backend;
@@ -263,6 +366,11 @@ export class LipsyncSession {
         break;
       }
       case 'error': {
+        // The worker saw the camera's frames end: reported with the input's own wording, once.
+        if (msg.code === 'camera-ended') {
+          this.inputEndedNow('camera');
+          break;
+        }
         // An error answering a request rejects that request's promise; only the others become events.
         const err = new LipsyncError(msg.code, msg.message, msg.fatal);
         if (msg.requestId !== undefined && this.pendingModel.has(msg.requestId)) {
@@ -278,6 +386,9 @@ export class LipsyncSession {
       }
       case 'stopped':
         this.emit('stopped', undefined);
+        break;
+      case 'progress':
+        this.progress(msg.progress);
         break;
     }
   }
@@ -297,18 +408,23 @@ export class LipsyncSession {
   }
 
   async stop(): Promise<void> {
+    for (const off of this.unwatch.splice(0)) off();
     if (this.clockTimer) clearInterval(this.clockTimer);
     this.clockTimer = undefined;
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) {
-      worker.postMessage({ type: 'stop' } satisfies ToWorker);
-      // Give the worker a moment to release GPU resources, then terminate regardless.
-      await new Promise((r) => setTimeout(r, 50));
-      worker.terminate();
-    }
+    // A stop during start (Cancel) ends the start now: a 'ready' arriving in the grace period below is ignored.
+    if (worker && this.readyWaiter) worker.onmessage = null;
     this.readyWaiter?.reject(new LipsyncError('closed', 'Stopped.'));
     this.readyWaiter = undefined;
+    if (worker) {
+      // The worker closes its queued frames and GPU resources and says 'stopped'; one stuck in a long
+      // computation (a model still loading) is terminated regardless after STOP_WAIT_MS.
+      const stopped = new Promise<void>((r) => worker.addEventListener('message', (e: MessageEvent<FromWorker>) => e.data?.type === 'stopped' && r()));
+      worker.postMessage({ type: 'stop' } satisfies ToWorker);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_WAIT_MS))]);
+      worker.terminate();
+    }
     for (const [, p] of this.pendingModel) p.reject(new LipsyncError('closed', 'Stopped before the model was swapped.'));
     this.pendingModel.clear();
     this.face?.close();
@@ -316,6 +432,7 @@ export class LipsyncSession {
     // The output's audio track outlives its AudioContext unless stopped: end the whole stream.
     for (const t of this.outputStream?.getTracks() ?? []) t.stop();
     this.generator?.stop();
+    this.startWorker = undefined;
     this.face = this.audio = this.generator = undefined;
     this.outputStream = undefined;
     const ctx = this.audioCtx;

@@ -15,10 +15,12 @@ import type {
   LipsyncFace,
   LipsyncLandmarkBackend,
   LipsyncModel,
+  LipsyncProgress,
   LipsyncState,
   LipsyncStats,
 } from './api.ts';
 import { createLipsync } from './lipsync.ts';
+import { describeProgress } from '../client/startProgress.ts';
 
 const STYLE = `
 :host { display: inline-block; position: relative; width: 320px; height: 320px; overflow: hidden;
@@ -33,7 +35,7 @@ video { display: block; width: 100%; height: 100%; object-fit: var(--lipsync-obj
 const RESTART_ATTRIBUTES = ['face', 'audio', 'backend', 'landmarks', 'base-url'];
 const BACKENDS: readonly LipsyncBackend[] = ['auto', 'webgpu', 'wasm'];
 const LANDMARK_BACKENDS: readonly LipsyncLandmarkBackend[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
-const FORWARDED_EVENTS = ['ready', 'stats', 'error', 'statechange'] as const;
+const FORWARDED_EVENTS = ['ready', 'stats', 'error', 'statechange', 'progress'] as const;
 
 export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
   static readonly observedAttributes: readonly string[] = [...RESTART_ATTRIBUTES, 'model', 'autoplay', 'muted'];
@@ -231,7 +233,9 @@ export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
 
   /** Face, audio or where files come from changed: the running avatar is replaced. */
   private sourcesChanged(): void {
-    const wasActive = this._controller !== null && this._controller.state !== 'idle';
+    // Stopped because its camera or microphone ended: a new face/audio is the way back, so it starts again.
+    const deviceEnded = this._lastError?.fatal === true && (this._lastError.code === 'camera-ended' || this._lastError.code === 'mic-ended');
+    const wasActive = this._controller !== null && (this._controller.state !== 'idle' || deviceEnded);
     if (this._controller) void this.teardown();
     if (this.isConnected && (wasActive || this.autoplay)) this.queueRestart();
   }
@@ -268,6 +272,8 @@ export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
         const detail = (e as CustomEvent<unknown>).detail;
         if (type === 'error') this.onError(detail as LipsyncErrorDetail);
         if (type === 'statechange') this.onState(detail as LipsyncState);
+        // While loading, the status line says which step runs ("Downloading the generator… 3.1 / 7.0 MB (44 %)").
+        if (type === 'progress' && controller.state === 'starting' && !this._lastError) this.showStatus(describeProgress(detail as LipsyncProgress));
         this.dispatchEvent(new CustomEvent(type, { detail }));
       });
     }
@@ -304,7 +310,9 @@ export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
   private async playVideo(): Promise<void> {
     try {
       await this.video.play();
-    } catch {
+    } catch (e) {
+      // Interrupted because the avatar stopped meanwhile (srcObject cleared): not a sound problem, keep the status.
+      if ((e as DOMException | null)?.name === 'AbortError' || !this.video.srcObject) return;
       // Unmuted autoplay without a user gesture: play muted and ask for a click.
       if (!this.video.muted) {
         this.video.muted = true;

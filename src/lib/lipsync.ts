@@ -10,9 +10,12 @@ import type {
   LipsyncController,
   LipsyncErrorCode,
   LipsyncErrorDetail,
+  LipsyncAudio,
+  LipsyncFace,
   LipsyncLandmarkBackend,
   LipsyncModel,
   LipsyncOptions,
+  LipsyncProgress,
   LipsyncState,
   LipsyncStats,
 } from './api.ts';
@@ -20,14 +23,18 @@ import { LipsyncError, toErrorDetail } from '../client/errors.ts';
 import { openAudioSource, MICROPHONE } from '../client/audioSources.ts';
 import { CAMERA, openFaceSource } from '../client/faceSources.ts';
 import { fetchMedia, resolveUserUrl } from '../client/fetchMedia.ts';
+import { readModelFile } from '../client/modelFile.ts';
+import { DEFAULT_MAX_MODEL_BYTES } from '../engine/generator/validate.ts';
 import { startRecording, type Recording } from '../client/recorder.ts';
-import { LipsyncSession, type ModelInput } from '../client/session.ts';
+import { mutedMessage, silenceMessage } from '../client/deviceWatch.ts';
+import { LipsyncSession, type ModelInput, type SessionProgress } from '../client/session.ts';
 import type { BackendInfo, LiveStatus } from '../workers/protocol.ts';
 
 // The engine's types must fit the public ones (checked here, at compile time; the error codes are
 // the public union itself, see src/client/errors.ts).
 const publicStats = (s: LiveStatus): LipsyncStats => s;
 const publicBackend = (b: BackendInfo): LipsyncBackendInfo => b;
+const publicProgress = (p: SessionProgress): LipsyncProgress => p;
 
 const isKeyword = (v: unknown, word: string) => typeof v === 'string' && v.trim().toLowerCase() === word;
 
@@ -88,10 +95,15 @@ class Lipsync extends EventTarget implements LipsyncController {
   private recording?: { recording: Recording; timer?: ReturnType<typeof setTimeout>; done: Promise<Blob> };
   /** Errors already dispatched for the current start, so a failure reported twice fires once. */
   private reported = new Set<string>();
+  /** Face and audio in use (setSources() replaces them). */
+  private readonly sources: { face: LipsyncFace; audio: LipsyncAudio };
+  /** Set when a device ending stopped the avatar: new sources, or a device appearing, restart it. */
+  private deviceEnded?: 'camera-ended' | 'mic-ended';
 
   constructor(private readonly options: LipsyncOptions) {
     super();
     this.model = options?.model;
+    this.sources = { face: options?.face, audio: options?.audio };
   }
 
   get state(): LipsyncState {
@@ -151,7 +163,7 @@ class Lipsync extends EventTarget implements LipsyncController {
       this.setState('idle');
       return this.fail(e, true);
     }
-    const { face, audio } = this.options;
+    const { face, audio } = this.sources;
     const session = new LipsyncSession({
       baseUrl: this.options.baseUrl === undefined ? undefined : String(this.options.baseUrl),
       manifestUrl: model?.kind === 'manifest' ? model.url : undefined,
@@ -164,14 +176,28 @@ class Lipsync extends EventTarget implements LipsyncController {
       this.dispatchEvent(new CustomEvent('stats', { detail: this._stats }));
     });
     session.on('model-changed', (b) => (this._backend = publicBackend(b)));
+    session.on('progress', (p) => {
+      if (this.session !== session) return;
+      const detail = publicProgress(p);
+      this.options.onProgress?.(detail);
+      this.dispatchEvent(new CustomEvent('progress', { detail }));
+    });
     session.on('audio-blocked', () =>
       this.report({ code: 'audio-blocked', message: 'The browser holds audio until you interact with the page: click the avatar (or call resumeAudio() from a click) to start it.', fatal: false }),
     );
     session.on('error', (e) => {
       if (this.session !== session) return;
-      this.report(e);
-      // A fatal error after start (the face track ended, the worker died) stops the avatar.
-      if (e.fatal && this._state === 'running') void this.stop();
+      const ended = e.code === 'camera-ended' || e.code === 'mic-ended' ? e.code : undefined;
+      this.report(ended ? { ...e, message: `${e.message} ${this.recoveryHint(ended)}` } : e);
+      // A fatal error after start (the face track ended, the worker died) stops the avatar (a recording is finished).
+      if (e.fatal && this._state === 'running') void this.halt(ended);
+    });
+    // Live-input warnings repeat per episode (not deduplicated like start errors): each is news to the page.
+    session.on('audio-health', (h) => {
+      if (this.session === session && h.state !== 'ok') this.warn('audio-silent', silenceMessage(h.label, h));
+    });
+    session.on('device-muted', (m) => {
+      if (this.session === session && m.muted) this.warn(m.kind === 'camera' ? 'camera-muted' : 'mic-muted', mutedMessage(m.kind, m.label));
     });
     try {
       await session.run({
@@ -182,6 +208,7 @@ class Lipsync extends EventTarget implements LipsyncController {
       if (model?.kind === 'onnx-url' || model?.kind === 'bytes') await session.setModel(await this.modelInput(model));
       if (this.session !== session) throw new LipsyncError('closed', 'Stopped while starting.');
       this._backend = session.backend ? publicBackend(session.backend) : null;
+      this.setDeviceEnded(undefined);
       this.setState('running');
       this.dispatchEvent(new CustomEvent('ready', { detail: this._backend }));
     } catch (e) {
@@ -191,15 +218,16 @@ class Lipsync extends EventTarget implements LipsyncController {
         await session.stop();
         this.setState('idle');
       }
-      if (stoppedByCaller && e instanceof LipsyncError && e.code === 'closed') throw e;
+      // stop() during start: whatever it interrupted (a closed AudioContext, a terminated worker) is no error.
+      if (stoppedByCaller) throw new LipsyncError('closed', 'Stopped while starting.');
       return this.fail(e, true);
     }
   }
 
   private async modelInput(model: Exclude<ResolvedModel, { kind: 'manifest' }>): Promise<ModelInput> {
     if (model.kind === 'bytes') return model.input;
-    const blob = await fetchMedia(model.url, 'model');
-    return { modelBytes: await blob.arrayBuffer(), label: decodeURIComponent(new URL(model.url).pathname.split('/').pop() ?? 'model.onnx') };
+    const blob = await fetchMedia(model.url, 'model', undefined, DEFAULT_MAX_MODEL_BYTES);
+    return { modelBytes: await readModelFile(blob, model.url), label: decodeURIComponent(new URL(model.url).pathname.split('/').pop() ?? 'model.onnx') };
   }
 
   setModel(model: LipsyncModel): Promise<void> {
@@ -264,7 +292,62 @@ class Lipsync extends EventTarget implements LipsyncController {
     return this.session?.resumeAudio().catch(() => false) ?? Promise.resolve(false);
   }
 
-  async stop(): Promise<void> {
+  private warn(code: LipsyncErrorCode, message: string): void {
+    this.dispatchEvent(new CustomEvent('error', { detail: { code, message, fatal: false } satisfies LipsyncErrorDetail }));
+  }
+
+  /** What to do after a device ended, for the source this avatar has. */
+  private recoveryHint(code: 'camera-ended' | 'mic-ended'): string {
+    if (code === 'camera-ended') {
+      return isKeyword(this.sources.face, CAMERA)
+        ? 'Plug a camera in (the avatar restarts when one appears), or call start() to reopen the camera.'
+        : 'Give the avatar a new face with setSources({ face }) (the element: its face property) to continue.';
+    }
+    return isKeyword(this.sources.audio, MICROPHONE)
+      ? 'Plug a microphone in (the avatar restarts when one appears), or call start() to reopen the microphone.'
+      : 'Give the avatar new audio with setSources({ audio }) (the element: its audio property) to continue.';
+  }
+
+  /** While stopped by a device ending, a device appearing restarts an avatar that opens its devices itself. */
+  private setDeviceEnded(code: 'camera-ended' | 'mic-ended' | undefined): void {
+    const devices = globalThis.navigator?.mediaDevices;
+    if (code && !this.deviceEnded) devices?.addEventListener?.('devicechange', this.onDeviceChange);
+    if (!code && this.deviceEnded) devices?.removeEventListener?.('devicechange', this.onDeviceChange);
+    this.deviceEnded = code;
+  }
+
+  private readonly onDeviceChange = (): void => {
+    const ended = this.deviceEnded;
+    if (this._state !== 'idle' || !ended) return;
+    const reopens = ended === 'camera-ended' ? isKeyword(this.sources.face, CAMERA) : isKeyword(this.sources.audio, MICROPHONE);
+    if (reopens) void this.start().catch(() => undefined); // a failure fires 'error'; the next devicechange tries again
+  };
+
+  setSources(sources: { face?: LipsyncFace; audio?: LipsyncAudio }): Promise<void> {
+    return handled(this.replaceSources(sources));
+  }
+
+  private async replaceSources(sources: { face?: LipsyncFace; audio?: LipsyncAudio }): Promise<void> {
+    if (this._state === 'closed') return this.fail(new LipsyncError('closed', 'This avatar was closed; create a new one.'));
+    if (!sources || typeof sources !== 'object') {
+      return this.fail(new LipsyncError('bad-option', 'setSources() takes an object: setSources({ face, audio }) (either may be left out).', false), false);
+    }
+    if (sources.face !== undefined) this.sources.face = sources.face;
+    if (sources.audio !== undefined) this.sources.audio = sources.audio;
+    if (this.starting) await this.starting.catch(() => undefined);
+    const restart = this._state === 'running' || this.deviceEnded !== undefined;
+    if (!restart) return;
+    if (this._state === 'running') await this.stop();
+    return this.start();
+  }
+
+  stop(): Promise<void> {
+    return this.halt(undefined);
+  }
+
+  /** Stops; `ended` keeps the avatar ready to recover (new sources or a device appearing restart it). */
+  private async halt(ended: 'camera-ended' | 'mic-ended' | undefined): Promise<void> {
+    this.setDeviceEnded(ended);
     const session = this.session;
     this.session = undefined;
     if (this.recording) {

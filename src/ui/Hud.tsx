@@ -5,6 +5,7 @@ const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–
 export function Hud() {
   const stats = useAppStore((s) => s.stats);
   const backend = useAppStore((s) => s.backend);
+  const modelOrigin = useAppStore((s) => s.modelOrigin);
   if (!backend && !stats) return null;
   return (
     <section className="hud" data-testid="hud" aria-label="Performance">
@@ -16,19 +17,29 @@ export function Hud() {
         <dt>dropped frames</dt>
         <dd
           data-testid="hud-dropped"
-          title={stats?.droppedBy ? Object.entries(stats.droppedBy).map(([why, n]) => `${why}: ${n}`).join(', ') : undefined}
+          title={
+            stats?.droppedBy
+              ? [...Object.entries(stats.droppedBy).map(([why, n]) => `${why}: ${n}`), `in flight: ${stats.inFlight}`].join(', ')
+              : undefined
+          }
         >
           {stats?.dropped ?? 0}
           {stats?.framesOffered ? ` of ${stats.framesOffered}` : ''}
         </dd>
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>
-          {backend ? `${backend.generator}${backend.generator === 'wasm' ? ` ×${backend.threads} threads` : ''}` : '–'}
+          {/* The runtime too: on CPUs the bench compares onnxruntime-web's wasm with tfjs-wasm (bench/runtimes.ts). */}
+          {backend ? `onnxruntime ${backend.generator}${backend.generator === 'wasm' ? ` ×${backend.threads} threads` : ''}` : '–'}
         </dd>
         <dt>face tracking</dt>
-        <dd data-testid="hud-landmarks" title={backend?.landmarksReason}>{backend?.landmarks ?? '–'}</dd>
+        <dd data-testid="hud-landmarks" title={backend?.landmarksReason}>
+          {backend ? `tfjs ${backend.landmarks}${backend.landmarksOwnThread ? ', own thread' : ''}` : '–'}
+        </dd>
         <dt>model</dt>
-        <dd data-testid="hud-model">{backend?.modelName ?? '–'}</dd>
+        <dd data-testid="hud-model">
+          {backend?.modelName ?? '–'}
+          {modelOrigin && <span className="origin" data-testid="hud-model-origin"> from {modelOrigin}</span>}
+        </dd>
       </dl>
       {stats && (
         <table className="stages">

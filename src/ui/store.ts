@@ -1,5 +1,6 @@
 /** The app's one store. Only plain data lives here; the running session lives in controller.ts. */
 import { create } from 'zustand';
+import { initialSteps, type StepState } from '../client/startProgress.ts';
 import type { BackendChoice, BackendInfo, GeneratorBackend, LandmarkBackend, LiveStatus } from '../workers/protocol.ts';
 
 export type Phase = 'idle' | 'starting' | 'live' | 'stopping';
@@ -22,8 +23,18 @@ export interface Recorded {
   fileName: string;
 }
 
+/** A `?model=` on another origin, and what the user chose to do with it. */
+export interface ForeignModel {
+  url: string;
+  origin: string;
+  decision?: 'load' | 'default';
+}
+
 export interface AppState {
   phase: Phase;
+  foreignModel?: ForeignModel;
+  /** The origin the running model came from, when it is not this app's. */
+  modelOrigin?: string;
   cameras: DeviceOption[];
   mics: DeviceOption[];
   cameraId?: string;
@@ -38,6 +49,10 @@ export interface AppState {
   modelBusy: boolean;
   /** The Fine-tune panel is open. */
   fineTuneOpen: boolean;
+  /** The Render view (dub a video file) is shown. */
+  renderOpen: boolean;
+  /** Start steps of the current (or last) start, in order. */
+  startSteps: StepState[];
   set(patch: Partial<AppState>): void;
   addMessage(level: UserMessage['level'], code: string, text: string): void;
   dismiss(id: number): void;
@@ -56,6 +71,8 @@ export const useAppStore = create<AppState>((set) => ({
   recording: false,
   modelBusy: false,
   fineTuneOpen: false,
+  renderOpen: new URLSearchParams(globalThis.location?.search ?? '').get('view') === 'render',
+  startSteps: initialSteps(),
   set: (patch) => set(patch),
   addMessage: (level, code, text) =>
     set((s) => ({

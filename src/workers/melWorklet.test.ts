@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeLogMel } from '../engine/audio/mel.ts';
-import type { MelBlockMessage, MelWorkletMessage, ToMelWorklet } from '../engine/audio/messages.ts';
+import { MEL_FRAMES_PER_MESSAGE, type HealthMessage, type MelBlockMessage, type MelWorkletMessage, type ToMelWorklet } from '../engine/audio/messages.ts';
 import { resampleBuffer } from '../engine/audio/resample.ts';
 import { readWav } from '../engine/audio/wav.ts';
 
@@ -66,25 +66,26 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 const speech48k = resampleBuffer(readWav(readFileSync(new URL('../../../shared/data/clips/lrs2_00001/audio.wav', import.meta.url))).mono, 16000, RATE);
 
 describe("AudioWorklet 'lipsync-mel'", () => {
-  it('posts 4-frame mel blocks equal to the offline features, anchored to the context time', async () => {
+  it('posts mel blocks equal to the offline features, anchored to the context time', async () => {
+    const K = MEL_FRAMES_PER_MESSAGE;
     frame = START_FRAME;
     const { proc, received } = start();
     const n = 48000 * 2; // 2 s
     run(proc, (a, b) => [speech48k.slice(a, b)], n);
     await settle();
     const mel = received.filter((m): m is MelBlockMessage => m.type === 'mel');
-    expect(mel.length).toBeGreaterThan(45);
+    expect(mel.length * K).toBeGreaterThan(180);
     mel.forEach((m, i) => {
-      expect(m.firstIndex).toBe(i * 4);
-      expect(m.frames.length).toBe(4 * 80);
+      expect(m.firstIndex).toBe(i * K);
+      expect(m.frames.length).toBe(K * 80);
       expect(m.startContextTime).toBe(START_FRAME / RATE);
     });
-    const streamed = new Float32Array(mel.length * 320);
-    mel.forEach((m, i) => streamed.set(m.frames, i * 320));
+    const streamed = new Float32Array(mel.length * K * 80);
+    mel.forEach((m, i) => streamed.set(m.frames, i * K * 80));
     const offline = computeLogMel(resampleBuffer(speech48k.subarray(0, n), RATE));
     expect(streamed).toEqual(offline.subarray(0, streamed.length));
     // latency: every frame whose samples (plus the resampler's look-ahead) arrived has been posted
-    expect(mel.length * 4).toBeGreaterThanOrEqual(196);
+    expect(mel.length * K).toBeGreaterThanOrEqual(196);
 
     const levels = received.filter((m) => m.type === 'level');
     expect(levels.length).toBe(Math.floor(n / 2400)); // every 50 ms
@@ -124,7 +125,32 @@ describe("AudioWorklet 'lipsync-mel'", () => {
     expect(after[0].firstIndex).toBe(0);
     expect(after[0].startContextTime).toBe(resetAt / RATE);
     expect(after.length).toBeGreaterThan(20);
-    after.forEach((m, i) => expect(m.firstIndex).toBe(4 * i));
+    after.forEach((m, i) => expect(m.firstIndex).toBe(MEL_FRAMES_PER_MESSAGE * i));
     for (const m of after) expect(m.frames.every((v) => v === -1)).toBe(true);
+  });
+
+  it('reports input health on its node port from the audio clock: silence after 3 s, sound again, nothing connected', async () => {
+    const { proc, received } = start();
+    run(proc, (a, b) => [speech48k.slice(a, b)], 48000); // 1 s of speech
+    const silenceFrom = frame;
+    run(proc, () => [new Float32Array(128)], 48000 * 4); // 4 s of digital silence (a muted mic)
+    run(proc, (a, b) => [speech48k.slice(48000 + a, 48000 + b)], 4800); // speech again
+    const unplugged = frame;
+    run(proc, () => [], 48000 * 4); // the input disconnected: no channels
+    await settle();
+    const health = received.filter((m): m is HealthMessage => m.type === 'health');
+    const inSpeech = health.filter((h) => h.audioTime * RATE <= silenceFrom);
+    expect(inSpeech.length).toBeGreaterThanOrEqual(3);
+    expect(inSpeech.every((h) => h.state === 'ok' && h.peak > 0)).toBe(true);
+    const firstSilent = health.find((h) => h.state === 'silent')!;
+    expect(firstSilent.audioTime - silenceFrom / RATE).toBeGreaterThanOrEqual(3);
+    expect(firstSilent.audioTime - silenceFrom / RATE).toBeLessThan(3.01);
+    const back = health.find((h) => h.state === 'ok' && h.audioTime * RATE > silenceFrom + 48000 * 3);
+    expect(back, 'cleared when sound returns').toBeDefined();
+    expect(back!.audioTime * RATE).toBeLessThanOrEqual(silenceFrom + 48000 * 4 + 128);
+    const last = health.at(-1)!;
+    expect(last.state).toBe('no-input');
+    expect(frame / RATE - last.audioTime).toBeLessThan(0.25); // reports keep coming with nothing connected
+    expect(health.filter((h) => h.audioTime * RATE > unplugged).some((h) => h.state === 'silent')).toBe(false);
   });
 });

@@ -3,9 +3,11 @@
  *
  * Posts {type:'mel'} blocks of MEL_FRAMES_PER_MESSAGE frames (buffer transferred) to the port
  * received with {type:'connect'} (or to its own port until then), and {type:'level'} about every
- * 50 ms to its own port. {type:'reset'} restarts frame numbering and the context-time anchor.
- * Per 128-sample block nothing is allocated except the posted mel blocks themselves.
+ * 50 ms and {type:'health'} (silence measured on the audio clock, see audioHealth.ts) to its own port.
+ * {type:'reset'} restarts frame numbering, the context-time anchor and the health measurement.
+ * Per 128-sample block nothing is allocated except the posted messages themselves.
  */
+import { AudioHealthMeter } from '../engine/audio/audioHealth.ts';
 import { MelExtractor } from '../engine/audio/mel.ts';
 import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
 import { LEVEL_INTERVAL_S, MEL_FRAMES_PER_MESSAGE, type MelWorkletMessage, type ToMelWorklet } from '../engine/audio/messages.ts';
@@ -39,6 +41,7 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
   private levelCount = 0;
   private levelSumSq = 0;
   private levelPeak = 0;
+  private readonly health = new AudioHealthMeter(sampleRate);
 
   constructor(options?: unknown) {
     super(options);
@@ -59,6 +62,7 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
     this.levelCount = 0;
     this.levelSumSq = 0;
     this.levelPeak = 0;
+    this.health.reset();
   }
 
   override process(inputs: Float32Array[][]): boolean {
@@ -73,6 +77,8 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
     this.downmix(channels, mono);
     this.startContextTime ??= currentFrame / sampleRate;
     this.meter(mono);
+    const health = this.health.block(channels.length > 0 ? mono : null, currentFrame, length);
+    if (health) this.port.postMessage({ type: 'health', ...health } satisfies MelWorkletMessage);
     const n = this.resampler.process(mono, this.resampled);
     this.mel.push(this.resampled, n);
     while (this.mel.pending >= MEL_FRAMES_PER_MESSAGE) {

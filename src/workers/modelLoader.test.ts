@@ -74,6 +74,14 @@ describe('loadGeneratorFromUrl against a real HTTP server', () => {
     expect(loaded.label).toBe(manifest.name);
   });
 
+  it('reports the download as bytes received of the total, ending at the model size', async () => {
+    const seen: [number, number | undefined][] = [];
+    await loadGeneratorFromUrl(`${base}/models/manifest.json`, (loaded, total) => seen.push([loaded, total]));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toEqual([bytes.byteLength, bytes.byteLength]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i][0]).toBeGreaterThan(seen[i - 1][0]);
+  });
+
   it('says "missing" when an SPA host answers a missing model or manifest with its web page', async () => {
     await expect(loadGeneratorFromUrl(`${base}/missing-model/manifest.json`)).rejects.toThrow(/generator model .*missing \(the server returned a web page/);
     await expect(loadGeneratorFromUrl(`${base}/nowhere/manifest.json`)).rejects.toThrow(/model manifest .*missing \(the server returned a web page/);

@@ -30,7 +30,7 @@ async function fetchOk(url: string, what: string): Promise<Response> {
   return res;
 }
 
-const size = (n: number) => (n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
+export const formatBytes = (n: number): string => (n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
 
 /**
  * Single-page-app hosts (vite preview, most static hosts) answer a missing file with index.html and status 200:
@@ -48,12 +48,23 @@ function refuseWebPage(res: Response, head: Uint8Array, url: string, what: strin
  * The body, refused before reading when Content-Length says it is over `limit`, and read as a stream that stops
  * as soon as it passes `limit` (a server that lies or sends no length never makes us hold more than that).
  */
-export async function readLimited(res: Response, limit: number, url: string, what: string): Promise<Uint8Array> {
+export async function readLimited(
+  res: Response,
+  limit: number,
+  url: string,
+  what: string,
+  onBytes?: (loaded: number, total?: number) => void,
+): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
   const tooLarge = (n?: number) =>
-    new ModelLoadError('bad-model', `The ${what} ${url} is ${n === undefined ? 'larger than' : `${size(n)}, over`} the ${size(limit)} limit for a ${what}.`);
+    new ModelLoadError('bad-model', `The ${what} ${url} is ${n === undefined ? 'larger than' : `${formatBytes(n)}, over`} the ${formatBytes(limit)} limit for a ${what}.`);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(declared);
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const expected = Number.isFinite(declared) && declared > 0 ? declared : undefined;
+  if (!res.body) {
+    const all = new Uint8Array(await res.arrayBuffer());
+    onBytes?.(all.byteLength, expected ?? all.byteLength);
+    return all;
+  }
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -66,6 +77,7 @@ export async function readLimited(res: Response, limit: number, url: string, wha
       throw tooLarge();
     }
     chunks.push(value);
+    onBytes?.(total, expected);
   }
   const out = new Uint8Array(total);
   let offset = 0;
@@ -76,7 +88,8 @@ export async function readLimited(res: Response, limit: number, url: string, wha
   return out;
 }
 
-export async function loadGeneratorFromUrl(manifestUrl: string): Promise<LoadedGenerator> {
+/** `onBytes` follows the ONNX download (the manifest is tiny). */
+export async function loadGeneratorFromUrl(manifestUrl: string, onBytes?: (loaded: number, total?: number) => void): Promise<LoadedGenerator> {
   const res = await fetchOk(manifestUrl, 'model manifest');
   const text = await readLimited(res, 1024 * 1024, manifestUrl, 'model manifest');
   refuseWebPage(res, text, manifestUrl, 'model manifest');
@@ -95,7 +108,7 @@ export async function loadGeneratorFromUrl(manifestUrl: string): Promise<LoadedG
     throw e;
   }
   const modelRes = await fetchOk(modelUrl, 'generator model');
-  const bytes = await readLimited(modelRes, manifest.maxBytes ?? DEFAULT_MAX_MODEL_BYTES, modelUrl, 'generator model');
+  const bytes = await readLimited(modelRes, manifest.maxBytes ?? DEFAULT_MAX_MODEL_BYTES, modelUrl, 'generator model', onBytes);
   refuseWebPage(modelRes, bytes, modelUrl, 'generator model');
   return checkModel(bytes, manifest, manifest.name);
 }

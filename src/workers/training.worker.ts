@@ -16,7 +16,7 @@ import { prepareClip, ClipPrepError, type PreparedClip } from '../engine/trainin
 import { FineTuner } from '../engine/training/fineTune.ts';
 import type { GeneratorManifest } from '../engine/generator/manifest.ts';
 import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
-import { chooseLandmarkBackends, probeWebGl, probeWebGpu } from './gpuProbe.ts';
+import { chooseLandmarkBackends, chooseTrainingBackends, probeWebGl, probeWebGpu } from './gpuProbe.ts';
 import { GpuFailureError, GpuWatch, type WebGlLike, type WebGpuDeviceLike } from './gpuWatch.ts';
 import { classifyTrainingError } from './trainingErrors.ts';
 import type { FromTrainingWorker, ToTrainingWorker, TrainingBackend, TrainingConfig, TrainingResult } from './protocol.ts';
@@ -96,29 +96,16 @@ scope.onmessage = (ev: MessageEvent<ToTrainingWorker>) => {
   }
 };
 
-/** Tries WebGPU, WebGL, CPU in that order (or the one asked for first); says which and why. */
+/**
+ * Picks the backend from what the GPUs really are (gpuProbe.ts: 'auto' skips a software WebGPU adapter),
+ * then tries the candidates in order; says which and why.
+ */
 async function chooseBackend(pref: TrainingConfig['backend']): Promise<{ backend: TrainingBackend; reason?: string }> {
-  const order: TrainingBackend[] = pref === 'auto' ? ['webgpu', 'webgl', 'cpu'] : [pref, ...(['webgpu', 'webgl', 'cpu'] as TrainingBackend[]).filter((b) => b !== pref)];
-  const notes: string[] = [];
-  for (const name of order) {
+  const decision = chooseTrainingBackends(pref, await probeWebGpu(), probeWebGl());
+  const notes: string[] = decision.reason ? [decision.reason] : [];
+  for (const name of decision.order) {
     try {
-      if (name === 'webgpu') {
-        const gpu = await probeWebGpu();
-        if (!gpu.available) {
-          notes.push(`WebGPU unavailable: ${gpu.description}`);
-          continue;
-        }
-        await import('@tensorflow/tfjs-backend-webgpu');
-        if (gpu.software) notes.push(`WebGPU adapter is software-rendered (${gpu.description})`);
-      }
-      if (name === 'webgl') {
-        const gl = probeWebGl();
-        if (!gl.available) {
-          notes.push(`WebGL unavailable: ${gl.renderer}`);
-          continue;
-        }
-        if (gl.software) notes.push(`WebGL is software-rendered (${gl.renderer})`);
-      }
+      if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
       if (await tf.setBackend(name)) {
         await tf.ready();
         gpu = watchDevice(name);
@@ -168,11 +155,17 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
    * soon as the GPU fails.
    */
   const validateAndCheckpoint = async (step: number): Promise<void> => {
+    post({ type: 'busy', what: 'validation', step });
     const v = await gpu.guard(tuner!.validate());
     valLoss = v.loss;
     await gpu.guard(tuner!.checkpoint().then(() => (kept = { step, valLoss: v.loss })));
-    post({ type: 'validation', step, loss: v.loss, mouth: step === 0 ? NaN : v.mouth });
+    // The page holds trained checkpoints itself: a Cancel that has to terminate a busy worker keeps them.
+    const checkpoint: TrainingResult | undefined =
+      step > 0 ? { onnx: tuner!.toOnnx(true).slice().buffer as ArrayBuffer, manifest, steps: step, valLoss: v.loss, clipSeconds: clip!.frames / fps } : undefined;
+    post({ type: 'validation', step, loss: v.loss, mouth: step === 0 ? NaN : v.mouth, checkpoint }, checkpoint ? [checkpoint.onnx] : []);
   };
+  /** Lets queued messages (cancel, pause) in: the CPU backend's awaits never leave the microtask queue. */
+  const yieldToMessages = () => new Promise((r) => setTimeout(r, 0));
   try {
     const chosen = await chooseBackend(cfg.backend);
     post({ type: 'backend', backend: chosen.backend, reason: chosen.reason });
@@ -217,23 +210,28 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
     post({ type: 'prepared', frames: clip.frames, dropped: clip.dropped, seconds: clip.frames / fps, trainTargets: tuner.trainPlan.targetCount, valPairs: tuner.valPairs.length });
 
     await validateAndCheckpoint(0);
-    await gpu.guard(sendPreview(tuner, 0));
+    await yieldToMessages();
+    if (!control.aborted) await gpu.guard(sendPreview(tuner, 0));
 
     const window: number[] = [];
     while (tuner.steps < cfg.steps) {
+      await yieldToMessages();
       if (control.aborted) break;
       if (control.paused) await Promise.race([new Promise<void>((r) => (control.resume = r)), gpu.failed]);
       if (control.aborted) break;
       const failure = gpu.check();
       if (failure) throw new GpuFailureError(failure);
+      if (tuner.steps === 0) post({ type: 'busy', what: 'step', step: 0 });
       const t0 = performance.now();
       const s = await gpu.guard(tuner.step());
+      // The first step compiles the GPU kernels: it only stands for the rate until a real one is measured.
+      if (s.step === 2) window.shift();
       window.push(performance.now() - t0);
       if (window.length > 20) window.shift();
       const stepsPerSec = 1000 / (window.reduce((a, b) => a + b, 0) / window.length);
       post({ type: 'progress', step: s.step, steps: cfg.steps, stepsPerSec, etaSec: (cfg.steps - s.step) / stepsPerSec, trainLoss: s.loss });
       if (s.step % cfg.valEvery === 0 || s.step === cfg.steps) await validateAndCheckpoint(s.step);
-      if (s.step % cfg.previewEvery === 0) await gpu.guard(sendPreview(tuner, s.step));
+      if (s.step % cfg.previewEvery === 0 && !control.aborted) await gpu.guard(sendPreview(tuner, s.step));
     }
     if (control.aborted) {
       post({ type: 'cancelled' });
@@ -275,6 +273,7 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
 }
 
 async function sendPreview(tuner: FineTuner, step: number): Promise<void> {
+  post({ type: 'busy', what: 'preview', step });
   const p = await tuner.preview(step);
   const [target, reference, prediction] = await Promise.all([toBitmap(p.target), toBitmap(p.reference), toBitmap(p.prediction)]);
   post({ type: 'preview', step, target, reference, prediction }, [target, reference, prediction]);

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useFineTuneStore } from './fineTuneStore.ts';
 import { cancelFineTune, downloadResult, importAndTrain, pauseTraining, recordAndTrain, refreshSavedModels, resumeTraining, saveResult } from './fineTuneController.ts';
 import { LossPlot } from './LossPlot.tsx';
+import { trainRateText } from './trainRate.ts';
 import { PreviewGrid } from './PreviewGrid.tsx';
 import { ModelList } from './ModelList.tsx';
 
@@ -17,12 +18,6 @@ function CameraPreview({ stream }: { stream?: MediaStream }) {
     if (ref.current) ref.current.srcObject = stream ?? null;
   }, [stream]);
   return stream ? <video ref={ref} className="record-preview" autoPlay playsInline muted /> : null;
-}
-
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '–';
-  const m = Math.floor(s / 60);
-  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 }
 
 export function FineTuneView() {
@@ -67,7 +62,11 @@ export function FineTuneView() {
             {s.phase === 'paused' ? 'Resume' : 'Pause'}
           </button>
         )}
-        {busy && <button data-testid="cancel" onClick={cancelFineTune}>Cancel</button>}
+        {busy && (
+          <button data-testid="cancel" disabled={s.cancelling} onClick={cancelFineTune}>
+            {s.cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        )}
       </div>
 
       {(s.phase === 'countdown' || s.phase === 'recording') && (
@@ -85,7 +84,8 @@ export function FineTuneView() {
           <progress max={1} value={s.progress} data-testid="finetune-progress" />
           {training && (
             <span data-testid="train-rate">
-              {' '}step {s.step}/{s.steps} · {s.stepsPerSec.toFixed(2)} steps/s · ETA {fmtTime(s.etaSec)}
+              {' '}
+              {trainRateText(s)}
             </span>
           )}
         </div>

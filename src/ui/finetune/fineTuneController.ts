@@ -3,7 +3,7 @@
  * delete models. Reports through the fine-tune store and the app's message list.
  */
 import { ModelStore, ModelStoreError, type StoredModelMeta } from '../../engine/training/modelStore.ts';
-import type { FromTrainingWorker, ToTrainingWorker, TrainingConfig } from '../../workers/protocol.ts';
+import type { FromTrainingWorker, ToTrainingWorker, TrainingConfig, TrainingResult } from '../../workers/protocol.ts';
 import { getSession } from '../controller.ts';
 import { useAppStore } from '../store.ts';
 import { ClipSourceError, TRAIN_FPS, decodeAudio, decodeFrames, recordClip } from './clipSource.ts';
@@ -16,6 +16,16 @@ const MESSAGE_CODES = ['clip-too-short', 'no-face', 'no-audio', 'silent-audio', 
 
 let worker: Worker | undefined;
 let abort = { aborted: false };
+/** Ends the current run's wait (trainOn) when Cancel has to terminate a busy worker. */
+let endRun: (() => void) | undefined;
+/** The newest trained checkpoint the worker sent (validation after step 0): survives a terminated worker. */
+let checkpoint: TrainingResult | undefined;
+let cancelTimer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * How long a cancelled worker may take to stop on its own. It checks between steps; a step in progress
+ * (tens of seconds for a first step on a slow GPU) cannot be interrupted, so the worker is terminated.
+ */
+const CANCEL_GRACE_MS = 1000;
 
 function baseModel(): Pick<TrainingConfig, 'manifestUrl'> {
   const q = new URLSearchParams(location.search);
@@ -73,7 +83,8 @@ function isBusy(): boolean {
 
 async function trainOn(file: Blob): Promise<void> {
   const s = store();
-  s.set({ phase: 'decoding', stage: 'Reading the clip…', progress: 0, train: [], val: [], step: 0, preview: undefined, result: undefined, framesDropped: 0 });
+  s.set({ phase: 'decoding', stage: 'Reading the clip…', progress: 0, train: [], val: [], step: 0, stepsPerSec: 0, etaSec: 0, activity: undefined, cancelling: false, preview: undefined, result: undefined, framesDropped: 0 });
+  checkpoint = undefined;
   let audio;
   try {
     audio = await decodeAudio(file);
@@ -86,11 +97,18 @@ async function trainOn(file: Blob): Promise<void> {
     }
     return fail((e as ClipSourceError).code ?? 'no-audio', (e as Error).message);
   }
+  // An audio-only file decodes as audio: check for a picture before a training worker starts and claims a backend.
+  try {
+    await decodeFrames(file, { onFrame: () => undefined, maxSeconds: 0.05 });
+  } catch (v) {
+    return fail((v as ClipSourceError).code ?? 'not-a-video', (v as Error).message);
+  }
   const seconds = audio.samples.length / audio.sampleRate;
   const w = new Worker(new URL('../../workers/training.worker.ts', import.meta.url), { type: 'module', name: 'lipsync-training' });
   worker = w;
   const post = (m: ToTrainingWorker, t: Transferable[] = []) => w.postMessage(m, t);
   const finished = new Promise<void>((resolve) => {
+    endRun = resolve;
     w.onmessage = (ev: MessageEvent<FromTrainingWorker>) => {
       if (onWorkerMessage(ev.data)) resolve();
     };
@@ -127,6 +145,7 @@ async function trainOn(file: Blob): Promise<void> {
     if ((e as ClipSourceError).code !== 'cancelled') fail((e as ClipSourceError).code ?? 'not-a-video', (e as Error).message);
   }
   await finished;
+  clearTimeout(cancelTimer);
   w.terminate();
   if (worker === w) worker = undefined;
 }
@@ -160,10 +179,14 @@ function onWorkerMessage(m: FromTrainingWorker): boolean {
       if (m.dropped) app().addMessage('info', 'frames-dropped', `${m.dropped} of ${m.frames} frames had no face and were left out.`);
       return false;
     case 'progress':
-      s.set({ step: m.step, stepsPerSec: m.stepsPerSec, etaSec: m.etaSec, progress: m.step / m.steps, train: [...s.train, { step: m.step, loss: m.trainLoss }] });
+      s.set({ step: m.step, stepsPerSec: m.stepsPerSec, etaSec: m.etaSec, progress: m.step / m.steps, activity: undefined, train: [...s.train, { step: m.step, loss: m.trainLoss }] });
+      return false;
+    case 'busy':
+      s.set({ activity: m.what });
       return false;
     case 'validation':
-      s.set({ val: [...s.val, { step: m.step, loss: m.loss }] });
+      if (m.checkpoint) checkpoint = m.checkpoint;
+      s.set({ val: [...s.val, { step: m.step, loss: m.loss }], activity: undefined });
       return false;
     case 'preview':
       s.preview?.target.close();
@@ -181,7 +204,7 @@ function onWorkerMessage(m: FromTrainingWorker): boolean {
       s.set({ phase: 'done', result: m.result, progress: 1, stage: `Done: ${m.result.steps} steps (${s.stepsPerSec.toFixed(2)} steps/s on ${s.backend}), validation loss ${s.val[0]?.loss.toFixed(4)} → ${m.result.valLoss.toFixed(4)}. Save it to use it.` });
       return true;
     case 'cancelled':
-      s.set({ phase: 'idle', stage: 'Cancelled.', progress: 0 });
+      cancelled(s.step);
       return true;
     case 'error':
       fail(m.code, m.message);
@@ -218,7 +241,36 @@ export function resumeTraining(): void {
 }
 export function cancelFineTune(): void {
   abort.aborted = true;
-  worker?.postMessage({ type: 'cancel' } satisfies ToTrainingWorker);
+  const w = worker;
+  if (!w) return;
+  w.postMessage({ type: 'cancel' } satisfies ToTrainingWorker);
+  store().set({ cancelling: true, stage: 'Cancelling…' });
+  clearTimeout(cancelTimer);
+  cancelTimer = setTimeout(() => {
+    if (worker !== w) return;
+    // Still busy (inside a step): stop it the hard way. Saved models live in IndexedDB, the last checkpoint here.
+    w.onmessage = null;
+    w.terminate();
+    worker = undefined;
+    cancelled(store().step);
+    endRun?.();
+  }, CANCEL_GRACE_MS);
+}
+
+/** The run was cancelled at `step`: back to idle, offering the last trained checkpoint when there is one. */
+function cancelled(step: number): void {
+  clearTimeout(cancelTimer);
+  const kept = checkpoint;
+  store().set({
+    phase: 'idle',
+    progress: 0,
+    cancelling: false,
+    activity: undefined,
+    result: kept,
+    stage: kept
+      ? `Cancelled at step ${step}. The weights from step ${kept.steps} (validation loss ${kept.valLoss.toFixed(4)}) were kept: save or download them below.`
+      : `Cancelled at step ${step}, before any trained weights were checkpointed: nothing to keep.`,
+  });
 }
 
 export async function saveResult(name: string): Promise<void> {

@@ -1,7 +1,7 @@
 /** State of the Fine-tune view (plain data; the worker and media live in fineTuneController.ts). */
 import { create } from 'zustand';
 import type { StoredModelMeta } from '../../engine/training/modelStore.ts';
-import type { TrainingBackend, TrainingResult } from '../../workers/protocol.ts';
+import type { TrainingActivity, TrainingBackend, TrainingResult } from '../../workers/protocol.ts';
 
 export type FineTunePhase = 'idle' | 'countdown' | 'recording' | 'decoding' | 'preparing' | 'training' | 'paused' | 'done' | 'failed';
 
@@ -28,6 +28,10 @@ export interface FineTuneState {
   step: number;
   stepsPerSec: number;
   etaSec: number;
+  /** What the worker is busy with (validation, preview, a step); undefined before training. */
+  activity?: TrainingActivity;
+  /** Cancel was pressed and the run has not stopped yet. */
+  cancelling: boolean;
   train: LossPoint[];
   val: LossPoint[];
   preview?: { step: number; target: ImageBitmap; reference: ImageBitmap; prediction: ImageBitmap };
@@ -51,6 +55,7 @@ export const useFineTuneStore = create<FineTuneState>((set) => ({
   step: 0,
   stepsPerSec: 0,
   etaSec: 0,
+  cancelling: false,
   train: [],
   val: [],
   saved: [],
