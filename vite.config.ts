@@ -83,7 +83,14 @@ function vendoredAssets(): Plugin {
 export default defineConfig({
   base: './',
   plugins: [vendoredAssets()],
-  server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: false },
+  server: {
+    headers: ISOLATION_HEADERS,
+    port: 5173,
+    strictPort: false,
+    // Datasets, runs, builds and test output are not sources: watching them costs memory and a file written there
+    // (a tsconfig under .cache, say) would reload the page under the user.
+    watch: { ignored: ['**/data/**', '**/runs/**', '**/dist*/**', '**/.cache/**', '**/test-results/**', '**/e2e/fixtures/**'] },
+  },
   preview: { headers: ISOLATION_HEADERS, port: 4173 },
   worker: { format: 'es' },
   build: {
@@ -92,5 +99,22 @@ export default defineConfig({
       input: { main: resolve(__dirname, 'index.html'), bench: resolve(__dirname, 'bench.html'), demo: resolve(__dirname, 'demo.html') },
     },
   },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // Workers' dependencies are found only when a worker starts; listed here so the first `npm start` visit is not
+  // reloaded mid-session by a late re-optimisation (check: npx tsx tools/dev-first-visit.ts).
+  optimizeDeps: {
+    exclude: ['onnxruntime-web'],
+    include: [
+      'react',
+      'react-dom/client',
+      'react/jsx-runtime',
+      'react/jsx-dev-runtime',
+      'zustand',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-converter',
+      '@tensorflow/tfjs-backend-cpu',
+      '@tensorflow/tfjs-backend-webgl',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-backend-wasm',
+    ],
+  },
 });

@@ -2,11 +2,15 @@
  * `npm run bench`: serves the production build (with COOP/COEP, like a real host) and measures in
  * headless Debian Chromium:
  *   1. the shipped generator's ms/frame on every backend (bench.html);
- *   2. the live pipeline's per-stage breakdown (capture, landmarks, crop, inference, blend, total)
- *      from the app's own stats, with the fake camera + mic fed by a real clip.
+ *   2. the same generator on native ONNX Runtime, onnxruntime-web's wasm EP and tfjs-wasm in Node, on the same
+ *      cores (bench/runtimes.ts), and the browser's wasm time ÷ native: how far the browser is from the hardware;
+ *   3. the live pipeline's per-stage breakdown (capture, landmarks, crop, inference, blend, total)
+ *      from the app's own stats, with the fake camera + mic fed by a real clip;
+ *   4. render mode's speed (output frames per second) in the app's Render view and in `npm run render` (Node),
+ *      against the live path's busy time per frame.
  * Prints a table and writes bench/results.json. Timing lives here, never in tests.
  */
-import { spawn } from 'node:child_process';
+import type { LiveStatus } from '../src/workers/protocol.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium } from '@playwright/test';
@@ -14,6 +18,10 @@ import { BASE_FLAGS, fakeDeviceFlags } from '../e2e/chromium.ts';
 import { prepareFixtures } from '../e2e/prepare.ts';
 import { MEL_FRAMES_PER_MESSAGE } from '../src/engine/audio/messages.ts';
 import { CHROMIUM } from '../playwright.config.ts';
+import { startPreview } from './previewServer.ts';
+import { benchRuntimes, printRuntimes } from './runtimes.ts';
+import { benchEngine, printEngine } from './engine.ts';
+import { benchRender } from './render.ts';
 
 const PORT = 4183;
 /** The default model's audio lookahead and the worklet's block, in ms (10 ms per mel frame). */
@@ -22,47 +30,15 @@ const WORKLET_BLOCK_MS = MEL_FRAMES_PER_MESSAGE * 10;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
 
-async function waitForServer(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(ORIGIN)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('vite preview did not start');
-}
-
 async function main(): Promise<void> {
   prepareFixtures();
-  // Something already answering on the port would be measured instead of this build: refuse.
-  if (await fetch(ORIGIN).then(() => true, () => false)) {
-    throw new Error(`Port ${PORT} is already in use (a vite preview left over from an earlier run?): stop it first, e.g. \`fuser -k ${PORT}/tcp\`.`);
-  }
-  // vite itself (not through npx, whose child outlives a kill), in its own process group so the whole group stops.
-  const server = spawn(resolve(import.meta.dirname, '../node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  const stopServer = () => {
-    try {
-      if (server.pid) process.kill(-server.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  };
-  process.once('SIGINT', () => {
-    stopServer();
-    process.exit(130);
-  });
+  const server = await startPreview(PORT);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [...BASE_FLAGS, ...fakeDeviceFlags(), '--enable-unsafe-webgpu', '--enable-features=Vulkan'],
   });
   try {
-    await waitForServer();
     const page = await browser.newPage();
     await page.goto(`${ORIGIN}/bench.html?iterations=20`);
     await page.waitForFunction(() => (globalThis as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 600_000 });
@@ -80,6 +56,14 @@ async function main(): Promise<void> {
         note: r.error ?? '',
       })),
     );
+    // Node runs after the page is done with the CPU: the two never time each other.
+    const runtimes = await benchRuntimes(resolve(import.meta.dirname, '../public/models/generator.onnx'));
+    const browserWasm = ((generator as { results?: { backend: string; ok: boolean; meanMs?: number; threads?: number }[] }).results ?? []).find((r) => r.backend === 'wasm' && r.ok && r.meanMs);
+    console.log('\nGenerator on CPU runtimes in Node (same model, same cores):');
+    printRuntimes(runtimes, browserWasm && { meanMs: browserWasm.meanMs!, threads: browserWasm.threads ?? 1 });
+    const engine = benchEngine();
+    console.log('\nEngine costs per frame / per training step (Node):');
+    printEngine(engine);
 
     const app = await browser.newPage();
     await app.goto(`${ORIGIN}/?backend=wasm`);
@@ -87,8 +71,12 @@ async function main(): Promise<void> {
     await app.getByTestId('start').filter({ hasText: 'Stop' }).waitFor({ timeout: 180_000 });
     await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
     const live = await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats());
-    const s = live as { fps: number; dropped: number; framesIn: number; framesOut: number; audioDelayMs: number; stages: Record<string, { mean: number; p95: number }> };
-    console.log(`\nLive pipeline (wasm generator, ${LIVE_SECONDS} s, fake 25 fps camera): ${s.fps.toFixed(1)} fps out, ${s.framesOut}/${s.framesIn} frames out, ${s.dropped} dropped, audio delay ${s.audioDelayMs.toFixed(0)} ms`);
+    const s = live as LiveStatus;
+    const why = Object.entries(s.droppedBy).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    console.log(
+      `\nLive pipeline (wasm generator, ${LIVE_SECONDS} s, fake 25 fps camera): ${s.fps.toFixed(1)} fps out; the camera offered ${s.framesOffered} frames: ` +
+        `${s.framesOut} out, ${s.dropped} dropped (${why || 'none'}), ${s.inFlight} in flight; audio delay ${s.audioDelayMs.toFixed(0)} ms`,
+    );
     console.table(Object.fromEntries(Object.entries(s.stages).map(([k, v]) => [k, { 'mean ms': fmt(v.mean), 'p95 ms': fmt(v.p95) }])));
     // Latency budget: where the audio → output delay goes. The model's lookahead and one worklet block are waits
     // for audio that does not exist yet; the stages are work; the rest is queueing (a frame waiting for a stage).
@@ -105,14 +93,26 @@ async function main(): Promise<void> {
     const work = Object.values(budget).reduce((a, b) => a + b, 0);
     const total = st('total');
     console.log(`\nLatency budget (mean ms): ${Object.entries(budget).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} + queueing ${(total - work).toFixed(1)} = ${total.toFixed(1)} (audio delay applied ${s.audioDelayMs.toFixed(0)})`);
+    // The generator as the live path runs it (the worker's inference stage) against the hardware limit.
+    const liveThreads = ((await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { backend(): { threads?: number } | undefined } }).lipsyncDebug.backend())) ?? {}).threads ?? 1;
+    const nativeSame = runtimes.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === liveThreads)?.meanMs;
+    if (nativeSame) console.log(`Live generator (wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`);
     const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend');
     console.log(`Everything but the generator: ${((100 * (busy - st('inference'))) / busy).toFixed(0)} % of the busy time per frame`);
+    await app.getByTestId('start').click(); // stop live mode: render gets the cores to itself
+    await app.close();
+    const render = await benchRender(browser, ORIGIN);
+    console.log(
+      `\nRender mode (wasm, ${render.frames} frames of ${render.width}×${render.height}): browser ${render.browserFps.toFixed(1)} frames/s (${(1000 / render.browserFps).toFixed(1)} ms/frame), ` +
+        `npm run render (Node) ${render.cliFps.toFixed(1)} frames/s; live busy time ${busy.toFixed(1)} ms/frame (${(1000 / busy).toFixed(1)} frames/s): ` +
+        `render ÷ live busy pace ${(render.browserFps / (1000 / busy)).toFixed(2)}× (must be ≥ 1); render ms/frame: ${Object.entries(render.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
+    );
     const out = resolve(import.meta.dirname, 'results.json');
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, live }, null, 2));
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, runtimes, engine, live, render }, null, 2));
     console.log(`wrote ${out}`);
   } finally {
     await browser.close();
-    stopServer();
+    server.stop();
   }
 }
 

@@ -2,6 +2,8 @@
 import { resolve } from 'node:path';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures/gen');
+/** The production build the tests serve (E2E_DIST lets two checkouts' test runs share a machine: own build, own port). */
+export const DIST = resolve(import.meta.dirname, '..', process.env.E2E_DIST ?? 'dist');
 export const BASE_FLAGS = [
   '--no-sandbox',
   '--disable-background-networking',

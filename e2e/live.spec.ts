@@ -47,8 +47,12 @@ async function compareFrames(page: Page, pairs: number) {
       return g.getImageData(0, 0, c.width, c.height);
     };
     const camFrames = new Map<number, ImageData>();
-    const camReader = new Processor({ track: cam.getVideoTracks()[0].clone() }).readable.getReader();
-    const outReader = new Processor({ track: out.getVideoTracks()[0].clone() }).readable.getReader();
+    // Clones, so the app's own tracks are untouched; stopped at the end, like every frame read here is closed
+    // (the app's tests fail on "A VideoFrame was garbage collected", so this helper must not cause one).
+    const camClone = cam.getVideoTracks()[0].clone();
+    const outClone = out.getVideoTracks()[0].clone();
+    const camReader = new Processor({ track: camClone }).readable.getReader();
+    const outReader = new Processor({ track: outClone }).readable.getReader();
     let stop = false;
     void (async () => {
       while (!stop) {
@@ -99,6 +103,8 @@ async function compareFrames(page: Page, pairs: number) {
     stop = true;
     await camReader.cancel();
     await outReader.cancel();
+    camClone.stop();
+    outClone.stop();
     return results;
   }, pairs);
 }
@@ -146,6 +152,64 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   expect(offOrigin).toEqual([]);
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Start');
+  await page.context().close();
+});
+
+test('face tracking on its own thread (?faceThread=own, the 4-core default): the same lip-sync, and Stop ends both threads', async () => {
+  const { page, consoleErrors } = await openApp('?faceThread=own');
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  await expect(page.getByTestId('hud-landmarks')).toContainText('own thread');
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  const frames = await compareFrames(page, 4);
+  expect(frames.length, 'matched camera/output frame pairs').toBeGreaterThanOrEqual(3);
+  for (const f of frames) {
+    expect(f.top).toBeLessThan(3);
+    expect(f.changed).toBeGreaterThan(200);
+    expect(f.bbox[1]).toBeGreaterThan(f.height * 0.4);
+  }
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Start');
+  // A second run starts a fresh face thread (the first one went with its worker).
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  await expect(page.getByTestId('hud-landmarks')).toContainText('own thread');
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  expect(consoleErrors).toEqual([]);
+  await page.context().close();
+});
+
+test('live mode keeps the page responsive: no main-thread script work over 50 ms in any frame once running', async () => {
+  const { page } = await openApp();
+  // Long animation frames (the long-task API with attribution): which scripts ran in each frame over 50 ms.
+  await page.evaluate(() => {
+    type Loaf = PerformanceEntry & { blockingDuration: number; scripts: { duration: number; forcedStyleAndLayoutDuration: number; invoker: string; sourceURL: string }[] };
+    const w = window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] };
+    w.frames50 = [];
+    new PerformanceObserver((list) =>
+      (list.getEntries() as Loaf[]).forEach((e) =>
+        w.frames50.push({
+          at: e.startTime,
+          ms: e.duration,
+          scriptMs: e.scripts.reduce((sum, s) => sum + s.duration + s.forcedStyleAndLayoutDuration, 0),
+          scripts: e.scripts.map((s) => `${s.invoker} (${s.sourceURL.split('/').pop()}) ${s.duration.toFixed(0)} ms`),
+        }),
+      ),
+    ).observe({ type: 'long-animation-frame', buffered: true });
+  });
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  // Starting may block briefly (the page wires streams, React mounts the views); live mode must not.
+  const from = await page.evaluate(() => performance.now());
+  await page.waitForTimeout(10_000);
+  const long = await page.evaluate((t) => (window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] }).frames50.filter((x) => x.at >= t), from);
+  const worst = long.reduce((m, x) => Math.max(m, x.scriptMs), 0);
+  // Frames can run long on a saturated 2-core machine with software compositing while no script runs at all;
+  // what the app controls is the script work inside a frame.
+  console.log(`10 s of live mode: ${long.length} frames over 50 ms (longest ${Math.max(0, ...long.map((x) => x.ms)).toFixed(0)} ms); most script work in one frame ${worst.toFixed(0)} ms`);
+  expect(await page.getByTestId('hud-fps').textContent()).not.toBe('0');
+  expect(long.filter((x) => x.scriptMs > 50).map((x) => x.scripts.join(', '))).toEqual([]);
   await page.context().close();
 });
 

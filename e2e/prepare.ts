@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSy
 import { buildClapperGenerator, buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { resolve } from 'node:path';
-import { FIXTURES } from './chromium.ts';
+import { DIST, FIXTURES } from './chromium.ts';
 
 export const CLIPS_DIR = resolve(import.meta.dirname, '../../shared/data/clips');
 /** A frontal news-style speaker; padded to a 640×480 webcam frame. */
@@ -27,7 +27,7 @@ function convert(clip: string, name: string): void {
 }
 
 /** Where the built app (vite build → dist/) finds the small deterministic test generator. */
-export const TEST_MODEL_DIR = resolve(import.meta.dirname, '../dist/test-models/small');
+export const TEST_MODEL_DIR = resolve(DIST, 'test-models/small');
 
 /**
  * A small generator that honours the full contract, for tests that need a second model (hot swap)
@@ -40,6 +40,36 @@ function writeTestModel(): void {
   writeFileSync(resolve(TEST_MODEL_DIR, 'manifest.json'), JSON.stringify(manifest, null, 2));
 }
 
+/** The same small generator at 96² (a hot swap across crop sizes). */
+export const TEST_MODEL_96_DIR = resolve(DIST, 'test-models/small96');
+
+/**
+ * Manifests whose `model` tries to leave the manifest's folder or origin in ways a naive check misses. If one were
+ * followed, the request log would show the target; the app must refuse each before fetching anything.
+ */
+export const MODEL_BYPASSES: Record<string, string> = {
+  'unc-path': '\\\\127.0.0.1:4274\\cors\\generator.onnx',
+  'leading-space': ' http://127.0.0.1:4274/cors/generator.onnx',
+  'tab-in-scheme': 'ht\ttp://127.0.0.1:4274/cors/generator.onnx',
+  'encoded-dots': '%2e%2e/%2e%2e/models/generator.onnx',
+};
+export const BYPASS_DIR = resolve(DIST, 'e2e-media/bypass');
+
+function writeModelFixtures(): void {
+  mkdirSync(TEST_MODEL_96_DIR, { recursive: true });
+  const small96 = buildTestGenerator({ size: 96, melFrames: 16, past: 8, mel: MEL_CONFIG, cropTemplate: 'facemesh-sim-v1' });
+  writeFileSync(resolve(TEST_MODEL_96_DIR, small96.manifest.model), small96.bytes);
+  writeFileSync(resolve(TEST_MODEL_96_DIR, 'manifest.json'), JSON.stringify(small96.manifest, null, 2));
+  // A manifest whose ONNX file is not on the server (an SPA host answers with index.html).
+  mkdirSync(resolve(BYPASS_DIR, '../missing-onnx'), { recursive: true });
+  writeFileSync(resolve(BYPASS_DIR, '../missing-onnx/manifest.json'), JSON.stringify({ ...small96.manifest, model: 'not-uploaded.onnx' }, null, 2));
+  for (const [name, model] of Object.entries(MODEL_BYPASSES)) {
+    const dir = resolve(BYPASS_DIR, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(resolve(dir, 'manifest.json'), JSON.stringify({ ...small96.manifest, model }, null, 2));
+  }
+}
+
 /** A camera that shows no face (a test pattern) with a tone as the mic: the no-face path. */
 function noFaceCamera(): void {
   const y4m = resolve(FIXTURES, 'noface.y4m');
@@ -48,8 +78,19 @@ function noFaceCamera(): void {
   if (!existsSync(wav)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000:duration=4', '-c:a', 'pcm_s16le', wav]);
 }
 
+/**
+ * A microphone that delivers digital silence (a muted or dead mic), with the real face as the camera: the mic
+ * health warning (e2e/devices.spec.ts).
+ */
+function silentMic(): void {
+  const y4m = resolve(FIXTURES, 'silent.y4m');
+  if (!existsSync(y4m)) symlinkSync(resolve(FIXTURES, 'camera.y4m'), y4m);
+  const wav = resolve(FIXTURES, 'silent.wav');
+  if (!existsSync(wav)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=48000:cl=mono', '-t', '10', '-c:a', 'pcm_s16le', wav]);
+}
+
 /** Where the built app finds the clapper generator (A/V timing). */
-export const CLAPPER_MODEL_DIR = resolve(import.meta.dirname, '../dist/test-models/clapper');
+export const CLAPPER_MODEL_DIR = resolve(DIST, 'test-models/clapper');
 
 /**
  * The A/V timing fixture: the real face as camera and, as the mic, 1 kHz tone bursts of 200 ms at irregular times
@@ -75,11 +116,13 @@ export function prepareFixtures(): void {
   convert(CAMERA_CLIP, 'camera');
   noFaceCamera();
   writeTestModel();
+  writeModelFixtures();
   clapperFixture();
+  silentMic();
 }
 
 /** Media for the embedding tests, copied next to the built app (served by `vite preview` from dist/). */
-export const EMBED_MEDIA_DIR = resolve(import.meta.dirname, '../dist/e2e-media');
+export const EMBED_MEDIA_DIR = resolve(DIST, 'e2e-media');
 /** The library build (npm run build:lib) is placed here, under dist/, away from the app's own files. */
 export const EMBED_LIB_PATH = 'other/path/lipsync/';
 /** Two faces and two voices: each avatar is driven by the other person's speech. */
@@ -112,7 +155,7 @@ export function prepareEmbedFixtures(): void {
   writeFileSync(resolve(bad, 'manifest.json'), JSON.stringify({ ...manifest, inputs: { ...manifest.inputs, masked: { ...manifest.inputs.masked, shape: [1, 3, 96, 96] } } }, null, 2));
   // A blank host page at yet another path: the tests load the library into it.
   writeFileSync(resolve(EMBED_MEDIA_DIR, 'host.html'), '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>host</title></head><body></body></html>\n');
-  const libDir = resolve(import.meta.dirname, '../dist', EMBED_LIB_PATH);
+  const libDir = resolve(DIST, EMBED_LIB_PATH);
   execFileSync('npx', ['vite', 'build', '-c', 'vite.lib.config.ts', '--outDir', libDir], { cwd: resolve(import.meta.dirname, '..'), stdio: 'inherit' });
 }
 

@@ -2,30 +2,32 @@
 /**
  * Inference worker: camera frames in, lip-synced frames out, all off the main thread.
  *
- * Two stages run interleaved on this thread:
- *  A. take the NEWEST camera frame (older ones are dropped and counted), copy its pixels once,
- *     find the face and cut the crops; then queue it until its audio has arrived.
+ * Two stages:
+ *  A. take the NEWEST camera frame (older ones are dropped and counted) and hand it to the face
+ *     tracker (faceTracking.ts: a nested worker when there are cores to spare, else this thread):
+ *     pixels + landmarks come back; cut the crops; queue the frame until its audio has arrived.
  *  B. when the mel window around a queued frame is complete (lookahead included), run the
  *     generator, paste the mouth back and write the frame to the output track.
- * A frame's audio arrives ~lookahead + one worklet block after the frame itself, so stage A of
- * later frames overlaps stage B's wait instead of stalling the pipeline.
+ * A frame's audio arrives ~lookahead + one worklet block after the frame itself, so stage A of later
+ * frames overlaps stage B's wait (and, on its own thread, stage B's work).
+ *
+ * Started under the name FACE_WORKER_NAME, this same script is that face tracker instead.
  */
 import * as ort from 'onnxruntime-web';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgl';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { RgbaImage } from '../engine/types.ts';
-import { FaceLandmarker } from '../engine/face/landmarker.ts';
-import { GeneratorRunner } from '../engine/generator/runner.ts';
+import { GeneratorRunner, wasmThreadCount } from '../engine/generator/runner.ts';
 import type { MelWorkletMessage } from '../engine/audio/messages.ts';
 import { LipsyncPipeline, type PreparedFrame } from '../engine/pipeline/lipsyncPipeline.ts';
 import { LiveScheduler } from '../engine/live/scheduler.ts';
 import { LatencyTracker } from '../engine/live/avSync.ts';
 import { PipelineStats } from '../engine/live/stats.ts';
-import { chooseGeneratorBackends, chooseLandmarkBackends } from './gpuProbe.ts';
+import { BufferPool } from '../engine/live/bufferPool.ts';
+import { readRgba, rgbaFrame } from './frameIo.ts';
+import { FACE_WORKER_NAME, serveFaceTracking, startFaceTracking, type FaceTracker, type TrackedFrame } from './faceTracking.ts';
+import { chooseGeneratorBackends, planThreads, type ThreadPlan } from './gpuProbe.ts';
 import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
-import type { BackendInfo, FromWorker, LandmarkBackend, ToWorker, WorkerConfig } from './protocol.ts';
+import type { BackendInfo, FromWorker, StartProgress, ToWorker, WorkerConfig } from './protocol.ts';
+import { RENDER_WORKER_NAME, serveRender } from './render.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const epochNow = () => performance.timeOrigin + performance.now();
@@ -44,13 +46,15 @@ interface Queued {
 
 let config: WorkerConfig | undefined;
 let initDone: Promise<void> | undefined;
-let landmarker: FaceLandmarker | undefined;
-let landmarkBackend: LandmarkBackend = 'cpu';
-let landmarkReason: string | undefined;
+let faces: FaceTracker | undefined;
+let generatorSlow = false;
 let runner: GeneratorRunner | undefined;
 let generatorLabel = '';
 let pipeline: LipsyncPipeline | undefined;
 let running = false;
+let firstFrameOut = false;
+/** The camera's frames: the stream until reading starts, then its reader (cancelled on stop). */
+let cameraIn: ReadableStream<VideoFrame> | ReadableStreamDefaultReader<VideoFrame> | undefined;
 
 // Which frame is generated with which audio, and what is dropped: src/engine/live/scheduler.ts.
 const scheduler = new LiveScheduler<VideoFrame, Queued>({ now: epochNow, release: (f) => f.close() });
@@ -58,13 +62,15 @@ const latency = new LatencyTracker();
 const stats = new PipelineStats({ now: epochNow });
 let faceVisible = false;
 
-let canvas: OffscreenCanvas | undefined;
-let ctx2d: OffscreenCanvasRenderingContext2D | undefined;
+/** The frames' RGBA copies, reused once written out (no per-frame megabytes for the GC). */
+const pixelPool = new BufferPool();
 let writer: WritableStreamDefaultWriter<VideoFrame> | undefined;
 let wakeGenerate: (() => void) | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 
-scope.onmessage = (e: MessageEvent<ToWorker>) => {
+if (scope.name === FACE_WORKER_NAME) serveFaceTracking(scope);
+else if (scope.name === RENDER_WORKER_NAME) serveRender(scope);
+else scope.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case 'init':
@@ -74,6 +80,8 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
         post({ type: 'error', code, message: (err as Error).message, fatal: true });
         throw err;
       });
+      // Reported above; the page may never send 'start' after a failed init, so nobody else awaits this.
+      initDone.catch(() => {});
       break;
     case 'start':
       void start(msg.readable, msg.writable, msg.melPort);
@@ -90,55 +98,81 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
   }
 };
 
+/** Who gets the cores (face thread or not, generator threads): see planThreads. */
+let threads: ThreadPlan = planThreads('auto', 1, 1);
+
 async function init(cfg: WorkerConfig): Promise<void> {
+  threads = planThreads(cfg.faceThread ?? 'auto', navigator.hardwareConcurrency ?? 1, wasmThreadCount());
   ort.env.wasm.wasmPaths = cfg.ortWasmBaseUrl;
-  setWasmPaths(cfg.tfWasmBaseUrl);
-  const [loaded] = await Promise.all([loadGeneratorFromUrl(cfg.manifestUrl), initLandmarks(cfg)]);
-  await activateGenerator(loaded);
+  progress({ step: 'model', status: 'start', detail: cfg.manifestUrl.split('/').slice(-2).join('/') });
+  const download = loadGeneratorFromUrl(cfg.manifestUrl, throttled((loaded, total) => progress({ step: 'model', status: 'progress', loaded, total })));
+  const [loaded] = await Promise.all([
+    download.then((g) => (progress({ step: 'model', status: 'done', loaded: g.bytes.byteLength, total: g.bytes.byteLength }), g)),
+    initLandmarks(cfg),
+  ]);
+  await activateGenerator(loaded, true);
   post({ type: 'ready', backend: backendInfo() });
 }
 
+const progress = (p: StartProgress) => post({ type: 'progress', progress: p });
+
+/** Download progress at most every 100 ms: a fast local download would otherwise flood the page. */
+function throttled(fn: (loaded: number, total?: number) => void): (loaded: number, total?: number) => void {
+  let last = 0;
+  return (loaded, total) => {
+    const now = performance.now();
+    if (now - last < 100) return;
+    last = now;
+    fn(loaded, total);
+  };
+}
+
 async function initLandmarks(cfg: WorkerConfig): Promise<void> {
-  const decision = chooseLandmarkBackends(cfg.landmarkBackend);
-  landmarkReason = decision.reason;
-  for (const name of decision.order) {
-    try {
-      // tfjs-backend-wasm's threaded build breaks when bundled into a worker (its pthread
-      // bootstrap references an unbundled symbol), so the face tracker uses the SIMD build.
-      if (name === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        landmarkBackend = name;
-        break;
-      }
-    } catch (e) {
-      landmarkReason = `${name} failed (${(e as Error).message})`;
-    }
-  }
   try {
-    landmarker = await FaceLandmarker.create({ modelBaseUrl: cfg.faceModelBaseUrl });
+    faces = await startFaceTracking(
+      { faceModelBaseUrl: cfg.faceModelBaseUrl, tfWasmBaseUrl: cfg.tfWasmBaseUrl, landmarkBackend: cfg.landmarkBackend },
+      threads.faceOwnThread ? scope.location.href : undefined,
+      progress,
+    );
   } catch (e) {
-    throw Object.assign(new Error(`The face tracking model could not be loaded from ${cfg.faceModelBaseUrl}: ${(e as Error).message}`), {
-      code: 'face-model',
-    });
+    throw Object.assign(new Error((e as Error).message), { code: 'face-model' });
   }
 }
 
-async function activateGenerator(loaded: LoadedGenerator): Promise<void> {
+/** The pipeline's landmark source: landmarks arrive with each tracked frame, so only reset is forwarded. */
+const trackedElsewhere = {
+  detect(): never {
+    throw new Error('Landmarks are tracked on the face thread; use prepareWithLandmarks.');
+  },
+  reset: () => faces?.reset(),
+};
+
+/** `starting`: report the steps and run the generator once before the first frame needs it. */
+async function activateGenerator(loaded: LoadedGenerator, starting = false): Promise<void> {
   const decision = await chooseGeneratorBackends(config!.generatorBackend);
+  if (starting) progress({ step: 'generator', status: 'start', detail: `on ${decision.order[0]}` });
   const next = await GeneratorRunner.create({
     modelBytes: loaded.bytes,
     manifest: loaded.manifest,
     ort,
     preferredBackends: decision.order,
+    // With face tracking on a core of its own, the generator's wasm threads take the rest (more would make
+    // the two fight over cores).
+    wasmThreads: faces?.ownThread ? threads.generatorThreads : undefined,
   });
   if (decision.reason && !next.fallbackReason) next.fallbackReason = decision.reason;
+  generatorSlow = Boolean(decision.slow) && next.backend === 'webgpu';
+  if (starting) {
+    progress({ step: 'generator', status: 'done', detail: `on ${next.backend}` });
+    progress({ step: 'warmup', status: 'start', detail: `on ${next.backend}` });
+    await next.warmUp();
+    progress({ step: 'warmup', status: 'done', detail: `on ${next.backend}` });
+  }
   const previous = runner;
   runner = next;
   generatorLabel = loaded.label;
   if (pipeline) pipeline.setGenerator(next, loaded.manifest);
-  else pipeline = new LipsyncPipeline(landmarker!, next, loaded.manifest);
+  else pipeline = new LipsyncPipeline(trackedElsewhere, next, loaded.manifest);
   await previous?.dispose();
 }
 
@@ -146,8 +180,10 @@ function backendInfo(): BackendInfo {
   return {
     generator: runner!.backend,
     generatorReason: runner!.fallbackReason,
-    landmarks: landmarkBackend,
-    landmarksReason: landmarkReason,
+    generatorSlow,
+    landmarks: faces?.backend ?? 'cpu',
+    landmarksReason: [faces?.reason, threads.reason].filter(Boolean).join('; '),
+    landmarksOwnThread: faces?.ownThread ?? false,
     modelName: generatorLabel,
     threads: ort.env.wasm.numThreads ?? 1,
   };
@@ -170,6 +206,7 @@ async function setModel(msg: Extract<ToWorker, { type: 'set-model' }>): Promise<
 
 async function start(readable: ReadableStream<VideoFrame>, writable: WritableStream<VideoFrame>, melPort: MessagePort): Promise<void> {
   running = true;
+  cameraIn = readable;
   writer = writable.getWriter();
   melPort.onmessage = (e: MessageEvent<MelWorkletMessage>) => onMel(e.data);
   statsTimer = setInterval(postStats, 250);
@@ -179,18 +216,28 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
     // Without a model we still show the camera, unchanged, so the user is never left with a frozen output.
   }
   void generateLoop();
+  if (!running) return; // stopped (Cancel) while the model was loading
   const reader = readable.getReader();
+  cameraIn = reader;
   void prepareLoop();
   try {
     while (running) {
       const { value, done } = await reader.read();
-      if (done || !value) break;
+      if (done || !value) {
+        // The track ended under us (unplugged, taken, stopped): say so instead of freezing on the last frame.
+        if (running) post({ type: 'error', code: 'camera-ended', message: 'The camera stopped: its video track ended.', fatal: true });
+        break;
+      }
+      if (!running) {
+        value.close(); // read just as Stop came: the scheduler was already cleared
+        break;
+      }
       stats.count('framesIn');
       scheduler.offerFrame(value, epochNow(), value.timestamp);
       wakePrepare?.();
     }
   } catch (e) {
-    if (running) post({ type: 'error', code: 'pipeline', message: `Camera stream ended: ${(e as Error).message}`, fatal: true });
+    if (running) post({ type: 'error', code: 'camera-ended', message: `The camera stopped: reading its video failed (${(e as Error).message}).`, fatal: true });
   } finally {
     reader.releaseLock();
   }
@@ -203,8 +250,28 @@ function onMel(msg: MelWorkletMessage): void {
 }
 
 let wakePrepare: (() => void) | undefined;
+/** Frames between the scheduler and the output (for the honest in-flight count). */
+let preparing = 0;
+let generating = 0;
 
-/** Stage A: newest camera frame → pixels → landmarks → crops. */
+/**
+ * A frame's pixels (in a pooled buffer) and landmarks, from the face thread; without a face tracker (its
+ * model failed to load) just the pixels, so the camera still shows.
+ */
+async function track(frame: VideoFrame, epochMs: number): Promise<TrackedFrame> {
+  const rect = frame.visibleRect;
+  const buffer = pixelPool.acquire((rect?.width ?? frame.displayWidth) * (rect?.height ?? frame.displayHeight) * 4);
+  if (faces) return faces.track(frame, buffer, epochMs);
+  const t0 = epochNow();
+  try {
+    const image = await readRgba(frame, (bytes) => (bytes === buffer.byteLength ? buffer : new Uint8ClampedArray(bytes)));
+    return { image, landmarks: null, captureMs: epochNow() - t0, landmarksMs: 0 };
+  } finally {
+    frame.close();
+  }
+}
+
+/** Stage A: newest camera frame → pixels + landmarks (face thread) → crops. */
 async function prepareLoop(): Promise<void> {
   while (running) {
     const item = scheduler.takeFrame();
@@ -214,28 +281,25 @@ async function prepareLoop(): Promise<void> {
       continue;
     }
     const frame = item.captured;
+    preparing = 1;
+    // Read before the frame moves to the face thread (a transferred frame is closed here).
+    const { timestamp, duration } = frame;
     try {
-      const t0 = epochNow();
-      const image = copyPixels(frame);
+      const tracked = await track(frame, item.epochMs);
       const queued: Queued = {
-        image,
-        timestamp: frame.timestamp,
-        duration: frame.duration,
+        image: tracked.image,
+        timestamp,
+        duration,
         epochMs: item.epochMs,
         prepared: null,
-        captureMs: epochNow() - t0,
+        captureMs: tracked.captureMs,
         needsAudio: false,
       };
-      frame.close();
-      if (pipeline) {
-        queued.prepared = pipeline.prepare(image, item.epochMs);
-        if (queued.prepared) {
-          stats.record('landmarks', queued.prepared.timings.landmarksMs);
-          stats.record('crop', queued.prepared.timings.cropMs);
-        } else {
-          stats.count('noFace');
-          stats.record('landmarks', epochNow() - t0 - queued.captureMs);
-        }
+      if (pipeline && faces) {
+        queued.prepared = pipeline.prepareWithLandmarks(tracked.image, tracked.landmarks, item.epochMs, tracked.landmarksMs);
+        stats.record('landmarks', tracked.landmarksMs);
+        if (queued.prepared) stats.record('crop', queued.prepared.timings.cropMs);
+        else stats.count('noFace');
         faceVisible = queued.prepared !== null;
       }
       queued.needsAudio = queued.prepared !== null;
@@ -245,7 +309,10 @@ async function prepareLoop(): Promise<void> {
       wakeGenerate?.();
     } catch (e) {
       frame.close();
+      scheduler.countFailed();
       post({ type: 'error', code: 'pipeline', message: `Frame processing failed: ${(e as Error).message}`, fatal: false });
+    } finally {
+      preparing = 0;
     }
     // Yield so messages (mel blocks, clock) are handled between frames.
     await new Promise((r) => setTimeout(r, 0));
@@ -267,6 +334,7 @@ async function generateLoop(): Promise<void> {
       continue;
     }
     const { item, audio } = next;
+    generating = 1;
     try {
       if (item.prepared && pipeline && audio) {
         // Prepared before a hot swap to a model with another crop: cut again for the running one.
@@ -279,38 +347,34 @@ async function generateLoop(): Promise<void> {
         stats.record('blend', epochNow() - t1);
       }
       await writeFrame(item);
+      if (!firstFrameOut) {
+        firstFrameOut = true;
+        progress({ step: 'first-frame', status: 'done', detail: item.prepared ? 'lip-synced' : 'camera passed through' });
+      }
       const now = epochNow();
       latency.add(item.epochMs, now);
       stats.record('total', now - item.epochMs);
       stats.frameOut(now);
     } catch (e) {
+      scheduler.countFailed();
       await handleGeneratorFailure(e as Error);
+    } finally {
+      generating = 0;
     }
   }
 }
 
-function copyPixels(frame: VideoFrame): RgbaImage {
-  const w = frame.displayWidth;
-  const h = frame.displayHeight;
-  if (!canvas || canvas.width !== w || canvas.height !== h) {
-    canvas = new OffscreenCanvas(w, h);
-    ctx2d = canvas.getContext('2d', { willReadFrequently: true })!;
-  }
-  ctx2d!.drawImage(frame, 0, 0, w, h);
-  const img = ctx2d!.getImageData(0, 0, w, h);
-  return { width: w, height: h, data: img.data };
-}
-
 async function writeFrame(item: Queued): Promise<void> {
-  if (!writer || !ctx2d || !canvas) return;
-  const { image } = item;
-  if (canvas.width !== image.width || canvas.height !== image.height) {
-    canvas.width = image.width;
-    canvas.height = image.height;
+  // After Stop the writer is closing: a frame written now would be refused and left to the garbage collector.
+  if (!writer || !running) return;
+  const out = rgbaFrame(item.image, item.timestamp, item.duration ?? undefined);
+  pixelPool.release(item.image.data as Uint8ClampedArray<ArrayBuffer>);
+  try {
+    await writer.write(out);
+  } catch (e) {
+    out.close(); // a refused frame is still ours to close (an accepted one the track closes)
+    throw e;
   }
-  ctx2d.putImageData(new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0);
-  const out = new VideoFrame(canvas, { timestamp: item.timestamp, duration: item.duration ?? undefined });
-  await writer.write(out);
 }
 
 async function handleGeneratorFailure(err: Error): Promise<void> {
@@ -342,6 +406,7 @@ function postStats(): void {
       ...snap,
       framesOffered: scheduler.framesOffered,
       droppedBy: { ...scheduler.dropped },
+      inFlight: scheduler.heldCount + preparing + generating,
       audioDelayMs: latency.audioDelaySeconds * 1000,
       faceVisible,
       audioStalled: scheduler.audioStalled,
@@ -353,6 +418,10 @@ async function stop(): Promise<void> {
   running = false;
   if (statsTimer) clearInterval(statsTimer);
   scheduler.clear();
+  // Frames still queued in the camera stream are closed by cancelling it, not left to the garbage collector.
+  const camera = cameraIn;
+  cameraIn = undefined;
+  await camera?.cancel().catch(() => undefined);
   wakePrepare?.();
   wakeGenerate?.();
   try {
@@ -361,6 +430,6 @@ async function stop(): Promise<void> {
     /* the track may already be gone */
   }
   await runner?.dispose();
-  landmarker?.close();
+  await faces?.close();
   post({ type: 'stopped' });
 }

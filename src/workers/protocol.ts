@@ -3,6 +3,7 @@
  * the camera's ReadableStream<VideoFrame> and the output's WritableStream<VideoFrame> are
  * transferred once at start, and mel features arrive from the AudioWorklet on their own port.
  */
+import type { FaceThreadChoice } from './gpuProbe.ts';
 import type { LiveStatsSnapshot } from '../engine/live/stats.ts';
 import type { DropReason } from '../engine/live/scheduler.ts';
 
@@ -21,6 +22,8 @@ export interface WorkerConfig {
   tfWasmBaseUrl: string;
   generatorBackend: BackendChoice<GeneratorBackend>;
   landmarkBackend: BackendChoice<LandmarkBackend>;
+  /** Face tracking on its own thread or the generator's (default 'auto': by core count, see planThreads). */
+  faceThread?: FaceThreadChoice;
 }
 
 export type ToWorker =
@@ -40,8 +43,12 @@ export type ToWorker =
 export interface BackendInfo {
   generator: GeneratorBackend;
   generatorReason?: string;
+  /** The generator runs far below live speed (a forced backend on a software GPU). */
+  generatorSlow?: boolean;
   landmarks: LandmarkBackend;
   landmarksReason?: string;
+  /** Face tracking runs on its own thread (beside the generator), not the generator's. */
+  landmarksOwnThread?: boolean;
   modelName: string;
   threads: number;
 }
@@ -55,9 +62,29 @@ export interface LiveStatus extends LiveStatsSnapshot {
   framesOffered: number;
   /** Dropped frames by reason (src/engine/live/scheduler.ts DropReason). */
   droppedBy: Record<DropReason, number>;
+  /** Frames read from the camera and not yet output or dropped (waiting, being prepared or generated). */
+  inFlight: number;
+}
+
+/**
+ * Steps of a start, reported as they happen (like transformers.js progress callbacks). 'model' and
+ * 'face-model' overlap; 'sources' is reported by the session itself (camera/mic or files opening);
+ * 'first-frame' comes after 'ready', when the first frame reaches the output track.
+ */
+export type StartStep = 'sources' | 'model' | 'face-model' | 'generator' | 'warmup' | 'first-frame';
+
+export interface StartProgress {
+  step: StartStep;
+  status: 'start' | 'progress' | 'done';
+  /** Bytes received / expected while the generator downloads (`total` is missing when the server sends no length). */
+  loaded?: number;
+  total?: number;
+  /** Extra words for people: the backend the generator starts on, the model's name. */
+  detail?: string;
 }
 
 export type FromWorker =
+  | { type: 'progress'; progress: StartProgress }
   | { type: 'ready'; backend: BackendInfo }
   | { type: 'stats'; stats: LiveStatus }
   | { type: 'model-changed'; requestId: number; backend: BackendInfo }
@@ -70,7 +97,9 @@ export type WorkerErrorCode =
   | 'face-model'
   | 'webgpu-lost'
   | 'pipeline'
-  | 'unsupported-browser';
+  | 'unsupported-browser'
+  /** The face track ended while running (unplugged, taken by another application, or stopped). */
+  | 'camera-ended';
 
 // ---- Fine-tuning (training.worker.ts) ----
 
@@ -122,6 +151,9 @@ export type TrainingErrorCode =
   | 'diverged'
   | 'failed';
 
+/** 'validation' and 'preview' are run at validation points; 'step' is one optimiser step (the first compiles the GPU kernels). */
+export type TrainingActivity = 'validation' | 'preview' | 'step';
+
 export interface TrainingResult {
   onnx: ArrayBuffer;
   manifest: unknown;
@@ -135,8 +167,13 @@ export type FromTrainingWorker =
   | { type: 'prepare-progress'; done: number; total?: number; dropped: number }
   | { type: 'prepared'; frames: number; dropped: number; seconds: number; trainTargets: number; valPairs: number }
   | { type: 'progress'; step: number; steps: number; stepsPerSec: number; etaSec: number; trainLoss: number }
-  /** Sent once the step's weights are checkpointed (they are what a GPU failure hands back). */
-  | { type: 'validation'; step: number; loss: number; mouth: number }
+  /** What the worker is doing now (so the page can say "first step…" instead of a made-up rate). */
+  | { type: 'busy'; what: TrainingActivity; step: number }
+  /**
+   * Sent once the step's weights are checkpointed (they are what a GPU failure hands back). After step 0 the
+   * checkpoint itself comes along, so the page keeps it even when it has to terminate a busy worker on cancel.
+   */
+  | { type: 'validation'; step: number; loss: number; mouth: number; checkpoint?: TrainingResult }
   | { type: 'preview'; step: number; target: ImageBitmap; reference: ImageBitmap; prediction: ImageBitmap }
   | { type: 'paused' }
   | { type: 'resumed' }
@@ -146,3 +183,60 @@ export type FromTrainingWorker =
   | { type: 'error'; code: TrainingErrorCode; message: string; lastGood?: TrainingResult }
   /** Reply to a debug request: what was done. */
   | { type: 'debug'; message: string };
+
+// ---- Render mode (render.ts, in the inference worker's script started as RENDER_WORKER_NAME) ----
+
+export interface RenderConfig {
+  /** The generator: a manifest URL, or ONNX bytes + manifest JSON. */
+  manifestUrl?: string;
+  modelBytes?: ArrayBuffer;
+  manifest?: unknown;
+  modelLabel?: string;
+  faceModelBaseUrl: string;
+  ortWasmBaseUrl: string;
+  tfWasmBaseUrl: string;
+  generatorBackend: BackendChoice<GeneratorBackend>;
+  landmarkBackend: BackendChoice<LandmarkBackend>;
+}
+
+export interface RenderJob {
+  face: Blob;
+  audio: Blob;
+  /** Video longer than the audio: stop at the audio's end (default) or keep the rest unchanged. */
+  tail?: 'stop' | 'keep';
+  /** Render only the first seconds (a preview). */
+  maxSeconds?: number;
+}
+
+export type RenderStage = 'loading' | 'decoding-audio' | 'rendering' | 'encoding-audio';
+
+export interface RenderProgressMessage {
+  stage: RenderStage;
+  /** Output frames done / total (rendering), and the estimated time left. */
+  done: number;
+  total: number;
+  etaMs: number;
+  facesFound: number;
+}
+
+export interface RenderResult {
+  blob: Blob;
+  mimeType: string;
+  extension: string;
+  frames: number;
+  fps: number;
+  seconds: number;
+  facesFound: number;
+  /** Output frames per second of wall time (render speed). */
+  renderFps: number;
+  /** Mean ms per output frame: read (decoder), prepare (landmarks + crop), generate, paste, write (encoder). */
+  stages: Record<'read' | 'prepare' | 'generate' | 'paste' | 'write', number>;
+  backend: { generator: GeneratorBackend; landmarks: LandmarkBackend; modelName: string };
+}
+
+export type ToRenderWorker = { type: 'render'; config: RenderConfig; job: RenderJob } | { type: 'cancel' };
+
+export type FromRenderWorker =
+  | { type: 'render-progress'; progress: RenderProgressMessage }
+  | { type: 'render-done'; result: RenderResult }
+  | { type: 'render-error'; code: string; message: string };

@@ -179,6 +179,32 @@ class OpeningExpertTest(unittest.TestCase):
         self.assertGreater(float(img.grad.abs().sum()), 0.0)
         self.assertTrue(torch.equal(frozen(img.detach()), net.eval()(img.detach())))
 
+    def test_swapped_audio_term_asks_for_the_donor_samples_opening(self):
+        from opening import OPENING_SCALE
+        from train import swapped_audio_opening
+
+        class AudioPaints(torch.nn.Module):  # lower half = mean of the audio it was given
+            def forward(self, masked, reference, audio):
+                return masked * 0 + audio.mean(dim=(1, 2, 3)).view(-1, 1, 1, 1)
+
+        class ReadsBrightness:  # "opening" = mean of the lower half
+            def read(self, lower):
+                return lower.mean(dim=(1, 2, 3)), None
+
+        n, size = 4, 16
+        batch = {"masked": torch.zeros(n, 3, size, size), "reference": torch.zeros(n, 3, size, size),
+                 "audio": torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 1, 4, 4).clone(),
+                 "opening": torch.arange(n, dtype=torch.float32) / OPENING_SCALE}
+        # Sample i is generated with sample i+1's audio and scored against sample i+1's opening: exact, so 0.
+        self.assertAlmostEqual(float(swapped_audio_opening(AudioPaints(), batch, ReadsBrightness(), size // 2, 3)), 0.0)
+        # A model that copies the reference (sample i's own mouth, value i) misses by one opening unit each.
+        class CopiesReference(torch.nn.Module):
+            def forward(self, masked, reference, audio):
+                return reference
+
+        batch["reference"] = torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 3, size, size).clone()
+        self.assertAlmostEqual(float(swapped_audio_opening(CopiesReference(), batch, ReadsBrightness(), size // 2, 3)), 1.0, places=5)
+
     def test_lip_shape_expert_reads_positions_and_labels_are_lower_half_fractions(self):
         import tempfile
         from opening import LIP_POINTS, OpeningNet, lip_shape_label, load_opening_net

@@ -124,6 +124,20 @@ def save_atomic(obj, path: str):
     os.replace(tmp, path)
 
 
+def swapped_audio_opening(model, batch: dict, opening_net, lower_start: int, k: int) -> torch.Tensor:
+    """Opening error of the first k samples generated with the NEXT sample's audio, against that sample's opening.
+
+    The pixel losses can be met by copying the reference's mouth; this term cannot: face i with the audio of
+    sample i+1 must open the mouth as far as sample i+1 did. Openings are fractions of an aligned crop, so they
+    carry from one face to another. Training only; the reference rule is untouched (same reference as sample i)."""
+    n = batch["audio"].shape[0]
+    k = min(k, n)
+    donor = (torch.arange(k) + 1) % n
+    out = model(batch["masked"][:k], batch["reference"][:k], batch["audio"][donor])
+    opening, _ = opening_net.read(out[:, :, lower_start:])
+    return (opening - batch["opening"][donor] * OPENING_SCALE).abs().mean()
+
+
 def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
     """Validation loss on a fixed slice of held-out pairs, no augmentation. Also reports the L1 of simply
     copying the reference's lower half (the baseline an audio-driven model has to beat on the mouth) and the
@@ -206,6 +220,10 @@ def parse_args(argv=None):
     ap.add_argument("--lip-weight", type=float, default=0.0,
                     help="with an --opening-net trained with --lip-shape: adds --lip-weight * |R(generated) lip landmarks "
                          "- target's| (width, corners and position of the mouth, which LMD measures)")
+    ap.add_argument("--swap-audio-weight", type=float, default=0.0,
+                    help="with an --opening-net: regenerate part of the batch with another sample's audio and ask the "
+                         "expert for THAT sample's opening (audio, not the reference, must set the mouth)")
+    ap.add_argument("--swap-audio-frac", type=float, default=0.5, help="fraction of the batch used by --swap-audio-weight")
     ap.add_argument("--select-by", default="loss", choices=SELECT_KEYS,
                     help="validation key whose minimum picks best.pt (openingErr needs --opening-net, lipErr a --lip-shape one)")
     ap.add_argument("--no-augment", action="store_true")
@@ -330,6 +348,8 @@ def main(argv=None):
     lip_expert = opening_net is not None and opening_net.lip_shape
     if args.lip_weight > 0 and not lip_expert:
         raise SystemExit("--lip-weight needs an --opening-net trained with opening.py --lip-shape")
+    if args.swap_audio_weight > 0 and opening_net is None:
+        raise SystemExit("--swap-audio-weight needs an --opening-net (the expert that reads the generated opening)")
     if (args.select_by == "openingErr" and opening_net is None) or (args.select_by == "lipErr" and not lip_expert):
         raise SystemExit(f"--select-by {args.select_by} needs an --opening-net" + (" trained with --lip-shape" if args.select_by == "lipErr" else ""))
     if not 0 <= args.flip <= 1:
@@ -423,6 +443,10 @@ def main(argv=None):
                 if args.lip_weight > 0:
                     terms["lips"] = (lips_pred - lip_shape_label(batch["lips"], cfg.size)).abs().mean()
                     loss = loss + args.lip_weight * terms["lips"]
+                if args.swap_audio_weight > 0:
+                    k = max(1, round(args.batch * args.swap_audio_frac))
+                    terms["swapOpening"] = swapped_audio_opening(model, batch, opening_net, cfg.lower_start, k)
+                    loss = loss + args.swap_audio_weight * terms["swapOpening"]
             if adversary is not None:
                 adv = adversary.generator_terms(out, batch["target"], batch["lips"], cfg.lower_start, step - run_start_step)
                 if adv:

@@ -211,6 +211,18 @@ export class FaceLandmarker {
     this.previous = null;
   }
 
+  /**
+   * Runs the detector and the mesh once on a blank frame: their first runs compile kernels (seconds on
+   * WebGL), which would otherwise delay the first live frame. Tracking state is left untouched.
+   */
+  warmUp(): void {
+    if (this.disposed) throw new FaceLandmarkerError('FaceLandmarker was disposed', 'disposed');
+    const size = MESH_SIZE * 2;
+    const blank: RgbaImage = { width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(128) };
+    this.runDetector(blank);
+    this.runMesh(blank, { cx: size / 2, cy: size / 2, size, angle: 0 });
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

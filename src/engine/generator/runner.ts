@@ -188,6 +188,16 @@ export class GeneratorRunner {
     return (await t.getData(true)) as Float32Array;
   }
 
+  /**
+   * One run on blank inputs. The first run of a session compiles its kernels (WebGPU shaders, wasm code
+   * paths) and takes seconds: done at start, it keeps the first live frames from waiting on it.
+   */
+  async warmUp(): Promise<void> {
+    const blank = (spec: GeneratorTensorSpec) => new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
+    const { masked, reference, audio } = this.manifest.inputs;
+    await this.run({ masked: blank(masked), reference: blank(reference), audio: blank(audio) });
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;

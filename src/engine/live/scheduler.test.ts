@@ -114,6 +114,21 @@ describe('LiveScheduler', () => {
     expect(s.dropped['queue-full']).toBe(2);
   });
 
+  it('every frame offered is held, dropped with a reason, or taken out: the counts add up', () => {
+    const { s } = setup({ maxAwaiting: 2 });
+    for (let i = 0; i < 3; i++) s.offerFrame(`f${i}`); // two superseded, one in the slot
+    expect(s.heldCount).toBe(1);
+    const taken = s.takeFrame()!;
+    expect(s.heldCount).toBe(0); // now with the caller (preparing)
+    s.enqueue({ id: 0, epochMs: taken.epochMs, needsAudio: false });
+    s.enqueue({ id: 1, epochMs: taken.epochMs, needsAudio: false });
+    s.enqueue({ id: 2, epochMs: taken.epochMs, needsAudio: false }); // one too many: queue-full
+    expect(s.heldCount).toBe(2);
+    s.countFailed();
+    expect(s.dropped.failed).toBe(1);
+    expect(s.droppedTotal).toBe(2 + 1 + 1);
+  });
+
   it('a mel stream that restarts at 0 takes its new start time', () => {
     const { s } = setup();
     s.pushMel(melBlock(0, 100));

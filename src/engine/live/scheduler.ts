@@ -21,9 +21,10 @@ import { LatestSlot } from './latestSlot.ts';
 /**
  * Why a frame never reached the output: `camera` — the browser's track queue dropped it before the worker could
  * read it (seen as a gap in the capture timestamps); `superseded` — a newer frame replaced it while it waited;
- * `stale` — a newer frame's audio was ready first; `queue-full` — too many frames waited for audio.
+ * `stale` — a newer frame's audio was ready first; `queue-full` — too many frames waited for audio; `failed` —
+ * processing or generating it threw (the error is reported separately).
  */
-export type DropReason = 'camera' | 'superseded' | 'stale' | 'queue-full';
+export type DropReason = 'camera' | 'superseded' | 'stale' | 'queue-full' | 'failed';
 
 /**
  * Frames the camera produced that never reached the reader, from gaps in the capture timestamps: the frame
@@ -95,7 +96,7 @@ export class LiveScheduler<C, W extends Waiting> {
   private melStartContextTime: number | undefined;
   private lastMelEpoch = -Infinity;
   private stalled = false;
-  private readonly drops: Record<DropReason, number> = { camera: 0, superseded: 0, stale: 0, 'queue-full': 0 };
+  private readonly drops: Record<DropReason, number> = { camera: 0, superseded: 0, stale: 0, 'queue-full': 0, failed: 0 };
   private readonly gaps = new CameraGapCounter();
   private taken = 0;
   private readonly now: () => number;
@@ -152,6 +153,16 @@ export class LiveScheduler<C, W extends Waiting> {
 
   get waitingCount(): number {
     return this.waiting.length;
+  }
+
+  /** Frames held here right now: the one in the slot and those waiting for audio. */
+  get heldCount(): number {
+    return (this.slot.pending ? 1 : 0) + this.waiting.length;
+  }
+
+  /** A frame taken from here was lost to an error while it was processed or generated. */
+  countFailed(): void {
+    this.drops.failed++;
   }
 
   /** A mel block from the worklet. A block starting at 0 is a new stream (its start time is taken anew). */
@@ -224,7 +235,7 @@ export class LiveScheduler<C, W extends Waiting> {
   }
 
   get droppedTotal(): number {
-    return this.drops.camera + this.drops.superseded + this.drops.stale + this.drops['queue-full'];
+    return this.drops.camera + this.drops.superseded + this.drops.stale + this.drops['queue-full'] + this.drops.failed;
   }
 
   /** Releases the waiting camera frame and forgets the queued ones (stop). */

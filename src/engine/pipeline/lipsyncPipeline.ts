@@ -71,11 +71,19 @@ export class LipsyncPipeline {
   prepare(image: RgbaImage, timestampMs: number): PreparedFrame | null {
     const t0 = this.now();
     const landmarks = this.landmarks.detect(image, timestampMs);
-    const t1 = this.now();
+    return this.prepareWithLandmarks(image, landmarks, timestampMs, this.now() - t0);
+  }
+
+  /**
+   * Cuts the crops for landmarks found elsewhere (the live worker tracks faces on another thread).
+   * `landmarksMs` is how long finding them took, for the stats. Null landmarks: no face, null result.
+   */
+  prepareWithLandmarks(image: RgbaImage, landmarks: FaceLandmarks | null, timestampMs: number, landmarksMs: number): PreparedFrame | null {
     if (!landmarks) {
       this.smoother?.reset();
       return null;
     }
+    const t1 = this.now();
     const { cropSize: S, imageRange, maskRatio, maskFill } = this.manifest;
     const raw = estimateCropTransform(landmarks, S);
     const transform = this.smoother ? this.smoother.filter(raw, timestampMs) : raw;
@@ -88,7 +96,7 @@ export class LipsyncPipeline {
       crop,
       masked,
       cut: { maskRatio, maskFill, imageRange: [imageRange[0], imageRange[1]] },
-      timings: { landmarksMs: t1 - t0, cropMs: t2 - t1 },
+      timings: { landmarksMs, cropMs: t2 - t1 },
     };
   }
 

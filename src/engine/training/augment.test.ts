@@ -220,29 +220,4 @@ describe('CropWarper', () => {
     expect(t[S * S]).toBe(-1);
     expect(t[2 * S * S]).toBeCloseTo(((128 / 255 - 0.5) * 1.15 + 0.5) * 2 - 1, 6);
   });
-
-  it('S=128, batch 4 (8 crops + lips) costs a few ms', () => {
-    const size = 128;
-    const warper = new CropWarper(size);
-    const crops = [noiseCrop(1, size), noiseCrop(2, size)];
-    const out = new Float32Array(3 * size * size);
-    const lm = new Float32Array(LANDMARK_COUNT * 3).fill(64);
-    const lmOut = new Float32Array(LANDMARK_COUNT * 3);
-    const rng = mulberry32(1);
-    const batch = () => {
-      for (let b = 0; b < 4; b++) {
-        const a = drawAugment(rng, DEFAULT_AUGMENT);
-        warper.warp(crops[0], a.target, a.colour, [0, 1], out);
-        warper.warp(crops[1], a.reference, a.colour, [0, 1], out);
-        warpLandmarks(lm, size, a.target, lmOut);
-      }
-    };
-    for (let i = 0; i < 20; i++) batch(); // warm-up (JIT)
-    const n = 100;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) batch();
-    const ms = (performance.now() - t0) / n;
-    console.log(`augment S=${size}, batch 4: ${ms.toFixed(2)} ms per batch`);
-    expect(ms).toBeLessThan(50); // loose: the CPU may be shared; typical is a few ms
-  });
 });

@@ -1,0 +1,153 @@
+/**
+ * The generator's CPU runtimes side by side, in Node on the same cores (part of `npm run bench`):
+ *   - native ONNX Runtime (onnxruntime-node, CPU EP): the hardware limit for this model here;
+ *   - onnxruntime-web's wasm EP (the browser runtime, run in Node: same wasm, no browser around it);
+ *   - tfjs-backend-wasm (XNNPACK) through the fine-tune's ONNX→tfjs reader: the candidate CPU runtime.
+ * Same inputs, same thread counts; every runtime's output is compared with native ORT's, so a fast but wrong
+ * runtime shows up. Run alone: `npx tsx bench/runtimes.ts [generator.onnx]`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { readOnnxModel } from '../src/engine/generator/onnx.ts';
+import { onnxToTf } from '../src/engine/training/onnxToTf.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface RuntimeResult {
+  runtime: string;
+  threads: number;
+  meanMs?: number;
+  p50Ms?: number;
+  /** max |output − native ORT's output| on the same input. */
+  maxAbsDiff?: number;
+  error?: string;
+}
+
+interface Inputs {
+  masked: Float32Array;
+  reference: Float32Array;
+  audio: Float32Array;
+  dims: Record<'masked' | 'reference' | 'audio', number[]>;
+}
+
+function inputsFor(model: Uint8Array): Inputs {
+  const info = readOnnxModel(model);
+  const dims = Object.fromEntries(info.inputs.map((i) => [i.name, i.dims!.map((d) => (typeof d === 'number' ? d : 1))])) as Inputs['dims'];
+  const fill = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
+  const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
+  return {
+    masked: fill(size(dims.masked), (i) => (i % 251) / 251),
+    reference: fill(size(dims.reference), (i) => (i % 241) / 241),
+    audio: fill(size(dims.audio), (i) => Math.sin(i * 0.37) * 0.8),
+    dims,
+  };
+}
+
+async function time(run: () => Promise<Float32Array>, iterations: number): Promise<{ out: Float32Array; meanMs: number; p50Ms: number }> {
+  const out = await run(); // warm-up: first-run kernels and allocations are not the steady state
+  for (let i = 0; i < 2; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { out, meanMs: times.reduce((a, b) => a + b, 0) / times.length, p50Ms: times[times.length >> 1] };
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2], iterations = 30): Promise<RuntimeResult[]> {
+  const model = new Uint8Array(readFileSync(modelPath));
+  const x = inputsFor(model);
+  const results: RuntimeResult[] = [];
+  let reference: Float32Array | undefined;
+
+  const ortNode = await import('onnxruntime-node');
+  for (const n of threads) {
+    try {
+      const session = await ortNode.InferenceSession.create(model, { intraOpNumThreads: n, interOpNumThreads: 1, executionMode: 'sequential' });
+      const feeds = {
+        masked: new ortNode.Tensor('float32', x.masked, x.dims.masked),
+        reference: new ortNode.Tensor('float32', x.reference, x.dims.reference),
+        audio: new ortNode.Tensor('float32', x.audio, x.dims.audio),
+      };
+      const r = await time(async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array, iterations);
+      reference ??= r.out;
+      results.push({ runtime: 'onnxruntime-node (native CPU)', threads: n, meanMs: r.meanMs, p50Ms: r.p50Ms, maxAbsDiff: maxAbsDiff(r.out, reference) });
+      await session.release();
+    } catch (e) {
+      results.push({ runtime: 'onnxruntime-node (native CPU)', threads: n, error: (e as Error).message });
+    }
+  }
+
+  // onnxruntime-web in Node: its threaded wasm needs workers Node does not give it, so 1 thread (as the
+  // browser gets without cross-origin isolation).
+  try {
+    const ortWeb = await import('onnxruntime-web');
+    ortWeb.env.wasm.numThreads = 1;
+    const session = await ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const feeds = {
+      masked: new ortWeb.Tensor('float32', x.masked, x.dims.masked),
+      reference: new ortWeb.Tensor('float32', x.reference, x.dims.reference),
+      audio: new ortWeb.Tensor('float32', x.audio, x.dims.audio),
+    };
+    const r = await time(async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array, iterations);
+    results.push({ runtime: 'onnxruntime-web wasm EP (in Node)', threads: 1, meanMs: r.meanMs, p50Ms: r.p50Ms, maxAbsDiff: reference && maxAbsDiff(r.out, reference) });
+    await session.release();
+  } catch (e) {
+    results.push({ runtime: 'onnxruntime-web wasm EP (in Node)', threads: 1, error: (e as Error).message });
+  }
+
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise');
+    await tf.ready();
+    const net = onnxToTf(model, { trainable: () => false });
+    const feeds = {
+      masked: tf.tensor(x.masked, x.dims.masked),
+      reference: tf.tensor(x.reference, x.dims.reference),
+      audio: tf.tensor(x.audio, x.dims.audio),
+    };
+    const r = await time(async () => {
+      const y = net.forward(feeds);
+      const data = (await y.data()) as Float32Array;
+      y.dispose();
+      return data;
+    }, iterations);
+    results.push({ runtime: 'tfjs-backend-wasm via ONNX→tfjs', threads: 1, meanMs: r.meanMs, p50Ms: r.p50Ms, maxAbsDiff: reference && maxAbsDiff(r.out, reference) });
+    Object.values(feeds).forEach((t) => t.dispose());
+    net.dispose();
+  } catch (e) {
+    results.push({ runtime: 'tfjs-backend-wasm via ONNX→tfjs', threads: 1, error: (e as Error).message });
+  }
+  return results;
+}
+
+export function printRuntimes(results: RuntimeResult[], browserWasm?: { meanMs: number; threads: number }): void {
+  console.table(results.map((r) => ({ runtime: r.runtime, threads: r.threads, 'mean ms': r.meanMs?.toFixed(1) ?? '–', 'p50 ms': r.p50Ms?.toFixed(1) ?? '–', 'max |Δ| vs native': r.maxAbsDiff?.toExponential(1) ?? '–', note: r.error ?? '' })));
+  const native = (n: number) => results.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === n)?.meanMs;
+  for (const r of results.filter((r) => !r.runtime.startsWith('onnxruntime-node') && r.meanMs)) {
+    const base = native(r.threads);
+    if (base) console.log(`${r.runtime} ÷ native ORT (${r.threads} thread${r.threads > 1 ? 's' : ''}): ${(r.meanMs! / base).toFixed(2)}×`);
+  }
+  if (browserWasm) {
+    const base = native(browserWasm.threads) ?? native(1);
+    if (base) console.log(`browser wasm EP (${browserWasm.threads} thread${browserWasm.threads > 1 ? 's' : ''}, ${browserWasm.meanMs.toFixed(1)} ms) ÷ native ORT (${browserWasm.threads} thread${browserWasm.threads > 1 ? 's' : ''}): ${(browserWasm.meanMs / base).toFixed(2)}×  (target ≤ 2.5×)`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const model = resolve(process.argv[2] ?? resolve(import.meta.dirname, '../public/models/generator.onnx'));
+  benchRuntimes(model).then(
+    (r) => printRuntimes(r),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
