@@ -3,8 +3,9 @@
  *
  *  - 'camera' → the webcam;  MediaStream / MediaStreamTrack → its video track (a clone: the caller's
  *    track keeps running when the session stops);  a <video> showing a stream → that stream.
- *  - a video (URL, Blob, or a <video> with a file) → MuseTalk's avatar loop: the first pass plays
- *    forward and is captured, then the captured frames play backward and forward (ping-pong) at 25 fps.
+ *  - a video (URL, Blob, or a <video> with a file) → MuseTalk's avatar loop: its frames are decoded with
+ *    mediabunny at decode speed, then play forward, backward, forward… (ping-pong) at 25 fps. Only a <video>
+ *    whose file cannot be fetched or decoded is captured as it plays, in real time.
  *  - an image (URL, Blob, ImageBitmap, <img>, canvas) → the same still frame at 25 fps.
  * The pipeline uses each output frame's own crop as the reference, so a loop needs no extra state.
  */
@@ -14,6 +15,8 @@ import { fetchMedia, mimeOf, resolveUserUrl } from './fetchMedia.ts';
 import { openCamera } from './liveSession.ts';
 import { pingPongIndex } from './pingPong.ts';
 import { breakoutBox, type FaceFeed } from './session.ts';
+import { openFaceMedia, type FaceMedia } from '../workers/mediaFiles.ts';
+import type { RgbaImage } from '../engine/types.ts';
 
 /** Every face the library accepts (the public type, see src/lib/api.ts). */
 export type FaceInput = LipsyncFace;
@@ -46,12 +49,18 @@ export async function openFaceSource(input: FaceInput | null | undefined, option
   if (typeof MediaStream !== 'undefined' && input instanceof MediaStream) return streamTrack(input, 'The face MediaStream');
   if (typeof MediaStreamTrack !== 'undefined' && input instanceof MediaStreamTrack) {
     if (input.kind !== 'video') throw new LipsyncError('face-unsupported', 'The face MediaStreamTrack is an audio track; give a video track.');
-    return ownTrack(input.clone());
+    return ownTrack(input.clone(), 'video track');
   }
   if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement) {
     if (input.srcObject instanceof MediaStream) return streamTrack(input.srcObject, 'The face <video> element’s stream');
     if (!input.currentSrc && !input.src) throw new LipsyncError('face-missing', 'The face <video> element has no src or srcObject.');
-    return loopVideo(input, false, input.currentSrc || input.src, opts);
+    const src = input.currentSrc || input.src;
+    try {
+      return await fromBlob(await fetchMedia(src, 'face'), src, opts);
+    } catch {
+      // Not fetchable here (no CORS, a stream URL) or not decodable by WebCodecs: capture what the element plays.
+      return loopVideo(input, src, opts);
+    }
   }
   if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) {
     try {
@@ -84,17 +93,17 @@ function isDrawable(v: unknown): v is ImageBitmap | HTMLCanvasElement | Offscree
 }
 
 async function openCameraTrack(cameraId?: string): Promise<FaceFeed> {
-  return ownTrack((await openCamera(cameraId)).getVideoTracks()[0]);
+  return ownTrack((await openCamera(cameraId)).getVideoTracks()[0], 'camera');
 }
 
 function streamTrack(stream: MediaStream, what: string): FaceFeed {
   const track = stream.getVideoTracks().find((t) => t.readyState === 'live');
   if (!track) throw new LipsyncError('face-unsupported', `${what} has no live video track.`);
-  return ownTrack(track.clone());
+  return ownTrack(track.clone(), 'video stream');
 }
 
-function ownTrack(track: MediaStreamTrack): FaceFeed {
-  return { track, close: () => track.stop() };
+function ownTrack(track: MediaStreamTrack, label?: string): FaceFeed {
+  return { track, label, close: () => track.stop() };
 }
 
 /** A fetched or given file: an image becomes a still, anything a <video> can play becomes a loop. */
@@ -114,18 +123,60 @@ async function fromBlob(blob: Blob, label: string, opts: typeof DEFAULTS): Promi
       if (type.startsWith('image/')) throw new LipsyncError('face-decode', `The face image ${label} (${type}) could not be decoded: ${(e as Error).message}`);
     }
   }
-  const url = URL.createObjectURL(blob);
-  const video = document.createElement('video');
-  video.src = url;
+  return decodedVideoLoop(blob, label, opts, type);
+}
+
+/**
+ * MuseTalk's avatar loop over a video file, decoded with mediabunny (WebCodecs) at decode speed, not played in
+ * real time: the frames (scaled to maxSide, within the memory budget; longer clips loop over their start) are
+ * ready before the first is shown, then play forward, backward, forward… at `fps`.
+ */
+async function decodedVideoLoop(blob: Blob, label: string, opts: typeof DEFAULTS, type = mimeOf(blob)): Promise<FaceFeed> {
+  let media: FaceMedia;
   try {
-    return await loopVideo(video, true, label, opts, () => URL.revokeObjectURL(url));
+    media = await openFaceMedia(blob, 'face file');
   } catch (e) {
-    URL.revokeObjectURL(url);
-    if (e instanceof LipsyncError && e.code === 'face-decode' && !type.startsWith('video/')) {
+    const code = (e as { code?: string }).code;
+    if (code === 'render-no-video') throw new LipsyncError('face-unsupported', `The face file ${label} has no video picture (is it an audio file?).`);
+    if (code === 'render-not-media') {
       throw new LipsyncError('face-unsupported', `The face source ${label}${type ? ` (${type})` : ''} is neither an image nor a video this browser can decode.`);
     }
-    throw e;
+    throw new LipsyncError('face-decode', `The face video ${label} could not be decoded: ${(e as Error).message}`);
   }
+  const frames: ImageBitmap[] = [];
+  try {
+    if (media.kind === 'image') {
+      for await (const image of media.read(0, 1)) frames.push(await toScaledBitmap(image, opts.maxSide));
+      return stillImage(frames[0], opts);
+    }
+    const k = Math.min(1, opts.maxSide / Math.max(media.width, media.height));
+    const maxFrames = Math.max(2, Math.floor(opts.loopBudgetBytes / (Math.round(media.width * k) * Math.round(media.height * k) * 4)));
+    for await (const image of media.read(0, Math.min(media.frameCount, maxFrames))) frames.push(await toScaledBitmap(image, opts.maxSide));
+  } catch (e) {
+    for (const f of frames) f.close();
+    throw e instanceof LipsyncError ? e : new LipsyncError('face-decode', `The face video ${label} could not be decoded: ${(e as Error).message}`);
+  } finally {
+    media.close();
+  }
+  if (frames.length === 0) throw new LipsyncError('face-decode', `The face video ${label} has no frame that could be decoded.`);
+  const times = frames.map((_, i) => i / media.fps);
+  const startedAt = performance.now();
+  return pumpFrames(
+    opts.fps,
+    async () => frames[pingPongIndex(times, (performance.now() - startedAt) / 1000)],
+    () => {
+      for (const f of frames) f.close();
+      frames.length = 0;
+    },
+  );
+}
+
+async function toScaledBitmap(image: RgbaImage, maxSide: number): Promise<ImageBitmap> {
+  const k = Math.min(1, maxSide / Math.max(image.width, image.height));
+  const data = new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height);
+  return k < 1
+    ? createImageBitmap(data, { resizeWidth: Math.round(image.width * k), resizeHeight: Math.round(image.height * k), resizeQuality: 'medium' })
+    : createImageBitmap(data);
 }
 
 const isSecurityError = (e: unknown) => (e as { name?: string } | null)?.name === 'SecurityError';
@@ -266,19 +317,18 @@ function presentedFrame(video: HTMLVideoElement): Promise<void> {
 }
 
 /**
- * MuseTalk's avatar loop over a video element: the first pass plays forward in real time and its
- * frames are kept (within the memory budget); after that the kept frames play backward, forward, …
- * `owned`: the element was made here (and is released on close); a caller's element keeps playing.
+ * The avatar loop over a caller's <video> whose file cannot be fetched or decoded here: the first pass plays
+ * forward in real time and its frames are kept (within the memory budget); after that the kept frames play
+ * backward, forward, … The caller's element keeps playing when the session stops.
  */
-async function loopVideo(video: HTMLVideoElement, owned: boolean, label: string, opts: typeof DEFAULTS, release?: () => void): Promise<FaceFeed> {
+async function loopVideo(video: HTMLVideoElement, label: string, opts: typeof DEFAULTS): Promise<FaceFeed> {
   video.muted = true; // muted playback needs no user gesture
   video.playsInline = true;
   await waitForData(video, label);
   if (!video.videoWidth || !video.videoHeight) throw new LipsyncError('face-unsupported', `The face file ${label} has no video picture (is it an audio file?).`);
   try {
     await video.play();
-  } catch (e) {
-    if (owned) throw new LipsyncError('face-decode', `The face video ${label} could not be played: ${(e as Error).message}`);
+  } catch {
     // A caller's element that may not play: loop over what it shows.
   }
   // Chromium hands out a video's pixels only once a frame was presented after play().
@@ -295,7 +345,6 @@ async function loopVideo(video: HTMLVideoElement, owned: boolean, label: string,
   const endCapture = () => {
     capturing = false;
     loopStartedAt = performance.now();
-    if (owned) video.pause();
   };
 
   const next = async (): Promise<ImageBitmap | null> => {
@@ -326,11 +375,5 @@ async function loopVideo(video: HTMLVideoElement, owned: boolean, label: string,
     for (const f of frames) f.close();
     frames.length = 0;
     times.length = 0;
-    if (owned) {
-      video.pause();
-      video.removeAttribute('src');
-      video.load();
-    }
-    release?.();
   });
 }

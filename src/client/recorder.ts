@@ -1,5 +1,5 @@
 /** Records a MediaStream (the lip-synced output) to a WebM Blob. */
-import { fixWebmDuration } from './webmDuration.ts';
+import { finishWebmRecording } from '../workers/mediaFiles.ts';
 
 const PREFERRED_TYPES = ['video/webm;codecs=vp9,opus', 'video/webm;codecs=vp8,opus', 'video/webm'];
 
@@ -22,16 +22,13 @@ export function startRecording(stream: MediaStream): Recording {
     if (e.data.size > 0) chunks.push(e.data);
   };
   recorder.start(250);
-  const startedAt = performance.now();
-  // MediaRecorder leaves the WebM's Duration out; write it so players know the length and can seek.
-  let stoppedAt = 0;
-  const finish = () => fixWebmDuration(new Blob(chunks, { type: mimeType }), (stoppedAt || performance.now()) - startedAt);
+  // MediaRecorder leaves the WebM's Duration and cues out; a remux writes them so players know the length and can seek.
+  const finish = () => finishWebmRecording(new Blob(chunks, { type: mimeType }));
   let stopped: Promise<Blob> | undefined;
   return {
     mimeType,
     stop: () =>
       (stopped ??= new Promise<Blob>((resolve, reject) => {
-        stoppedAt = performance.now();
         if (recorder.state === 'inactive') return resolve(finish());
         recorder.onstop = () => resolve(finish());
         recorder.onerror = (e) => reject(new Error(`Recording failed: ${(e as ErrorEvent).message ?? 'unknown error'}`));

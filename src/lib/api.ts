@@ -58,6 +58,27 @@ export interface LipsyncOptions {
   baseUrl?: string | URL;
   /** Frame rate of a video or image face (default 25, the rate the generator was trained at). */
   fps?: number;
+  /** Called for every start step, like the `progress` event (e.g. to draw a download bar). */
+  onProgress?: (progress: LipsyncProgress) => void;
+}
+
+/**
+ * A start, step by step: `sources` (face and audio open), `model` (the generator downloads; `loaded` /
+ * `total` bytes), `face-model` (face tracker loads and warms up), `generator` (session on its backend),
+ * `warmup` (first run of the generator), then, after `ready`, `first-frame` (the first frame reached the output).
+ */
+export type LipsyncProgressStep = 'sources' | 'model' | 'face-model' | 'generator' | 'warmup' | 'first-frame';
+
+export interface LipsyncProgress {
+  step: LipsyncProgressStep;
+  status: 'start' | 'progress' | 'done';
+  /** Bytes received and expected while the model downloads (`total` is missing when the server sends no length). */
+  loaded?: number;
+  total?: number;
+  /** Extra words, e.g. the backend ("on wasm"). */
+  detail?: string;
+  /** Milliseconds since start(). */
+  elapsedMs: number;
 }
 
 export interface LipsyncBackendInfo {
@@ -66,6 +87,8 @@ export interface LipsyncBackendInfo {
   generatorReason?: string;
   landmarks: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
   landmarksReason?: string;
+  /** Face tracking runs on its own thread, beside the generator (false: the browser allowed no nested worker). */
+  landmarksOwnThread?: boolean;
   modelName: string;
   threads: number;
 }
@@ -85,14 +108,19 @@ export interface LipsyncStats {
   dropped: number;
   /** Frames the camera produced (read + dropped by the browser before they could be read); live camera only. */
   framesOffered?: number;
-  /** `dropped` by reason: camera (browser queue), superseded (a newer frame came), stale (its audio came too late), queue-full. */
-  droppedBy?: { camera: number; superseded: number; stale: number; 'queue-full': number };
+  /** `dropped` by reason: camera (browser queue), superseded (a newer frame came), stale (its audio came too late), queue-full, failed (an error). */
+  droppedBy?: { camera: number; superseded: number; stale: number; 'queue-full': number; failed: number };
+  /** Frames taken from the camera and not yet output or dropped: framesOffered ≈ framesOut + dropped + inFlight. */
+  inFlight?: number;
   /** Frames without a face (passed through unchanged). */
   noFace: number;
   /** Delay applied to the output's audio so lips and sound stay in sync (= measured latency). */
   audioDelayMs: number;
   faceVisible: boolean;
-  /** No audio arrived lately: lips are driven by silence. */
+  /**
+   * Lips are driven by silence: the live audio (microphone or stream) delivered only digital silence for a few
+   * seconds, or none reached the pipeline in time. Measured on the audio thread, so a busy page does not set it.
+   */
   audioStalled: boolean;
   /** Per-stage timings: capture, landmarks, crop, inference, blend, total. */
   stages: Record<string, LipsyncStageTiming>;
@@ -138,7 +166,64 @@ export type LipsyncErrorCode =
   | 'model-fetch'
   | 'face-model'
   | 'webgpu-lost'
-  | 'pipeline';
+  | 'pipeline'
+  /** The face track ended while running (camera unplugged or taken by another application, or the track stopped): fatal, the avatar stopped. Give a new face, or start() again to reopen the camera. */
+  | 'camera-ended'
+  /** The audio track ended while running (microphone unplugged, or the track stopped): fatal. Give new audio, or start() again to reopen the microphone. */
+  | 'mic-ended'
+  /** The camera / microphone is paused by the system or another application (track muted); not fatal, it resumes by itself. */
+  | 'camera-muted'
+  | 'mic-muted'
+  /** The live audio (microphone or stream) delivered only digital silence for a few seconds, measured on the audio thread; not fatal. */
+  | 'audio-silent'
+  /** renderLipsync(): a file that is not a video, image or audio file this browser can read. */
+  | 'render-not-media'
+  /** renderLipsync(): the face file has no picture (e.g. an audio file). */
+  | 'render-no-video'
+  /** renderLipsync(): the audio file has no sound track. */
+  | 'render-no-audio'
+  /** renderLipsync(): the audio track is digital silence. */
+  | 'render-silent-audio'
+  /** renderLipsync(): no face in any frame of the face video or image. */
+  | 'render-no-face'
+  /** renderLipsync(): a codec this browser cannot decode or encode. */
+  | 'render-codec'
+  | 'render-too-large'
+  | 'render-cancelled'
+  | 'render-failed';
+
+/** A step of renderLipsync(): `rendering` counts output frames (`done` of `total`) with an estimate of the time left. */
+export interface LipsyncRenderProgress {
+  stage: 'loading' | 'decoding-audio' | 'rendering' | 'encoding-audio';
+  done: number;
+  total: number;
+  /** Milliseconds left at the pace so far (NaN until the first frame). */
+  etaMs: number;
+  /** Output frames where a face was found and a new mouth painted. */
+  facesFound: number;
+}
+
+/**
+ * renderLipsync(): dub a video file (not in real time). Every frame of `face` at its own frame rate, driven by
+ * `audio`; the result is as long as the audio (a shorter video loops forward and backward; a longer one stops
+ * with the audio unless `tail` is `"keep"`). An image face gives a video of the still face talking.
+ */
+export interface LipsyncRenderOptions {
+  /** A video (MP4, WebM, MOV) or image file, or its URL. */
+  face: Blob | URL | string;
+  /** The speech: an audio file (WAV, MP3, M4A, Opus, FLAC) or a video with sound, or its URL. */
+  audio: Blob | URL | string;
+  model?: LipsyncModel;
+  backend?: LipsyncBackend;
+  landmarks?: LipsyncLandmarkBackend;
+  baseUrl?: string | URL;
+  tail?: 'stop' | 'keep';
+  /** Render only the first seconds (a preview). */
+  maxSeconds?: number;
+  onProgress?: (progress: LipsyncRenderProgress) => void;
+  /** Abort to cancel: the promise rejects with code `render-cancelled` and nothing is kept. */
+  signal?: AbortSignal;
+}
 
 export interface LipsyncErrorDetail {
   code: LipsyncErrorCode;
@@ -158,6 +243,8 @@ export interface LipsyncEventMap {
   stats: CustomEvent<LipsyncStats>;
   error: CustomEvent<LipsyncErrorDetail>;
   statechange: CustomEvent<LipsyncState>;
+  /** Each start step as it begins, advances and ends (see LipsyncProgress). */
+  progress: CustomEvent<LipsyncProgress>;
 }
 
 type Listener<This, E> = ((this: This, ev: E) => unknown) | { handleEvent(ev: E): unknown };
@@ -182,6 +269,11 @@ export interface LipsyncController extends EventTarget {
   stopRecording(): void;
   /** Resumes audio held by the browser's autoplay policy; call from a click. */
   resumeAudio(): Promise<boolean>;
+  /**
+   * Replaces the face and/or the audio. While running, or after a device ended (`camera-ended`, `mic-ended`),
+   * the avatar (re)starts with them; otherwise the next start() uses them. Resolves once running (or stored).
+   */
+  setSources(sources: { face?: LipsyncFace; audio?: LipsyncAudio }): Promise<void>;
   /** Stops for good. */
   close(): Promise<void>;
   addEventListener<K extends keyof LipsyncEventMap>(type: K, listener: Listener<LipsyncController, LipsyncEventMap[K]> | null, options?: boolean | AddEventListenerOptions): void;

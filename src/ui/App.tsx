@@ -1,9 +1,13 @@
 import { useEffect, useRef } from 'react';
 import { useAppStore } from './store.ts';
-import { getSession, loadModelFiles, startLive, stopLive, toggleRecording } from './controller.ts';
+import { cancelStart, getSession, loadModelFiles, startLive, stopLive, toggleRecording } from './controller.ts';
+import { OutputView } from './OutputView.tsx';
+import { StartSteps } from './StartSteps.tsx';
 import { Hud } from './Hud.tsx';
 import { Messages } from './Messages.tsx';
+import { ForeignModelPrompt } from './ForeignModelPrompt.tsx';
 import { FineTuneView } from './finetune/FineTuneView.tsx';
+import { RenderView } from './render/RenderView.tsx';
 
 function StreamView({ stream, label, testId }: { stream?: MediaStream; label: string; testId: string }) {
   const ref = useRef<HTMLVideoElement>(null);
@@ -20,7 +24,8 @@ function StreamView({ stream, label, testId }: { stream?: MediaStream; label: st
 
 export function App() {
   const s = useAppStore();
-  const session = s.phase === 'live' ? getSession() : undefined;
+  // While starting the camera already shows (in both views), so the wait is never a black screen.
+  const session = s.phase === 'live' || s.phase === 'starting' ? getSession() : undefined;
   const live = s.phase === 'live';
   const busy = s.phase === 'starting' || s.phase === 'stopping';
   return (
@@ -33,6 +38,11 @@ export function App() {
         <button data-testid="start" disabled={busy} onClick={() => void (live ? stopLive() : startLive())}>
           {s.phase === 'starting' ? 'Starting…' : live ? 'Stop' : 'Start'}
         </button>
+        {s.phase === 'starting' && (
+          <button data-testid="cancel-start" onClick={() => void cancelStart()}>
+            Cancel
+          </button>
+        )}
         <label>
           Camera
           <select value={s.cameraId ?? ''} disabled={live || busy} onChange={(e) => s.set({ cameraId: e.target.value || undefined })}>
@@ -79,19 +89,25 @@ export function App() {
         <button data-testid="open-finetune" aria-pressed={s.fineTuneOpen} onClick={() => s.set({ fineTuneOpen: !s.fineTuneOpen })}>
           Fine-tune…
         </button>
+        <button data-testid="open-render" aria-pressed={s.renderOpen} onClick={() => s.set({ renderOpen: !s.renderOpen })}>
+          Render a file…
+        </button>
         {s.recorded && (
           <a data-testid="download" href={s.recorded.url} download={s.recorded.fileName}>
             Download recording ({(s.recorded.bytes / 1e6).toFixed(1)} MB)
           </a>
         )}
       </section>
+      <ForeignModelPrompt />
       <Messages />
+      <StartSteps />
       <section className="views">
         <StreamView stream={session?.cameraStream} label="Camera" testId="camera-view" />
-        <StreamView stream={session?.outputStream} label="Lip-synced output" testId="output-view" />
+        <OutputView output={live ? session?.outputStream : undefined} camera={session?.cameraStream} />
       </section>
       <Hud />
       {s.fineTuneOpen && <FineTuneView />}
+      {s.renderOpen && <RenderView />}
     </main>
   );
 }

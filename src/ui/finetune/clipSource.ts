@@ -1,9 +1,11 @@
 /**
  * Getting a clip for fine-tuning onto the main thread: record N seconds from camera + mic (MediaRecorder),
- * or take a user's file; then decode it — video frames by playing it in a hidden <video> (sampled at the
+ * or take a user's file; then decode it — video frames with mediabunny at decode speed (sampled at the
  * trainer's 25 fps), audio with AudioContext.decodeAudioData — and hand frames over one at a time.
  */
 import { openDevice, openMicrophone } from '../../client/liveSession.ts';
+import { openFaceMedia, type FaceMedia } from '../../workers/mediaFiles.ts';
+import type { RgbaImage } from '../../engine/types.ts';
 
 export class ClipSourceError extends Error {
   constructor(
@@ -122,69 +124,63 @@ export interface DecodeFramesOptions {
   maxSeconds?: number;
 }
 
-/** Plays the file in a hidden, muted <video> and samples frames at 25 fps. Returns the frame count. */
+/**
+ * Decodes the file's video with mediabunny (WebCodecs) at decode speed, not in real time, and samples it at
+ * 25 fps (frames of slower sources repeat, extra ones of faster sources are skipped). Returns the frame count.
+ */
 export async function decodeFrames(file: Blob, o: DecodeFramesOptions): Promise<number> {
-  const url = URL.createObjectURL(file);
-  const video = document.createElement('video');
-  video.muted = true;
-  video.playsInline = true;
-  video.preload = 'auto';
-  video.style.cssText = 'position:fixed;left:-10000px;width:2px;height:2px;';
-  document.body.appendChild(video);
+  let media: FaceMedia;
   try {
-    await new Promise<void>((resolve, reject) => {
-      video.onloadeddata = () => resolve();
-      video.onerror = () => reject(new ClipSourceError('not-a-video', 'This file is not a video the browser can play: choose an mp4 or webm file with a face and sound.'));
-      video.src = url;
-    });
-    if (!video.videoWidth || !video.videoHeight) throw new ClipSourceError('not-a-video', 'This file has no picture: choose a video file (mp4 or webm) of your face with sound.');
-    const scale = Math.min(1, MAX_WIDTH / video.videoWidth);
-    const w = Math.round(video.videoWidth * scale);
-    const h = Math.round(video.videoHeight * scale);
-    const canvas = new OffscreenCanvas(w, h);
-    const g = canvas.getContext('2d', { willReadFrequently: true })!;
+    media = await openFaceMedia(file, 'clip');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new ClipSourceError(
+      'not-a-video',
+      code === 'render-no-video'
+        ? 'This file has no picture: choose a video file (mp4 or webm) of your face with sound.'
+        : code === 'render-codec'
+          ? `This video cannot be decoded by this browser (${(e as Error).message}).`
+          : 'This file is not a video the browser can play: choose an mp4 or webm file with a face and sound.',
+    );
+  }
+  try {
+    if (media.kind === 'image') throw new ClipSourceError('not-a-video', 'This is a still image: fine-tuning needs a video of your face talking, with sound.');
+    const scale = Math.min(1, MAX_WIDTH / media.width);
+    const w = Math.round(media.width * scale);
+    const h = Math.round(media.height * scale);
+    const ctx = scale < 1 ? new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true })! : undefined;
+    const duration = media.seconds;
+    const limit = Math.min(media.frameCount, o.maxSeconds === undefined ? Infinity : Math.ceil((o.maxSeconds + 1 / TRAIN_FPS) * media.fps) + 1);
     let index = 0;
-    const grab = (mediaTime: number) => {
-      // Emit every 25 fps slot up to this frame's time (repeats frames of slower sources, skips extra ones).
-      // The frame is read back once; repeated slots get copies (each buffer is transferred away).
+    let source = 0;
+    const done = (slot: number) => o.maxSeconds !== undefined && slot / TRAIN_FPS >= o.maxSeconds;
+    for await (const image of media.read(0, limit)) {
+      if (o.signal?.aborted) throw new ClipSourceError('cancelled', 'Cancelled.');
+      // This frame is on screen from its time until the next one's: it fills every 25 fps slot in between.
+      const mediaTime = source / media.fps;
+      const next = ++source / media.fps - 1e-3;
       let pixels: ArrayBuffer | undefined;
-      while (index / TRAIN_FPS <= mediaTime + 1e-3) {
-        if (o.maxSeconds !== undefined && index / TRAIN_FPS >= o.maxSeconds) return;
-        if (!pixels) {
-          g.drawImage(video, 0, 0, w, h);
-          pixels = g.getImageData(0, 0, w, h).data.buffer as ArrayBuffer;
-        }
-        const more = (index + 1) / TRAIN_FPS <= mediaTime + 1e-3;
+      while (index / TRAIN_FPS < next && !done(index)) {
+        pixels ??= await scaled(image, w, h, ctx);
+        const more = (index + 1) / TRAIN_FPS < next && !done(index + 1);
         o.onFrame({ width: w, height: h, data: more ? pixels.slice(0) : pixels }, index);
         if (!more) pixels = undefined;
         index++;
       }
-    };
-    await new Promise<void>((resolve, reject) => {
-      const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
-        if (o.signal?.aborted) {
-          video.pause();
-          reject(new ClipSourceError('cancelled', 'Cancelled.'));
-          return;
-        }
-        grab(meta.mediaTime);
-        o.onProgress?.(meta.mediaTime, Number.isFinite(video.duration) ? video.duration : NaN);
-        if (o.maxSeconds !== undefined && meta.mediaTime >= o.maxSeconds) {
-          video.pause();
-          resolve();
-          return;
-        }
-        video.requestVideoFrameCallback(onFrame);
-      };
-      video.requestVideoFrameCallback(onFrame);
-      video.onended = () => resolve();
-      video.onerror = () => reject(new ClipSourceError('not-a-video', 'The video could not be decoded to the end.'));
-      video.play().catch((e) => reject(new ClipSourceError('not-a-video', `The video could not be played: ${(e as Error).message}`)));
-    });
+      o.onProgress?.(mediaTime, duration);
+      if (done(index)) break;
+    }
     return index;
   } finally {
-    video.pause();
-    video.remove();
-    URL.revokeObjectURL(url);
+    media.close();
   }
+}
+
+/** The frame's pixels at w × h (a copy when scaled down; its own buffer otherwise). */
+async function scaled(image: RgbaImage, w: number, h: number, ctx?: OffscreenCanvasRenderingContext2D): Promise<ArrayBuffer> {
+  if (!ctx) return image.data.buffer as ArrayBuffer;
+  const bitmap = await createImageBitmap(new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), { resizeWidth: w, resizeHeight: h, resizeQuality: 'medium' });
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return ctx.getImageData(0, 0, w, h).data.buffer as ArrayBuffer;
 }

@@ -1,0 +1,104 @@
+/**
+ * Render mode in a worker: a face video (or image) + a speech track in, a lip-synced video file out,
+ * every frame at the source's frame rate, as fast as this machine goes (not in real time).
+ *
+ * Runs in the inference worker's script started under RENDER_WORKER_NAME (one worker file serves the app
+ * and the library). Decoding and encoding: mediaFiles.ts (mediabunny); the frames: engine/render.
+ */
+import * as ort from 'onnxruntime-web';
+import { GeneratorRunner } from '../engine/generator/runner.ts';
+import { LipsyncPipeline } from '../engine/pipeline/lipsyncPipeline.ts';
+import { planRender } from '../engine/render/renderPlan.ts';
+import { RenderError, renderAudioFrom, renderFrames, throwIfCancelled } from '../engine/render/renderLoop.ts';
+import { loadLandmarker } from './faceTracking.ts';
+import { chooseGeneratorBackends } from './gpuProbe.ts';
+import { createVideoOutput, openFaceMedia, openSpeech, type FaceMedia, type SpeechTrack, type VideoOutput } from './mediaFiles.ts';
+import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError } from './modelLoader.ts';
+import type { FromRenderWorker, RenderConfig, RenderJob, RenderProgressMessage, ToRenderWorker } from './protocol.ts';
+
+export const RENDER_WORKER_NAME = 'lipsync-render';
+
+export function serveRender(scope: DedicatedWorkerGlobalScope): void {
+  const post = (msg: FromRenderWorker) => scope.postMessage(msg);
+  let abort: AbortController | undefined;
+  scope.onmessage = (e: MessageEvent<ToRenderWorker>) => {
+    const msg = e.data;
+    if (msg.type === 'cancel') abort?.abort();
+    else if (msg.type === 'render') {
+      if (abort) return post({ type: 'render-error', code: 'render-failed', message: 'A render is already running in this worker.' });
+      abort = new AbortController();
+      render(msg.config, msg.job, abort.signal, (p) => post({ type: 'render-progress', progress: p }))
+        .then((result) => post({ type: 'render-done', result }))
+        .catch((err) => {
+          const code = err instanceof RenderError || err instanceof ModelLoadError ? err.code : 'render-failed';
+          post({ type: 'render-error', code, message: (err as Error).message || String(err) });
+        })
+        .finally(() => (abort = undefined));
+    }
+  };
+}
+
+async function render(config: RenderConfig, job: RenderJob, signal: AbortSignal, progress: (p: RenderProgressMessage) => void) {
+  const report = (stage: RenderProgressMessage['stage'], done = 0, total = 0, etaMs = NaN, facesFound = 0) => progress({ stage, done, total, etaMs, facesFound });
+  report('loading');
+  let face: FaceMedia | undefined;
+  let speech: SpeechTrack | undefined;
+  let output: VideoOutput | undefined;
+  let runner: GeneratorRunner | undefined;
+  let landmarks: Awaited<ReturnType<typeof loadLandmarker>> | undefined;
+  try {
+    // Inputs first: a wrong file is reported before any model is downloaded.
+    face = await openFaceMedia(job.face);
+    throwIfCancelled(signal);
+    report('decoding-audio');
+    speech = await openSpeech(job.audio, signal);
+    const audio = renderAudioFrom(speech.samples16k, 16000);
+    const plan = planRender({ sourceFrames: face.frameCount, fps: face.fps, audioSeconds: audio.seconds, tail: job.tail, maxSeconds: job.maxSeconds });
+    report('loading', 0, plan.outputFrames);
+
+    ort.env.wasm.wasmPaths = config.ortWasmBaseUrl;
+    const [loaded, lm] = await Promise.all([
+      config.manifestUrl
+        ? loadGeneratorFromUrl(config.manifestUrl)
+        : Promise.resolve(loadGeneratorFromBytes(new Uint8Array(config.modelBytes!), config.manifest, config.modelLabel ?? 'custom model')),
+      loadLandmarker({ faceModelBaseUrl: config.faceModelBaseUrl, tfWasmBaseUrl: config.tfWasmBaseUrl, landmarkBackend: config.landmarkBackend }, () => {}),
+    ]);
+    landmarks = lm;
+    throwIfCancelled(signal);
+    const decision = await chooseGeneratorBackends(config.generatorBackend);
+    runner = await GeneratorRunner.create({ modelBytes: loaded.bytes, manifest: loaded.manifest, ort, preferredBackends: decision.order });
+    const pipeline = new LipsyncPipeline(lm.landmarker, runner, loaded.manifest, { smooth: face.kind === 'video' });
+
+    output = await createVideoOutput(face.width, face.height, plan.fps);
+    const summary = await renderFrames({
+      pipeline,
+      source: face,
+      sink: output,
+      audio,
+      plan,
+      signal,
+      onProgress: (p) => report('rendering', p.done, p.total, p.etaMs, p.facesFound),
+    });
+    report('encoding-audio', summary.frames, plan.outputFrames, 0, summary.facesFound);
+    const seconds = plan.outputFrames / plan.fps;
+    const file = await output.finish(speech, Math.min(seconds, audio.seconds), signal);
+    return {
+      ...file,
+      frames: summary.frames,
+      fps: plan.fps,
+      seconds,
+      facesFound: summary.facesFound,
+      renderFps: summary.fps,
+      stages: summary.stages,
+      backend: { generator: runner.backend, landmarks: lm.backend, modelName: loaded.label },
+    };
+  } catch (e) {
+    await output?.cancel(); // nothing half-written is offered
+    throw e;
+  } finally {
+    face?.close();
+    speech?.close();
+    await runner?.dispose();
+    landmarks?.landmarker.close();
+  }
+}
