@@ -371,9 +371,10 @@ async function writeFrame(item: Queued): Promise<void> {
   pixelPool.release(item.image.data as Uint8ClampedArray<ArrayBuffer>);
   try {
     await writer.write(out);
-  } catch (e) {
-    out.close(); // a refused frame is still ours to close (an accepted one the track closes)
-    throw e;
+  } finally {
+    // Ours to close either way: a refused frame, and an accepted one too where the transferred writable hands the
+    // track a clone (close() is a no-op if the track already closed it). Left open, the garbage collector finds it.
+    out.close();
   }
 }
 
@@ -429,7 +430,7 @@ async function stop(): Promise<void> {
   } catch {
     /* the track may already be gone */
   }
-  await runner?.dispose();
-  await faces?.close();
+  // The face thread first: a frame it holds must be closed there before the session's stop grace runs out.
+  await Promise.all([faces?.close(), runner?.dispose()]);
   post({ type: 'stopped' });
 }
