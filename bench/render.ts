@@ -18,7 +18,8 @@ export interface RenderBench {
   stages: Record<string, number>;
 }
 
-export async function benchRender(browser: Browser, origin: string): Promise<RenderBench> {
+/** `query` adds app URL options (e.g. '&faceThread=shared' to measure render without its face thread). */
+export async function benchRender(browser: Browser, origin: string, query = ''): Promise<RenderBench> {
   const dir = mkdtempSync(join(tmpdir(), 'render-bench-'));
   try {
     const face = join(dir, 'face.mp4');
@@ -26,7 +27,7 @@ export async function benchRender(browser: Browser, origin: string): Promise<Ren
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', join(clip, 'video.mp4'), '-t', '4', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', face]);
     const audio = join(clip, 'audio.wav'); // 8 s: the 4 s face loops once forward and back
     const page = await browser.newPage();
-    await page.goto(`${origin}/?view=render&backend=wasm`);
+    await page.goto(`${origin}/?view=render&backend=wasm${query}`);
     await page.getByTestId('render-face').setInputFiles(face);
     await page.getByTestId('render-audio').setInputFiles(audio);
     await page.getByTestId('render-start').click();

@@ -216,7 +216,7 @@ export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void
       },
     });
     await sink.finish();
-    log(`wrote ${o.out} (${(statSync(o.out).size / 1e6).toFixed(1)} MB): ${summary.frames} frames, a face in ${summary.facesFound}, ${summary.fps.toFixed(1)} frames/s`);
+    log(`wrote ${o.out} (${(statSync(o.out).size / 1e6).toFixed(1)} MB): ${summary.frames} frames, a face in ${summary.facesFound} (${summary.interpolated} with landmarks interpolated), ${summary.fps.toFixed(1)} frames/s`);
     return { ...summary, seconds };
   } catch (e) {
     sink.cancel();

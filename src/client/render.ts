@@ -5,16 +5,20 @@
  */
 import type { LipsyncModel, LipsyncRenderOptions } from '../lib/api.ts';
 import { DEFAULT_MAX_MODEL_BYTES } from '../engine/generator/validate.ts';
+import type { FaceThreadChoice } from '../workers/gpuProbe.ts';
 import type { FromRenderWorker, RenderConfig, RenderJob, RenderProgressMessage, RenderResult, ToRenderWorker } from '../workers/protocol.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, resolveUserUrl } from './fetchMedia.ts';
 import { readModelFile } from './modelFile.ts';
 import { createInferenceWorker, defaultBaseUrl } from './runtimeFiles.ts';
 
-export type { RenderProgressMessage, RenderResult };
+export type { FaceThreadChoice, RenderProgressMessage, RenderResult };
 
-/** The public options (src/lib/api.ts): the app's Render view and renderLipsync() ask for the same thing. */
-export type RenderRequest = LipsyncRenderOptions;
+/**
+ * The public options (src/lib/api.ts): the app's Render view and renderLipsync() ask for the same thing, plus
+ * the app's power-user thread choice (?faceThread=own|shared, for measuring).
+ */
+export type RenderRequest = LipsyncRenderOptions & { faceThread?: FaceThreadChoice };
 
 /** How long a cancelled worker gets to clean up (close its encoder) before it is terminated. */
 const CANCEL_GRACE_MS = 2000;
@@ -39,6 +43,7 @@ export async function runRender(req: RenderRequest): Promise<RenderResult> {
     tfWasmBaseUrl: new URL('tfjs/', baseUrl).href,
     generatorBackend: req.backend ?? 'auto',
     landmarkBackend: req.landmarks ?? 'auto',
+    faceThread: req.faceThread ?? 'auto',
   };
   const job: RenderJob = { face, audio, tail: req.tail, maxSeconds: req.maxSeconds };
   let worker: Worker;

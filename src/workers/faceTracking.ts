@@ -34,6 +34,12 @@ export interface TrackedFrame {
   landmarksMs: number;
 }
 
+export interface TrackedImage {
+  image: RgbaImage;
+  landmarks: FaceLandmarks | null;
+  landmarksMs: number;
+}
+
 export interface FaceTracker {
   readonly backend: LandmarkBackend;
   /** Why this backend (when it is not the first choice). */
@@ -42,6 +48,8 @@ export interface FaceTracker {
   readonly ownThread: boolean;
   /** Tracks `frame` (and closes it); the pixels land in `buffer` when it has the right size. */
   track(frame: VideoFrame, buffer: Uint8ClampedArray<ArrayBuffer> | undefined, timestampMs: number): Promise<TrackedFrame>;
+  /** Landmarks of decoded pixels (render mode); the image's buffer travels to the tracker and back. */
+  trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage>;
   /** Forget the track (the next frame runs the detector). */
   reset(): void;
   /** Frees the tracker; a frame being tracked is finished (and closed) first. */
@@ -51,12 +59,14 @@ export interface FaceTracker {
 type ToFace =
   | { type: 'face-init'; config: FaceTrackingConfig }
   | { type: 'face-track'; id: number; frame: VideoFrame; buffer?: Uint8ClampedArray<ArrayBuffer>; timestampMs: number }
+  | { type: 'face-track-image'; id: number; image: RgbaImage; timestampMs: number }
   | { type: 'face-reset' };
 type FromFace =
   | { type: 'face-progress'; progress: StartProgress }
   | { type: 'face-ready'; backend: LandmarkBackend; reason?: string }
   | { type: 'face-failed'; message: string }
   | { type: 'face-tracked'; id: number; frame: TrackedFrame }
+  | { type: 'face-tracked-image'; id: number; tracked: TrackedImage }
   | { type: 'face-error'; id: number; message: string };
 
 export interface Loaded {
@@ -111,6 +121,12 @@ async function trackWith(landmarker: FaceLandmarker, frame: VideoFrame, buffer: 
   return { image, landmarks, captureMs: t1 - t0, landmarksMs: performance.now() - t1 };
 }
 
+function trackImageWith(landmarker: FaceLandmarker, image: RgbaImage, timestampMs: number): TrackedImage {
+  const t0 = performance.now();
+  const landmarks = landmarker.detect(image, timestampMs);
+  return { image, landmarks, landmarksMs: performance.now() - t0 };
+}
+
 /** Tracking on the calling thread (the fallback). */
 class LocalFaceTracker implements FaceTracker {
   readonly ownThread = false;
@@ -124,6 +140,9 @@ class LocalFaceTracker implements FaceTracker {
   track(frame: VideoFrame, buffer: Uint8ClampedArray<ArrayBuffer> | undefined, timestampMs: number): Promise<TrackedFrame> {
     return trackWith(this.loaded.landmarker, frame, buffer, timestampMs);
   }
+  async trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage> {
+    return trackImageWith(this.loaded.landmarker, image, timestampMs);
+  }
   reset(): void {
     this.loaded.landmarker.reset();
   }
@@ -136,7 +155,7 @@ class LocalFaceTracker implements FaceTracker {
 class WorkerFaceTracker implements FaceTracker {
   readonly ownThread = true;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (f: TrackedFrame) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly settled = new Set<Promise<unknown>>();
 
   constructor(
@@ -146,10 +165,11 @@ class WorkerFaceTracker implements FaceTracker {
   ) {
     worker.onmessage = (e: MessageEvent<FromFace>) => {
       const msg = e.data;
-      if (msg.type !== 'face-tracked' && msg.type !== 'face-error') return;
+      if (msg.type !== 'face-tracked' && msg.type !== 'face-tracked-image' && msg.type !== 'face-error') return;
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
       if (msg.type === 'face-tracked') p?.resolve(msg.frame);
+      else if (msg.type === 'face-tracked-image') p?.resolve(msg.tracked);
       else p?.reject(new Error(msg.message));
     };
     worker.onerror = (e) => {
@@ -159,11 +179,17 @@ class WorkerFaceTracker implements FaceTracker {
   }
 
   track(frame: VideoFrame, buffer: Uint8ClampedArray<ArrayBuffer> | undefined, timestampMs: number): Promise<TrackedFrame> {
-    const id = this.nextId++;
-    const result = new Promise<TrackedFrame>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const msg: ToFace = { type: 'face-track', id, frame, buffer, timestampMs };
-      this.worker.postMessage(msg, buffer ? [frame, buffer.buffer] : [frame]);
+    return this.request<TrackedFrame>({ type: 'face-track', id: this.nextId++, frame, buffer, timestampMs }, buffer ? [frame, buffer.buffer] : [frame]);
+  }
+
+  trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage> {
+    return this.request<TrackedImage>({ type: 'face-track-image', id: this.nextId++, image, timestampMs }, [image.data.buffer as ArrayBuffer]);
+  }
+
+  private request<T>(msg: Extract<ToFace, { id: number }>, transfer: Transferable[]): Promise<T> {
+    const result = new Promise<T>((resolve, reject) => {
+      this.pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage(msg, transfer);
     });
     const done = result.catch(() => undefined).finally(() => this.settled.delete(done));
     this.settled.add(done);
@@ -244,6 +270,16 @@ export function serveFaceTracking(scope: DedicatedWorkerGlobalScope): void {
         post({ type: 'face-tracked', id: msg.id, frame }, transfer);
       } catch (err) {
         msg.frame.close();
+        post({ type: 'face-error', id: msg.id, message: (err as Error).message });
+      }
+    } else if (msg.type === 'face-track-image') {
+      try {
+        if (!loaded) throw new Error('face tracking was not initialised');
+        const tracked = trackImageWith((await loaded).landmarker, msg.image, msg.timestampMs);
+        const transfer: Transferable[] = [tracked.image.data.buffer as ArrayBuffer];
+        if (tracked.landmarks) transfer.push(tracked.landmarks.points.buffer as ArrayBuffer);
+        post({ type: 'face-tracked-image', id: msg.id, tracked }, transfer);
+      } catch (err) {
         post({ type: 'face-error', id: msg.id, message: (err as Error).message });
       }
     } else if (msg.type === 'face-reset') {

@@ -113,10 +113,11 @@ export interface ThreadPlan {
  * when there are cores to spare: on 2 cores the browser itself (compositing, capture, audio) already uses
  * most of one, and measured live output fell from 15 to 10 fps with a separate face thread. So 'auto' gives
  * face tracking its own thread from 4 cores, and the generator's wasm threads the cores left
- * (`wasmThreads`: what it would get alone, see runner.ts wasmThreadCount).
+ * (`wasmThreads`: what it would get alone, see runner.ts wasmThreadCount). `minCores` is where 'auto' starts
+ * splitting (render mode, with nothing else running, splits sooner).
  */
-export function planThreads(pref: FaceThreadChoice, cores: number, wasmThreads: number): ThreadPlan {
-  const own = pref === 'own' || (pref === 'auto' && cores >= 4);
+export function planThreads(pref: FaceThreadChoice, cores: number, wasmThreads: number, minCores = 4): ThreadPlan {
+  const own = pref === 'own' || (pref === 'auto' && cores >= minCores);
   const why = pref !== 'auto' ? `?faceThread=${pref}` : own ? `${cores} cores` : `${cores} cores: too few to split`;
   return {
     faceOwnThread: own,

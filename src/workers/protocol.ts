@@ -6,6 +6,7 @@
 import type { FaceThreadChoice } from './gpuProbe.ts';
 import type { LiveStatsSnapshot } from '../engine/live/stats.ts';
 import type { DropReason } from '../engine/live/scheduler.ts';
+import type { RenderStages } from '../engine/render/renderLoop.ts';
 
 export type GeneratorBackend = 'webgpu' | 'wasm';
 export type LandmarkBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -197,6 +198,8 @@ export interface RenderConfig {
   tfWasmBaseUrl: string;
   generatorBackend: BackendChoice<GeneratorBackend>;
   landmarkBackend: BackendChoice<LandmarkBackend>;
+  /** Face tracking on a thread of its own, one frame ahead of the generator (see planRenderThreads). */
+  faceThread: FaceThreadChoice;
 }
 
 export interface RenderJob {
@@ -229,9 +232,11 @@ export interface RenderResult {
   facesFound: number;
   /** Output frames per second of wall time (render speed). */
   renderFps: number;
-  /** Mean ms per output frame: read (decoder), prepare (landmarks + crop), generate, paste, write (encoder). */
-  stages: Record<'read' | 'prepare' | 'generate' | 'paste' | 'write', number>;
+  /** Mean ms per output frame in each stage (see RenderSummary.stages). */
+  stages: RenderStages;
   backend: { generator: GeneratorBackend; landmarks: LandmarkBackend; modelName: string };
+  /** Faces were tracked on a thread of their own, one frame ahead of the generator. */
+  faceThread: boolean;
 }
 
 export type ToRenderWorker = { type: 'render'; config: RenderConfig; job: RenderJob } | { type: 'cancel' };

@@ -70,8 +70,13 @@ export class LipsyncPipeline {
   /** Finds the face and cuts the crops. Returns null when there is no face (the frame passes through). */
   prepare(image: RgbaImage, timestampMs: number): PreparedFrame | null {
     const t0 = this.now();
-    const landmarks = this.landmarks.detect(image, timestampMs);
+    const landmarks = this.findFace(image, timestampMs);
     return this.prepareWithLandmarks(image, landmarks, timestampMs, this.now() - t0);
+  }
+
+  /** The face's landmarks in `image` with this pipeline's own landmarker (null: no face). */
+  findFace(image: RgbaImage, timestampMs: number): FaceLandmarks | null {
+    return this.landmarks.detect(image, timestampMs);
   }
 
   /**

@@ -7,13 +7,14 @@
  * way back) in blocks that fit `memoryBudgetBytes`, read forward and played in reverse. Never are all
  * frames decoded at once.
  */
-import type { RgbaImage } from '../types.ts';
+import type { FaceLandmarks, RgbaImage } from '../types.ts';
 import type { GeneratorManifest } from '../generator/manifest.ts';
 import type { LipsyncPipeline, PreparedFrame } from '../pipeline/lipsyncPipeline.ts';
 import { computeLogMel, melFrameCount } from '../audio/mel.ts';
 import { MEL_CONFIG } from '../audio/melConfig.ts';
 import { resampleBuffer } from '../audio/resample.ts';
 import { melIndexForVideoFrame, melWindowFromFrames } from '../audio/melRing.ts';
+import { landmarksBetween } from '../face/landmarkInterp.ts';
 import { sourceRuns, type RenderPlan, type SourceRun } from './renderPlan.ts';
 
 export type RenderErrorCode =
@@ -72,11 +73,35 @@ export interface RenderProgress {
 export interface RenderSummary {
   frames: number;
   facesFound: number;
+  /** Frames whose landmarks were the mean of their neighbours' (see interpolateLandmarks) rather than tracked. */
+  interpolated: number;
   elapsedMs: number;
   /** Output frames per second of wall time. */
   fps: number;
-  /** Mean ms per output frame in each stage (read = waiting for the decoder; write = handing to the encoder). */
-  stages: { read: number; prepare: number; generate: number; paste: number; write: number };
+  /**
+   * Mean ms per output frame the loop spent in each stage: read = waiting for the next decoded (and, with a
+   * tracker, tracked) frame; landmarks = finding the face, on the tracker's thread when there is one (then
+   * it overlaps the generator and is not part of the frame's wall time); write = handing to the encoder.
+   */
+  stages: RenderStages;
+}
+
+/** A frame with its landmarks (null: no face, or not looked for). `heldAt`: an odd frame waiting to be interpolated. */
+interface Tracked {
+  image: RgbaImage;
+  landmarks: FaceLandmarks | null;
+  landmarksMs: number;
+  heldAt?: number;
+}
+
+export type RenderStages = Record<'read' | 'landmarks' | 'crop' | 'generate' | 'paste' | 'write', number>;
+
+/** Finds the face in a frame elsewhere (e.g. on another thread), so frame n+1 is tracked while frame n is painted. */
+export interface RenderTracker {
+  /** True when tracking runs on another thread (its time then overlaps the generator's). */
+  readonly offThread: boolean;
+  /** Landmarks of `image`, found for time `timestampMs`. The image may travel (transfer) and come back as `image`. */
+  track(image: RgbaImage, timestampMs: number): Promise<{ image: RgbaImage; landmarks: FaceLandmarks | null; landmarksMs: number }>;
 }
 
 export interface RenderLoopOptions {
@@ -87,6 +112,13 @@ export interface RenderLoopOptions {
   plan: RenderPlan;
   onProgress?: (p: RenderProgress) => void;
   signal?: AbortSignal;
+  /** Tracks faces one frame ahead (off this thread); without one the pipeline's own landmarker runs in line. */
+  tracker?: RenderTracker;
+  /**
+   * Track every other frame and give the frames between the mean of their neighbours' landmarks where the head
+   * did not move (landmarksBetween); frames where it moved are tracked too. Default true.
+   */
+  interpolateLandmarks?: boolean;
   /** Decoded frames held at once for a backward run (default 192 MB). */
   memoryBudgetBytes?: number;
   now?: () => number;
@@ -125,6 +157,29 @@ async function* prefetched<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
   }
 }
 
+/** `step` applied to each item one item ahead: step(n + 1) is under way while the caller works on result n. */
+async function* oneAhead<T, U>(items: AsyncIterable<T>, step: (item: T, k: number) => Promise<U>): AsyncGenerator<U> {
+  let pending: Promise<U> | undefined;
+  let k = 0;
+  try {
+    for await (const item of items) {
+      const previous = pending;
+      pending = step(item, k++); // in flight while `previous` is with the caller, and awaited by `finally` if it stops
+      pending.catch(() => undefined); // awaited in turn; not an unhandled rejection meanwhile
+      if (previous) yield await previous;
+    }
+    const last = pending;
+    pending = undefined;
+    if (last) yield await last;
+  } finally {
+    await pending?.catch(() => undefined); // stopped early: let the step in flight finish before the source closes
+  }
+}
+
+async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
 export function throwIfCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new RenderError('render-cancelled', 'The render was cancelled.');
 }
@@ -141,10 +196,10 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
   const blockFrames = Math.max(1, Math.floor((o.memoryBudgetBytes ?? 192 * 2 ** 20) / frameBytes));
   let done = 0;
   let facesFound = 0;
-  const spent = { read: 0, prepare: 0, generate: 0, paste: 0, write: 0 };
+  const spent: RenderStages = { read: 0, landmarks: 0, crop: 0, generate: 0, paste: 0, write: 0 };
   let mark = now();
   /** Adds the time since the last lap to `stage`. */
-  const lap = (stage: keyof typeof spent) => {
+  const lap = (stage: keyof RenderStages) => {
     const t = now();
     spent[stage] += t - mark;
     mark = t;
@@ -152,7 +207,6 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
   pipeline.reset();
 
   const paint = async (image: RgbaImage, i: number, prepared: PreparedFrame | null): Promise<void> => {
-    lap('prepare');
     if (i < plan.audioFrames && prepared) {
       melWindowFromFrames(o.audio.mel, o.audio.melFrames, melIndexForVideoFrame(i, plan.fps), past, lookahead, window);
       const generated = await pipeline.generate(prepared, window);
@@ -167,39 +221,91 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     const elapsedMs = now() - t0;
     o.onProgress?.({ done, total: plan.outputFrames, facesFound, elapsedMs, etaMs: (elapsedMs / done) * (plan.outputFrames - done) });
   };
-  const prepare = (image: RgbaImage, i: number) => {
+  /** Output frame i's landmarks (on the tracker when there is one; only where there is audio to paint). */
+  const tracked = async (image: RgbaImage, i: number): Promise<Tracked> => {
+    const timestampMs = (i / plan.fps) * 1000;
+    if (i >= plan.audioFrames) return { image, landmarks: null, landmarksMs: 0 };
+    if (o.tracker) return o.tracker.track(image, timestampMs);
+    const t = now();
+    const landmarks = pipeline.findFace(image, timestampMs);
+    return { image, landmarks, landmarksMs: now() - t };
+  };
+  const interpolate = o.interpolateLandmarks ?? true;
+  let interpolated = 0;
+  /**
+   * `images` (output frames from `first` on) with their landmarks, in order. The tracker runs one frame ahead; with
+   * interpolation only on even frames, an odd frame waiting for its next neighbour's landmarks.
+   */
+  async function* trackedFrames(images: AsyncIterable<RgbaImage>, first: number): AsyncGenerator<Tracked> {
+    const key = (k: number) => !interpolate || k % 2 === 0;
+    let before: Tracked | undefined;
+    let held: { image: RgbaImage; i: number } | undefined;
+    const between = async (after: Tracked | undefined): Promise<Tracked> => {
+      const { image, i } = held!;
+      held = undefined;
+      const mid = before?.landmarks && after?.landmarks && i < plan.audioFrames ? landmarksBetween(before.landmarks, after.landmarks) : null;
+      if (!mid) return tracked(image, i); // the head moved, a neighbour has no face, or this is the run's end
+      interpolated++;
+      return { image, landmarks: mid, landmarksMs: 0 };
+    };
+    const steps = oneAhead(images, async (image, k) => (key(k) ? tracked(image, first + k) : { image, landmarks: null, landmarksMs: 0, heldAt: first + k }));
+    for await (const t of steps) {
+      if (t.heldAt !== undefined) {
+        held = { image: t.image, i: t.heldAt };
+        continue;
+      }
+      if (held) yield await between(t);
+      yield t;
+      before = t;
+    }
+    if (held) yield await between(undefined);
+  }
+
+  /** Paints each of `images` (output frames from `first` on), tracking ahead while a frame is painted. */
+  const paintAll = async (images: AsyncIterable<RgbaImage>, first: number): Promise<number> => {
+    let i = first;
     lap('read');
-    return i < plan.audioFrames ? pipeline.prepare(image, (i / plan.fps) * 1000) : null;
+    for await (const t of trackedFrames(images, first)) {
+      throwIfCancelled(o.signal);
+      lap('read');
+      spent.landmarks += t.landmarksMs;
+      if (!o.tracker?.offThread) spent.read -= t.landmarksMs; // found in line, inside the wait just measured
+      // Null landmarks (no face) also restart the crop smoother, as in live mode.
+      const prepared = i < plan.audioFrames ? pipeline.prepareWithLandmarks(t.image, t.landmarks, (i / plan.fps) * 1000, t.landmarksMs) : null;
+      lap('crop');
+      await paint(t.image, i, prepared);
+      i++;
+    }
+    return i - first;
   };
 
   for (const run of sourceRuns(plan)) {
     throwIfCancelled(o.signal);
     if (run.step === 0) await holdFrame(run);
     else if (run.step === 1) {
-      let i = run.outputStart;
-      for await (const image of prefetched(source.read(run.sourceStart, run.sourceStart + run.length))) {
-        throwIfCancelled(o.signal);
-        await paint(image, i, prepare(image, i));
-        i++;
-      }
-      if (i !== run.outputStart + run.length) throw new RenderError('render-failed', `The face video ended early: frame ${run.sourceStart + i - run.outputStart} of ${source.frameCount} could not be decoded.`);
+      const painted = await paintAll(prefetched(source.read(run.sourceStart, run.sourceStart + run.length)), run.outputStart);
+      if (painted !== run.length) throw new RenderError('render-failed', `The face video ended early: frame ${run.sourceStart + painted} of ${source.frameCount} could not be decoded.`);
     } else await backward(run);
   }
   if (facesFound === 0 && plan.audioFrames > 0) {
     throw new RenderError('render-no-face', 'No face was found in any frame of the face video or image: use one where a face looks at the camera, large enough and well lit.');
   }
   const elapsedMs = now() - t0;
-  const per = (ms: number) => ms / Math.max(1, done);
-  const stages = { read: per(spent.read), prepare: per(spent.prepare), generate: per(spent.generate), paste: per(spent.paste), write: per(spent.write) };
-  return { frames: done, facesFound, elapsedMs, fps: done / (elapsedMs / 1000), stages };
+  const stages = Object.fromEntries(Object.entries(spent).map(([k, ms]) => [k, ms / Math.max(1, done)])) as RenderStages;
+  return { frames: done, facesFound, elapsedMs, fps: done / (elapsedMs / 1000), stages, interpolated };
 
   /** One source frame for the whole run (an image): found once, painted afresh on a copy for every output frame. */
   async function holdFrame(run: SourceRun): Promise<void> {
     let still: RgbaImage | undefined;
     for await (const image of source.read(run.sourceStart, run.sourceStart + 1)) still = image;
     if (!still) throw new RenderError('render-failed', 'The face image could not be decoded.');
+    const t = await tracked(still, run.outputStart);
+    still = t.image;
     lap('read');
-    const prepared = pipeline.prepare(still, 0);
+    spent.landmarks += t.landmarksMs;
+    if (!o.tracker?.offThread) spent.read -= t.landmarksMs;
+    const prepared = run.outputStart < plan.audioFrames ? pipeline.prepareWithLandmarks(still, t.landmarks, 0, t.landmarksMs) : null;
+    lap('crop');
     const work: RgbaImage = { width: still.width, height: still.height, data: new Uint8ClampedArray(still.data.length) };
     for (let i = run.outputStart; i < run.outputStart + run.length; i++) {
       throwIfCancelled(o.signal);
@@ -222,11 +328,7 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
         block.push(image);
       }
       if (block.length !== hi + 1 - lo) throw new RenderError('render-failed', `The face video could not be decoded back from frame ${hi}.`);
-      for (let k = block.length - 1; k >= 0; k--) {
-        throwIfCancelled(o.signal);
-        await paint(block[k], i, prepare(block[k], i));
-        i++;
-      }
+      i += await paintAll(fromArray(block.reverse()), i);
       hi = lo - 1;
     }
   }

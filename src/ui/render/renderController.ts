@@ -1,5 +1,5 @@
 /** The Render view's actions: pick files, record a voice, preview, render, cancel, download. */
-import { runRender } from '../../client/render.ts';
+import { runRender, type FaceThreadChoice } from '../../client/render.ts';
 import { toErrorDetail } from '../../client/errors.ts';
 import { openMicrophone } from '../../client/liveSession.ts';
 import { useAppStore } from '../store.ts';
@@ -72,6 +72,7 @@ export async function render(preview: boolean): Promise<void> {
       model: chosenModel(),
       backend: useAppStore.getState().generatorBackend,
       landmarks: useAppStore.getState().landmarkBackend,
+      faceThread: (new URLSearchParams(location.search).get('faceThread') as FaceThreadChoice | null) ?? undefined,
       tail: s.tail,
       maxSeconds: preview ? PREVIEW_SECONDS : undefined,
       signal: controller.signal,
