@@ -43,14 +43,14 @@ function scriptBuild(entry: string, fileName: string, outDir: string): UserConfi
   };
 }
 
-/** tsc emits declarations for src/lib/index.ts; the two public files are copied with .js specifiers. */
+/** tsc emits declarations for src/lib/index.ts; the two public files (index, and the public types it re-exports) are copied with .js specifiers. */
 function emitTypes(outDir: string): void {
   const tmp = resolve(root, '.cache/lib-types');
   rmSync(tmp, { recursive: true, force: true });
   execFileSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', resolve(root, 'tsconfig.lib.json')], { stdio: 'inherit' });
   const rewrite = (src: string) => readFileSync(src, 'utf8').replace(/(from\s+'\.\/[\w-]+)\.ts'/g, "$1.js'");
   writeFileSync(resolve(outDir, 'lipsync.d.ts'), rewrite(resolve(tmp, 'lib/index.d.ts')));
-  writeFileSync(resolve(outDir, 'api.d.ts'), rewrite(resolve(tmp, 'lib/api.d.ts')));
+  writeFileSync(resolve(outDir, 'api.d.ts'), rewrite(resolve(tmp, 'client/publicApi.d.ts'))); // lib/api.ts only re-exports it
   // The shipped types must stand alone for a strict consumer that knows nothing of this repo.
   const check = resolve(root, '.cache/lib-consumer');
   mkdirSync(check, { recursive: true });

@@ -4,7 +4,7 @@
  * batch of 4 (8 crops + lip landmarks). Part of `npm run bench`; alone: `npx tsx bench/engine.ts`.
  */
 import { join } from 'node:path';
-import { CLIPS_DIR, readFrames } from '../src/engine/face/clipFrames.ts';
+import { CLIPS_DIR, readFrames } from '../src/node/clipFrames.ts';
 import { warpToCrop } from '../src/engine/face/warp.ts';
 import { LANDMARK_COUNT } from '../src/engine/face/meshIndices.ts';
 import { CropWarper, DEFAULT_AUGMENT, drawAugment, warpLandmarks } from '../src/engine/training/augment.ts';

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     const total = st('total');
     console.log(`\nLatency budget (mean ms): ${Object.entries(budget).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} + queueing ${(total - work).toFixed(1)} = ${total.toFixed(1)} (audio delay applied ${s.audioDelayMs.toFixed(0)})`);
     // The generator as the live path runs it (the worker's inference stage) against the hardware limit.
-    const liveThreads = ((await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { backend(): { threads?: number } | undefined } }).lipsyncDebug.backend())) ?? {}).threads ?? 1;
+    const liveThreads = (await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { backend(): { threads?: number } | undefined } }).lipsyncDebug.backend()))?.threads ?? 1;
     const nativeSame = runtimes.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === liveThreads)?.meanMs;
     if (nativeSame) console.log(`Live generator (wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`);
     const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend');

@@ -104,7 +104,7 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
 
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise');
     await tf.ready();
     const net = onnxToTf(model, { trainable: () => false });

@@ -44,7 +44,7 @@ function instrument(): void {
   new MutationObserver(() => {
     for (const li of document.querySelectorAll('[data-testid^=start-step-]')) {
       const line = `${li.getAttribute('data-testid')}|${li.getAttribute('data-status')}|${li.textContent}`;
-      if (!probe.stepLog.some((l) => l.startsWith(line + '|'))) probe.stepLog.push(`${line}|${Math.round(performance.now())}`);
+      if (!probe.stepLog.some((l) => l.startsWith(`${line}|`))) probe.stepLog.push(`${line}|${Math.round(performance.now())}`);
     }
   }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 }

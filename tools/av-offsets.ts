@@ -91,17 +91,17 @@ function main(argv: string[]): void {
   }
   const counts = Object.values(decisions).reduce<Record<string, number>>((a, d) => ((a[d.action] = (a[d.action] ?? 0) + 1), a), {});
   console.log(`${clips.length} clips in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}`);
-  writeFileSync(out, JSON.stringify({ convention: 'offset d: the sound of video frame t is at audio time t + d frames (25 fps)', clips: decisions }, null, 1) + '\n');
+  writeFileSync(out, `${JSON.stringify({ convention: 'offset d: the sound of video frame t is at audio time t + d frames (25 fps)', clips: decisions }, null, 1)}\n`);
   console.log(`wrote ${out}`);
   // The committed predictor (tests, eval): fitted on every usable clip at its corrected offset.
   const usable = clips.filter((c) => decisions[c.id].action !== 'excluded');
   const lags = new Map(usable.map((c) => [c.id, decisions[c.id].action === 'corrected' ? decisions[c.id].offset : 0]));
   const predictor = fitSyncPredictor(usable, lags);
-  writeFileSync(PREDICTOR_FILE, JSON.stringify({ ...predictor, weights: predictor.weights.map((w) => +w.toPrecision(6)) }) + '\n');
+  writeFileSync(PREDICTOR_FILE, `${JSON.stringify({ ...predictor, weights: predictor.weights.map((w) => +w.toPrecision(6)) })}\n`);
   console.log(`wrote ${PREDICTOR_FILE} (fitted on ${usable.length} clips)`);
   if (argv.includes('--apply')) {
     applyDecisions(index.clips, decisions);
-    writeFileSync(indexPath, JSON.stringify(index, null, 1) + '\n');
+    writeFileSync(indexPath, `${JSON.stringify(index, null, 1)}\n`);
     console.log(`applied to ${indexPath}`);
   }
 }

@@ -19,7 +19,7 @@ import { chromium } from '@playwright/test';
 import { createServer } from 'vite';
 import { BASE_FLAGS } from '../e2e/chromium.ts';
 import { estimateCropTransform, applyAffine } from '../src/engine/face/align.ts';
-import { CLIPS_DIR } from '../src/engine/face/clipFrames.ts';
+import { CLIPS_DIR } from '../src/node/clipFrames.ts';
 import { INNER_LIPS, OUTER_LIPS, STABLE_POINTS, interOcularDistance, mouthOpening } from '../src/engine/face/meshIndices.ts';
 import { buildFaceTask, DEFAULT_TASK_PATH } from './build-face-task.ts';
 
@@ -128,7 +128,7 @@ async function main() {
     }
     report.feasibility = feas;
     if (!feas.eval.startsWith('loaded')) {
-      console.log('console:\n' + consoleLines.slice(-30).join('\n'));
+      console.log(`console:\n${consoleLines.slice(-30).join('\n')}`);
       throw new Error('The .task did not load; see above');
     }
     const tfInit = (await call({ type: 'init-tfjs' })) as { ms: number; backend: string };

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIPS_DIR } from '../src/engine/face/clipFrames.ts';
+import { CLIPS_DIR } from '../src/node/clipFrames.ts';
 import { INNER_LIPS, OUTER_LIPS, RIGHT_EYE, LEFT_EYE } from '../src/engine/face/meshIndices.ts';
 
 describe('npm run data:prepare', () => {

@@ -9,9 +9,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CROP_TEMPLATE } from '../src/engine/face/align.ts';
-import { readClipMeta, streamFrames } from '../src/engine/face/clipFrames.ts';
+import { readClipMeta, streamFrames } from '../src/node/clipFrames.ts';
 import { LANDMARK_COUNT } from '../src/engine/face/meshIndices.ts';
-import { createNodeFaceLandmarker, initNodeTf } from '../src/engine/face/tfNode.ts';
+import { createNodeFaceLandmarker, initNodeTf } from '../src/node/tfNode.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { readWav } from '../src/engine/audio/wav.ts';
 import { CropFrameProcessor, clipMel } from '../src/engine/training/clipPrep.ts';
@@ -186,7 +186,7 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
 
   writeFileSync(
     join(opts.out, 'index.json'),
-    JSON.stringify({ version: 1, cropSize: S, cropTemplate: CROP_TEMPLATE, mel: MEL_CONFIG, minOffset: opts.minOffset, clips: index }, null, 1) + '\n',
+    `${JSON.stringify({ version: 1, cropSize: S, cropTemplate: CROP_TEMPLATE, mel: MEL_CONFIG, minOffset: opts.minOffset, clips: index }, null, 1)}\n`,
   );
   const { pairs, skippedTargets, plan } = samplePairs({
     clips: valids,

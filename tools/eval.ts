@@ -41,7 +41,7 @@ import { melIndexForVideoFrame, melWindowFromFrames } from '../src/engine/audio/
 import { parseManifest, type GeneratorManifest } from '../src/engine/generator/manifest.ts';
 import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline, type LandmarkSource, type PreparedFrame } from '../src/engine/pipeline/lipsyncPipeline.ts';
-import { createNodeFaceLandmarker } from '../src/engine/face/tfNode.ts';
+import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { holdOutTail } from '../src/engine/training/sampler.ts';
 import { mouthOpening } from '../src/engine/face/meshIndices.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
@@ -58,13 +58,13 @@ import {
   type Rect,
 } from '../src/engine/eval/metrics.ts';
 
-export class EvalError extends Error {
+export class EvalToolError extends Error {
   constructor(
     readonly code: 'bad-args' | 'missing-file' | 'no-clips' | 'ffmpeg' | 'no-face',
     message: string,
   ) {
     super(message);
-    this.name = 'EvalError';
+    this.name = 'EvalToolError';
   }
 }
 
@@ -119,7 +119,7 @@ export function parseArgs(argv: string[]): EvalOptions {
     const a = argv[i];
     const value = (): string => {
       const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new EvalError('bad-args', `${a} needs a value.`);
+      if (v === undefined || v.startsWith('--')) throw new EvalToolError('bad-args', `${a} needs a value.`);
       return v;
     };
     if (a === '--clips') opts.clips = value();
@@ -130,19 +130,19 @@ export function parseArgs(argv: string[]): EvalOptions {
     else if (a === '--tail') {
       const v = value();
       const f = Number(v);
-      if (!(f > 0 && f < 1)) throw new EvalError('bad-args', `--tail must be a fraction between 0 and 1 (e.g. 0.1), got ${v}.`);
+      if (!(f > 0 && f < 1)) throw new EvalToolError('bad-args', `--tail must be a fraction between 0 and 1 (e.g. 0.1), got ${v}.`);
       opts.tail = f;
     }
     else if (a === '--only') opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
     else if (a === '--max-frames') {
       const v = value();
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 12) throw new EvalError('bad-args', `--max-frames must be a whole number ≥ 12 (references sit > 5 frames away), got ${v}.`);
+      if (!Number.isInteger(n) || n < 12) throw new EvalToolError('bad-args', `--max-frames must be a whole number ≥ 12 (references sit > 5 frames away), got ${v}.`);
       opts.maxFrames = n;
-    } else throw new EvalError('bad-args', `Unknown argument ${a}.`);
+    } else throw new EvalToolError('bad-args', `Unknown argument ${a}.`);
   }
   if (!opts.clips || !opts.model) {
-    throw new EvalError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR]');
+    throw new EvalToolError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR]');
   }
   return opts as EvalOptions;
 }
@@ -151,16 +151,16 @@ function readBytes(path: string, what: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new EvalError('missing-file', `Cannot read the ${what} ${path}: ${(e as Error).message}`);
+    throw new EvalToolError('missing-file', `Cannot read the ${what} ${path}: ${(e as Error).message}`);
   }
 }
 
 /** The manifest: --manifest, else FILE.manifest.json or manifest.json next to the model. */
 function findManifest(model: string, given?: string): string {
   if (given) return given;
-  const candidates = [model.replace(/\.onnx$/i, '') + '.manifest.json', join(dirname(model), 'manifest.json')];
+  const candidates = [`${model.replace(/\.onnx$/i, '')}.manifest.json`, join(dirname(model), 'manifest.json')];
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new EvalError('missing-file', `No manifest found for ${model} (looked for ${candidates.join(', ')}); pass --manifest FILE.`);
+  if (!found) throw new EvalToolError('missing-file', `No manifest found for ${model} (looked for ${candidates.join(', ')}); pass --manifest FILE.`);
   return found;
 }
 
@@ -170,7 +170,7 @@ function listClips(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw new EvalError('missing-file', `Cannot read the clips directory ${dir}: ${(e as Error).message}`);
+    throw new EvalToolError('missing-file', `Cannot read the clips directory ${dir}: ${(e as Error).message}`);
   }
   return names
     .filter((n) => {
@@ -190,9 +190,9 @@ async function decodeVideo(file: string, maxFrames: number): Promise<Video> {
   const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate', '-of', 'json', file], {
     encoding: 'utf8',
   });
-  if (probe.status !== 0) throw new EvalError('ffmpeg', `ffprobe could not read ${file}: ${probe.stderr || probe.error?.message}`);
+  if (probe.status !== 0) throw new EvalToolError('ffmpeg', `ffprobe could not read ${file}: ${probe.stderr || probe.error?.message}`);
   const stream = JSON.parse(probe.stdout).streams?.[0];
-  if (!stream?.width || !stream?.height) throw new EvalError('ffmpeg', `${file} has no video stream.`);
+  if (!stream?.width || !stream?.height) throw new EvalToolError('ffmpeg', `${file} has no video stream.`);
   const [num, den] = String(stream.r_frame_rate ?? '25/1').split('/').map(Number);
   const fps = num / (den || 1) || 25;
   const { width, height } = stream as { width: number; height: number };
@@ -220,7 +220,7 @@ async function decodeVideo(file: string, maxFrames: number): Promise<Video> {
     }
   }
   const code: number = await new Promise((res) => (ff.exitCode !== null ? res(ff.exitCode) : ff.on('close', (c) => res(c ?? 1))));
-  if (code !== 0 || frames.length === 0) throw new EvalError('ffmpeg', `ffmpeg could not decode ${file}: ${stderr.trim() || `exit ${code}`}`);
+  if (code !== 0 || frames.length === 0) throw new EvalToolError('ffmpeg', `ffmpeg could not decode ${file}: ${stderr.trim() || `exit ${code}`}`);
   return { fps, frames };
 }
 
@@ -390,7 +390,7 @@ class ClipEvaluator {
     const prepared = frames.map((f, t) => this.pipeline.prepare(f, (t * 1000) / fps));
     const truth = prepared.map((p) => p?.landmarks.points ?? null);
     const facesFound = truth.filter(Boolean).length;
-    if (facesFound < 3) throw new EvalError('no-face', `Clip ${id}: a face was found in only ${facesFound} of ${n} frames.`);
+    if (facesFound < 3) throw new EvalToolError('no-face', `Clip ${id}: a face was found in only ${facesFound} of ${n} frames.`);
     log(`  ${id}: ${n} frames, face in ${facesFound}`);
 
     const refs = prepared.map((_, t) => referenceFor(t, prepared));
@@ -525,9 +525,9 @@ export function formatTable(report: EvalReport): string {
 
 export async function runEval(opts: EvalOptions, log: (s: string) => void = console.log): Promise<EvalReport> {
   const all = listClips(opts.clips);
-  if (all.length === 0) throw new EvalError('no-clips', `No clips (sub-directories with video.mp4 and audio.wav) in ${opts.clips}.`);
+  if (all.length === 0) throw new EvalToolError('no-clips', `No clips (sub-directories with video.mp4 and audio.wav) in ${opts.clips}.`);
   const unknown = (opts.only ?? []).filter((id) => !all.includes(id));
-  if (unknown.length) throw new EvalError('no-clips', `Unknown clip id(s) ${unknown.join(', ')} in ${opts.clips}.`);
+  if (unknown.length) throw new EvalToolError('no-clips', `Unknown clip id(s) ${unknown.join(', ')} in ${opts.clips}.`);
   const ids = opts.only?.length ? opts.only : all;
 
   const manifestPath = findManifest(opts.model, opts.manifest);
@@ -535,8 +535,8 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
   try {
     manifestJson = JSON.parse(new TextDecoder().decode(readBytes(manifestPath, 'manifest')));
   } catch (e) {
-    if (e instanceof EvalError) throw e;
-    throw new EvalError('missing-file', `The manifest ${manifestPath} is not valid JSON: ${(e as Error).message}`);
+    if (e instanceof EvalToolError) throw e;
+    throw new EvalToolError('missing-file', `The manifest ${manifestPath} is not valid JSON: ${(e as Error).message}`);
   }
   const manifest = parseManifest(manifestJson);
   const modelBytes = readBytes(opts.model, 'model');
@@ -553,14 +553,14 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
       try {
         clips.push(await evaluator.evaluate(id, opts.clips, swapId, opts.maxFrames, log, opts.tail, opts.sheets));
       } catch (e) {
-        if (e instanceof EvalError && e.code === 'no-face') log(`  skipped: ${e.message}`);
+        if (e instanceof EvalToolError && e.code === 'no-face') log(`  skipped: ${e.message}`);
         else throw e;
       }
     }
   } finally {
     await runner.dispose();
   }
-  if (clips.length === 0) throw new EvalError('no-face', 'No clip could be evaluated (no faces found).');
+  if (clips.length === 0) throw new EvalToolError('no-face', 'No clip could be evaluated (no faces found).');
   const report: EvalReport = {
     model: opts.model,
     manifest: manifestPath,
@@ -584,7 +584,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error & { code?: string };
     console.error(`eval failed${err.code ? ` (${err.code})` : ''}: ${err.message}`);
-    return err instanceof EvalError && err.code === 'bad-args' ? 2 : 1;
+    return err instanceof EvalToolError && err.code === 'bad-args' ? 2 : 1;
   }
 }
 

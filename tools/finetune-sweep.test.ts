@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { pythonTorchMissing } from '../src/engine/training/exportedGenerator.testutil.ts';
+import { pythonTorchMissing } from '../src/node/exportedGenerator.testutil.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const clips = resolve(root, '../shared/data/clips');

@@ -1,7 +1,7 @@
 /** What a person would check in a rendered file, measured with ffprobe/ffmpeg: frames, sound, where pixels changed. */
 import { execFileSync } from 'node:child_process';
 import type { FaceLandmarks, RgbaImage } from '../src/engine/types.ts';
-import { createNodeFaceLandmarker } from '../src/engine/face/tfNode.ts';
+import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { OUTER_LIPS, LEFT_EYE, RIGHT_EYE } from '../src/engine/face/meshIndices.ts';
 
 export interface Probe {

@@ -20,8 +20,8 @@ function main(argv: string[]): number {
     console.error(`Cannot read ${file}: ${(e as Error).message}`);
     return 1;
   }
-  let stats;
-  let info;
+  let stats: ReturnType<typeof computeModelStats>;
+  let info: ReturnType<typeof readOnnxModel>;
   try {
     info = readOnnxModel(bytes);
     stats = computeModelStats(info);

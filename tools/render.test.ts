@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLIPS_DIR } from '../src/engine/face/clipFrames.ts';
+import { CLIPS_DIR } from '../src/node/clipFrames.ts';
 import { pingPongFrame } from '../src/engine/render/renderPlan.ts';
 import { decodeFrames, mouthAndUpperChange, probe } from './mediaCheck.ts';
 

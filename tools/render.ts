@@ -20,7 +20,7 @@ import { fmtTime } from '../src/engine/formatTime.ts';
 import { parseManifest } from '../src/engine/generator/manifest.ts';
 import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline } from '../src/engine/pipeline/lipsyncPipeline.ts';
-import { createNodeFaceLandmarker } from '../src/engine/face/tfNode.ts';
+import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { planRender, type RenderTail } from '../src/engine/render/renderPlan.ts';
 import { RenderError, renderAudioFrom, renderFrames, type RenderFrameSink, type RenderFrameSource, type RenderSummary } from '../src/engine/render/renderLoop.ts';
 

@@ -5,7 +5,7 @@
  *  - MediaStream / MediaStreamTrack → its audio (the caller's tracks keep running when the session stops);
  *  - AudioBuffer, or a URL / Blob of an audio file (decoded here) → played in a loop.
  */
-import type { LipsyncAudio } from '../lib/api.ts';
+import type { LipsyncAudio } from './publicApi.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, resolveUserUrl } from './fetchMedia.ts';
 import { microphoneFeed } from './liveSession.ts';

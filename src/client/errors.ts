@@ -2,7 +2,7 @@
  * Errors of a lip-sync session that a user (or an embedding page) can act on. Every failure that
  * reaches the outside carries a stable `code` and a message that says what to do about it.
  */
-import type { LipsyncErrorCode } from '../lib/api.ts';
+import type { LipsyncErrorCode } from './publicApi.ts';
 import type { MediaErrorCode } from './mediaErrors.ts';
 import type { WorkerErrorCode } from '../workers/protocol.ts';
 import type { RenderErrorCode } from '../engine/render/renderLoop.ts';

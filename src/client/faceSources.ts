@@ -9,7 +9,7 @@
  *  - an image (URL, Blob, ImageBitmap, <img>, canvas) → the same still frame at 25 fps.
  * The pipeline uses each output frame's own crop as the reference, so a loop needs no extra state.
  */
-import type { LipsyncFace } from '../lib/api.ts';
+import type { LipsyncFace } from './publicApi.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, mimeOf, resolveUserUrl } from './fetchMedia.ts';
 import { openCamera } from './liveSession.ts';

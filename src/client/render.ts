@@ -3,7 +3,7 @@
  * a worker at the face's frame rate (not in real time). What the library's renderLipsync() and the app's
  * Render view call.
  */
-import type { LipsyncModel, LipsyncRenderOptions } from '../lib/api.ts';
+import type { LipsyncModel, LipsyncRenderOptions } from './publicApi.ts';
 import { DEFAULT_MAX_MODEL_BYTES } from '../engine/generator/validate.ts';
 import type { FaceThreadChoice } from '../workers/gpuProbe.ts';
 import type { FromRenderWorker, RenderConfig, RenderJob, RenderProgressMessage, RenderResult, ToRenderWorker } from '../workers/protocol.ts';

@@ -65,8 +65,8 @@ export interface SessionEvents {
   error: { code: string; message: string; fatal: boolean };
   'model-changed': BackendInfo;
   /** The AudioContext is still suspended by the browser's autoplay policy. */
-  'audio-blocked': void;
-  stopped: void;
+  'audio-blocked': undefined;
+  stopped: undefined;
   /** A start step began, advanced or finished (see StartProgress); `elapsedMs` counts from run(). */
   progress: SessionProgress;
   /**
@@ -217,8 +217,14 @@ export class LipsyncSession {
   private onWorkletMessage(msg: MelWorkletMessage): void {
     if (msg.type !== 'health' || !this.audio || !this.face) return;
     // A track stopped by page code fires no 'ended': its readyState is checked on every report instead.
-    if (this.audio.track?.readyState === 'ended') return this.inputEndedNow('mic');
-    if (this.face.track.readyState === 'ended') return this.inputEndedNow('camera');
+    if (this.audio.track?.readyState === 'ended') {
+      this.inputEndedNow('mic');
+      return;
+    }
+    if (this.face.track.readyState === 'ended') {
+      this.inputEndedNow('camera');
+      return;
+    }
     if (msg.state === this.healthState) return;
     this.healthState = msg.state;
     this.emitStats(); // the flag changes now, not at the worker's next report

@@ -35,11 +35,11 @@ export function App() {
         <p className="tagline">Your mouth, re-synthesised from your voice in real time, on your own GPU.</p>
       </header>
       <section className="controls" aria-label="Controls">
-        <button data-testid="start" disabled={busy} onClick={() => void (live ? stopLive() : startLive())}>
+        <button type="button" data-testid="start" disabled={busy} onClick={() => void (live ? stopLive() : startLive())}>
           {s.phase === 'starting' ? 'Starting…' : live ? 'Stop' : 'Start'}
         </button>
         {s.phase === 'starting' && (
-          <button data-testid="cancel-start" onClick={() => void cancelStart()}>
+          <button type="button" data-testid="cancel-start" onClick={() => void cancelStart()}>
             Cancel
           </button>
         )}
@@ -69,7 +69,7 @@ export function App() {
             <option value="wasm">wasm (CPU)</option>
           </select>
         </label>
-        <button data-testid="record" disabled={!live} onClick={() => void toggleRecording()}>
+        <button type="button" data-testid="record" disabled={!live} onClick={() => void toggleRecording()}>
           {s.recording ? 'Stop recording' : 'Record'}
         </button>
         <label className="file">
@@ -86,10 +86,10 @@ export function App() {
             }}
           />
         </label>
-        <button data-testid="open-finetune" aria-pressed={s.fineTuneOpen} onClick={() => s.set({ fineTuneOpen: !s.fineTuneOpen })}>
+        <button type="button" data-testid="open-finetune" aria-pressed={s.fineTuneOpen} onClick={() => s.set({ fineTuneOpen: !s.fineTuneOpen })}>
           Fine-tune…
         </button>
-        <button data-testid="open-render" aria-pressed={s.renderOpen} onClick={() => s.set({ renderOpen: !s.renderOpen })}>
+        <button type="button" data-testid="open-render" aria-pressed={s.renderOpen} onClick={() => s.set({ renderOpen: !s.renderOpen })}>
           Render a file…
         </button>
         {s.recorded && (

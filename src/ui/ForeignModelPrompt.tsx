@@ -14,10 +14,10 @@ export function ForeignModelPrompt() {
         This link asks the app to load a lip-sync model from <strong>{foreign.origin}</strong>, another site than this one. It
         runs on your device and sees your camera picture. Load it only if you trust that site.
       </p>
-      <button data-testid="foreign-model-load" onClick={() => set({ foreignModel: { ...foreign, decision: 'load' } })}>
+      <button type="button" data-testid="foreign-model-load" onClick={() => set({ foreignModel: { ...foreign, decision: 'load' } })}>
         Load the model from {foreign.origin}
       </button>
-      <button data-testid="foreign-model-default" onClick={() => set({ foreignModel: { ...foreign, decision: 'default' } })}>
+      <button type="button" data-testid="foreign-model-default" onClick={() => set({ foreignModel: { ...foreign, decision: 'default' } })}>
         Use the built-in model
       </button>
     </section>

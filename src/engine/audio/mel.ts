@@ -175,7 +175,7 @@ export function hannWindow(length: number): Float64Array {
 export function melPowerToValue(power: number, config: MelConfig = MEL_CONFIG): number {
   const db = 10 * Math.log10(Math.max(power, config.powerFloor));
   const v = (2 * (db - config.dbFloor)) / (config.dbCeil - config.dbFloor) - 1;
-  return v < -1 ? -1 : v > 1 ? 1 : v;
+  return v < -1 ? -1 : Math.min(v, 1);
 }
 
 /** Completed mel frames taken from a MelExtractor. */

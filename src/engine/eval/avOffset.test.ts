@@ -5,9 +5,9 @@ import { estimateOffset, estimateOffsets, fitSyncPredictor, type SyncClip, type 
 import { audioEnvelopePerFrame, bestLagCorrelation } from './metrics.ts';
 import { computeLogMel, melFrameCount } from '../audio/mel.ts';
 import { readWav } from '../audio/wav.ts';
-import { CLIPS_DIR, readFrames } from '../face/clipFrames.ts';
+import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
 import { mouthOpening } from '../face/meshIndices.ts';
-import { createNodeFaceLandmarker } from '../face/tfNode.ts';
+import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import type { FaceLandmarker } from '../face/landmarker.ts';
 import { mulberry32 as makeRng } from '../training/rng.ts';
 

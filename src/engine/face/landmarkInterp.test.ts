@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { CLIPS_DIR, readFrames } from './clipFrames.ts';
-import { createNodeFaceLandmarker } from './tfNode.ts';
+import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import { interOcularDistance, STABLE_POINTS } from './meshIndices.ts';
 import { landmarksBetween } from './landmarkInterp.ts';
 import type { FaceLandmarks } from '../types.ts';

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { RgbaImage } from '../types.ts';
 import { applyAffine, estimateCropTransform } from './align.ts';
-import { CLIPS_DIR, readFrames } from './clipFrames.ts';
+import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
 import { CHIN, LANDMARK_COUNT, NOSE_TIP, interOcularDistance, leftEyeCentre, mouthCentre, mouthOpening, rightEyeCentre } from './meshIndices.ts';
-import { createNodeFaceLandmarker } from './tfNode.ts';
+import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 
 let lm: FaceLandmarker;
 beforeAll(async () => {

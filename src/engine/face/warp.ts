@@ -41,8 +41,8 @@ function sampleCrop(
     let x = b * v + c;
     let y = e * v + f;
     for (let u = 0; u < S; u++, x += a, y += d) {
-      const xc = x < 0 ? 0 : x > maxX ? maxX : x;
-      const yc = y < 0 ? 0 : y > maxY ? maxY : y;
+      const xc = x < 0 ? 0 : Math.min(x, maxX);
+      const yc = y < 0 ? 0 : Math.min(y, maxY);
       let x0 = xc | 0;
       let y0 = yc | 0;
       if (x0 >= maxX) x0 = maxX > 0 ? maxX - 1 : 0;

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { applyAffine, estimateCropTransform, invertAffine } from './align.ts';
 import { convexHull, faceRegionWeights, pasteBack, pasteMaskWeight, pasteTopRow } from './blend.ts';
 import { mouthCentre, OUTER_LIPS } from './meshIndices.ts';
-import { CLIPS_DIR, readFrames } from './clipFrames.ts';
+import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
 import { maskLower, maskStartRow, planarToRgba, warpToCrop, warpToCropU8 } from './warp.ts';
-import { createNodeFaceLandmarker } from './tfNode.ts';
+import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 
 let lm: FaceLandmarker;
 beforeAll(async () => {

@@ -3,6 +3,7 @@ import { ManifestError, parseManifest, resolveModelUrl } from './manifest.ts';
 import { buildTestGenerator } from './testGenerator.ts';
 
 /** A manifest as it would be read from manifest.json. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests break arbitrary fields of it on purpose
 function json(): Record<string, any> {
   return JSON.parse(JSON.stringify(buildTestGenerator({ size: 32, melFrames: 20 }).manifest));
 }

@@ -3,7 +3,7 @@
  * of Conv/ConvTranspose/Gemm/MatMul (via a small shape inference over the ops a generator uses), and
  * which ops lack a WebGPU kernel. FLOPs are reported as 2·MACs.
  */
-import { dataTypeBytes, OnnxDataType, type OnnxModelInfo, type OnnxNode } from './onnx.ts';
+import { OnnxDataType, type OnnxModelInfo, type OnnxNode } from './onnx.ts';
 import { WEBGPU_NATIVE_OPS } from './validate.ts';
 
 export interface OpUsage {
@@ -107,7 +107,7 @@ export function computeModelStats(info: OnnxModelInfo, dimOverrides: Record<stri
   }
   const dimOf = (d: number | string | null) => (typeof d === 'number' ? d : (dimOverrides[d ?? ''] ?? 1));
   for (const v of info.inputs) if (v.dims) shapes.set(v.name, v.dims.map(dimOf));
-  const declared = new Map(info.valueInfo.filter((v) => v.dims && v.dims.every((d) => typeof d === 'number')).map((v) => [v.name, v.dims as number[]]));
+  const declared = new Map(info.valueInfo.filter((v) => v.dims?.every((d) => typeof d === 'number')).map((v) => [v.name, v.dims as number[]]));
 
   const perNode: NodeMacs[] = [];
   const uncounted: string[] = [];

@@ -4,8 +4,8 @@ import * as ort from 'onnxruntime-web';
 import { LipsyncPipeline } from './lipsyncPipeline.ts';
 import { GeneratorRunner } from '../generator/runner.ts';
 import { buildTestGenerator } from '../generator/testGenerator.ts';
-import { CLIPS_DIR, readFrames } from '../face/clipFrames.ts';
-import { createNodeFaceLandmarker } from '../face/tfNode.ts';
+import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import type { FaceLandmarker } from '../face/landmarker.ts';
 import { SILENCE_VALUE } from '../audio/melConfig.ts';
 

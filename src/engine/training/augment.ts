@@ -178,7 +178,7 @@ function bilinear(src: Uint8Array, p00: number, p01: number, p10: number, p11: n
 
 function jitter(v: number, a: number, b: number): number {
   const j = a * v + b;
-  return j < 0 ? 0 : j > 255 ? 255 : j;
+  return j < 0 ? 0 : Math.min(j, 255);
 }
 
 /**

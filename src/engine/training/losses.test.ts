@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { mulberry32 } from './rng.ts';
 import { DEFAULT_LOSS_WEIGHTS, LIP_POINTS, lipsyncLoss, mouthWeightMap } from './losses.ts';
-import { pythonTorchMissing } from './exportedGenerator.testutil.ts';
+import { pythonTorchMissing } from '../../node/exportedGenerator.testutil.ts';
 
 const S = 32;
 const B = 2;

@@ -6,7 +6,7 @@ import { buildOnnxModel, readOnnxModel } from '../generator/onnx.ts';
 import { buildTestGenerator } from '../generator/testGenerator.ts';
 import { mulberry32 } from './rng.ts';
 import { onnxToTf, OnnxToTfError } from './onnxToTf.ts';
-import { exportedGenerator, pythonTorchMissing, type ExportedGenerator } from './exportedGenerator.testutil.ts';
+import { exportedGenerator, pythonTorchMissing, type ExportedGenerator } from '../../node/exportedGenerator.testutil.ts';
 
 ort.env.wasm.numThreads = 1;
 

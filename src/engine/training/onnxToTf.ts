@@ -223,7 +223,7 @@ export class TfOnnxNetwork {
         env.set(n.outputs[0], out);
       }
       const o = env.get(this.info.outputs[0].name);
-      if (!o || o.kind !== 'tensor') throw new OnnxToTfError('bad-graph', `The graph output "${this.info.outputs[0].name}" was not computed.`);
+      if (o?.kind !== 'tensor') throw new OnnxToTfError('bad-graph', `The graph output "${this.info.outputs[0].name}" was not computed.`);
       return o.nhwc ? tf.transpose(o.t, TO_NCHW) : o.t;
     });
   }
@@ -377,7 +377,7 @@ export class TfOnnxNetwork {
     const axes = (legacy ? attrInts(n, 'axes') : this.ints(n.inputs[3])) ?? starts?.map((_, i) => i);
     const steps = legacy ? undefined : this.ints(n.inputs[4]);
     if (!starts || !ends || !axes) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)} has no constant starts/ends.`);
-    if (steps && steps.some((s) => s !== 1)) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: only step 1 slices are supported, got steps [${steps}].`);
+    if (steps?.some((s) => s !== 1)) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: only step 1 slices are supported, got steps [${steps}].`);
     const rank = x.t.rank;
     const nchwShape = x.nhwc ? TO_NCHW.map((p) => x.t.shape[p]) : x.t.shape;
     const begin = new Array<number>(rank).fill(0);
@@ -480,7 +480,7 @@ export class TfOnnxNetwork {
   importWeights(weights: ReadonlyMap<string, Float32Array>): void {
     for (const [name, data] of weights) {
       const w = this.weights.get(name);
-      if (!w || !w.trainable) throw new OnnxToTfError('bad-input', `No trainable weight named "${name}".`);
+      if (!w?.trainable) throw new OnnxToTfError('bad-input', `No trainable weight named "${name}".`);
       tf.tidy(() => {
         const t = tf.tensor(data, w.onnxDims, 'float32');
         (w.tensor as tf.Variable).assign(w.hwio ? tf.transpose(t, OIHW_TO_HWIO) : t);

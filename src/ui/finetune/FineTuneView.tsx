@@ -42,7 +42,7 @@ export function FineTuneView() {
           Batch
           <input type="number" min={1} max={32} value={s.batchSize} disabled={busy} onChange={(e) => s.set({ batchSize: Number(e.target.value) })} />
         </label>
-        <button data-testid="record-train" disabled={busy} onClick={() => void recordAndTrain()}>Record &amp; train</button>
+        <button type="button" data-testid="record-train" disabled={busy} onClick={() => void recordAndTrain()}>Record &amp; train</button>
         <label className="file">
           Import video…
           <input
@@ -58,12 +58,12 @@ export function FineTuneView() {
           />
         </label>
         {training && (
-          <button data-testid="pause" onClick={() => (s.phase === 'paused' ? resumeTraining() : pauseTraining())}>
+          <button type="button" data-testid="pause" onClick={() => (s.phase === 'paused' ? resumeTraining() : pauseTraining())}>
             {s.phase === 'paused' ? 'Resume' : 'Pause'}
           </button>
         )}
         {busy && (
-          <button data-testid="cancel" disabled={s.cancelling} onClick={cancelFineTune}>
+          <button type="button" data-testid="cancel" disabled={s.cancelling} onClick={cancelFineTune}>
             {s.cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
         )}
@@ -102,8 +102,8 @@ export function FineTuneView() {
       {s.result && (
         <div className="save">
           <input value={name} onChange={(e) => setName(e.target.value)} data-testid="model-name" aria-label="Model name" />
-          <button data-testid="save-model" onClick={() => void saveResult(name.trim() || 'Fine-tuned')}>Save model</button>
-          <button data-testid="download-result" onClick={() => downloadResult(name.trim() || 'Fine-tuned')}>Download .onnx</button>
+          <button type="button" data-testid="save-model" onClick={() => void saveResult(name.trim() || 'Fine-tuned')}>Save model</button>
+          <button type="button" data-testid="download-result" onClick={() => downloadResult(name.trim() || 'Fine-tuned')}>Download .onnx</button>
         </div>
       )}
 

@@ -1,5 +1,5 @@
 import type { StoredModelMeta } from '../../engine/training/modelStore.ts';
-import { deleteSavedModel, downloadSavedModel, useSavedModel } from './fineTuneController.ts';
+import { deleteSavedModel, downloadSavedModel, applySavedModel } from './fineTuneController.ts';
 
 export function ModelList({ models, activeId }: { models: StoredModelMeta[]; activeId?: string }) {
   if (!models.length) return <p className="hint" data-testid="no-saved-models">No fine-tuned models saved yet.</p>;
@@ -14,9 +14,9 @@ export function ModelList({ models, activeId }: { models: StoredModelMeta[]; act
             {new Date(m.date).toLocaleString()} · {m.steps} steps · val loss {Number.isFinite(m.valLoss) ? m.valLoss.toFixed(4) : '–'} · {m.clipSeconds.toFixed(1)} s clip ·{' '}
             {(m.byteLength / 1e6).toFixed(1)} MB
           </span>{' '}
-          <button data-testid="use-model" onClick={() => void useSavedModel(m)}>Use</button>{' '}
-          <button onClick={() => void downloadSavedModel(m)}>Download .onnx</button>{' '}
-          <button data-testid="delete-model" onClick={() => void deleteSavedModel(m)}>Delete</button>
+          <button type="button" data-testid="use-model" onClick={() => void applySavedModel(m)}>Use</button>{' '}
+          <button type="button" onClick={() => void downloadSavedModel(m)}>Download .onnx</button>{' '}
+          <button type="button" data-testid="delete-model" onClick={() => void deleteSavedModel(m)}>Delete</button>
         </li>
       ))}
     </ul>

@@ -2,11 +2,11 @@
  * Fine-tune actions: record or import a clip, decode it, run the training worker, save / use / download /
  * delete models. Reports through the fine-tune store and the app's message list.
  */
-import { ModelStore, ModelStoreError, type StoredModelMeta } from '../../engine/training/modelStore.ts';
+import { ModelStore, type ModelStoreError, type StoredModelMeta } from '../../engine/training/modelStore.ts';
 import type { FromTrainingWorker, ToTrainingWorker, TrainingConfig, TrainingResult } from '../../workers/protocol.ts';
 import { getSession } from '../controller.ts';
 import { useAppStore } from '../store.ts';
-import { ClipSourceError, TRAIN_FPS, decodeAudio, decodeFrames, recordClip } from './clipSource.ts';
+import { type ClipSourceError, TRAIN_FPS, decodeAudio, decodeFrames, recordClip } from './clipSource.ts';
 import { useFineTuneStore } from './fineTuneStore.ts';
 
 const store = () => useFineTuneStore.getState();
@@ -85,7 +85,7 @@ async function trainOn(file: Blob): Promise<void> {
   const s = store();
   s.set({ phase: 'decoding', stage: 'Reading the clip…', progress: 0, train: [], val: [], step: 0, stepsPerSec: 0, etaSec: 0, activity: undefined, cancelling: false, preview: undefined, result: undefined, framesDropped: 0 });
   checkpoint = undefined;
-  let audio;
+  let audio: Awaited<ReturnType<typeof decodeAudio>>;
   try {
     audio = await decodeAudio(file);
   } catch (e) {
@@ -304,7 +304,7 @@ function downloadBytes(bytes: ArrayBuffer, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export async function useSavedModel(meta: StoredModelMeta): Promise<void> {
+export async function applySavedModel(meta: StoredModelMeta): Promise<void> {
   const session = getSession();
   if (!session) {
     app().addMessage('warning', 'finetune', 'Start live mode first, then press Use to swap this model in.');

@@ -32,9 +32,9 @@ export function RenderView() {
           <input data-testid="render-audio" type="file" accept="audio/*,video/*" disabled={rendering || s.phase === 'recording'} onChange={(e) => setAudio(e.target.files?.[0])} />
         </label>
         {s.phase === 'recording' ? (
-          <button data-testid="render-record-stop" onClick={() => stopRecordingVoice()}>Stop recording</button>
+          <button type="button" data-testid="render-record-stop" onClick={() => stopRecordingVoice()}>Stop recording</button>
         ) : (
-          <button data-testid="render-record" disabled={rendering} onClick={() => void recordVoice()}>Record voice</button>
+          <button type="button" data-testid="render-record" disabled={rendering} onClick={() => void recordVoice()}>Record voice</button>
         )}
         <span data-testid="render-audio-name">{s.audio?.name ?? 'no audio chosen'}</span>
         <label>
@@ -52,14 +52,14 @@ export function RenderView() {
         </div>
       )}
       <div className="controls">
-        <button data-testid="render-preview" disabled={rendering || !s.face || !s.audio} onClick={() => void render(true)}>
+        <button type="button" data-testid="render-preview" disabled={rendering || !s.face || !s.audio} onClick={() => void render(true)}>
           Preview {PREVIEW_SECONDS} s
         </button>
-        <button data-testid="render-start" disabled={rendering || !s.face || !s.audio} onClick={() => void render(false)}>
+        <button type="button" data-testid="render-start" disabled={rendering || !s.face || !s.audio} onClick={() => void render(false)}>
           Render
         </button>
         {rendering && (
-          <button data-testid="render-cancel" onClick={() => cancelRender()}>
+          <button type="button" data-testid="render-cancel" onClick={() => cancelRender()}>
             Cancel
           </button>
         )}

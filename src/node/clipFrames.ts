@@ -5,9 +5,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RgbaImage } from '../types.ts';
+import type { RgbaImage } from '../engine/types.ts';
 
-export const CLIPS_DIR = fileURLToPath(new URL('../../../../shared/data/clips/', import.meta.url));
+export const CLIPS_DIR = fileURLToPath(new URL('../../../shared/data/clips/', import.meta.url));
 
 export interface ClipMeta {
   id: string;

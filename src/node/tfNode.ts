@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { FaceLandmarker } from './landmarker.ts';
+import { FaceLandmarker } from '../engine/face/landmarker.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -27,7 +27,7 @@ export function initNodeTf(backend: 'wasm' | 'cpu' = 'wasm'): Promise<string> {
       try {
         const wasm = await import('@tensorflow/tfjs-backend-wasm');
         const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-        wasm.setWasmPaths(distDir + '/');
+        wasm.setWasmPaths(`${distDir}/`);
         if (await tf.setBackend('wasm')) {
           await tf.ready();
           return 'wasm';

@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { GeneratorManifest } from '../generator/manifest.ts';
+import type { GeneratorManifest } from '../engine/generator/manifest.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../..');
 const TRAIN = join(ROOT, 'tools/train');
 const PY = process.env.PYTHON ?? '/usr/bin/python3';
 
