@@ -18,12 +18,10 @@ import { CropFrameProcessor, clipMel } from '../src/engine/training/clipPrep.ts'
 import type { RgbaImage } from '../src/engine/types.ts';
 import { pairsToInt32, samplePairs } from '../src/engine/training/sampler.ts';
 import { applyDecisions, DEFAULT_OFFSETS_FILE } from './av-offsets.ts';
+import { CodedError } from '../src/engine/codedError.ts';
 
-export class PrepareError extends Error {
-  constructor(message: string, readonly code: 'usage' | 'no-clips' | 'bad-clip') {
-    super(message);
-    this.name = 'PrepareError';
-  }
+export class PrepareError extends CodedError<'usage' | 'no-clips' | 'bad-clip'> {
+  override readonly name = 'PrepareError';
 }
 
 export interface PrepareOptions {
@@ -45,21 +43,21 @@ export function parseArgs(argv: string[]): PrepareOptions {
     const i = argv.indexOf(name);
     if (i < 0) return undefined;
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new PrepareError(`${name} needs a value. ${USAGE}`, 'usage');
+    if (v === undefined || v.startsWith('--')) throw new PrepareError('usage', `${name} needs a value. ${USAGE}`);
     return v;
   };
   const int = (name: string, fallback: number | undefined, min: number): number | undefined => {
     const v = get(name);
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new PrepareError(`${name} needs an integer ≥ ${min}, got "${v}"`, 'usage');
+    if (!Number.isInteger(n) || n < min) throw new PrepareError('usage', `${name} needs an integer ≥ ${min}, got "${v}"`);
     return n;
   };
   const known = new Set(['--clips', '--out', '--size', '--limit-frames', '--only', '--min-offset', '--epochs', '--seed']);
-  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new PrepareError(`Unknown option ${a}. ${USAGE}`, 'usage');
+  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new PrepareError('usage', `Unknown option ${a}. ${USAGE}`);
   const clips = get('--clips');
   const out = get('--out');
-  if (!clips || !out) throw new PrepareError(`--clips and --out are required. ${USAGE}`, 'usage');
+  if (!clips || !out) throw new PrepareError('usage', `--clips and --out are required. ${USAGE}`);
   return {
     clips: resolve(clips),
     out: resolve(out),
@@ -85,17 +83,17 @@ export interface IndexClip {
 }
 
 function listClips(opts: PrepareOptions): string[] {
-  if (!existsSync(opts.clips)) throw new PrepareError(`Clips folder ${opts.clips} does not exist`, 'no-clips');
+  if (!existsSync(opts.clips)) throw new PrepareError('no-clips', `Clips folder ${opts.clips} does not exist`);
   let ids = readdirSync(opts.clips, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(opts.clips, d.name, 'video.mp4')))
     .map((d) => d.name)
     .sort();
   if (opts.only) {
     const missing = opts.only.filter((id) => !ids.includes(id));
-    if (missing.length) throw new PrepareError(`--only names clips not in ${opts.clips}: ${missing.join(', ')}`, 'no-clips');
+    if (missing.length) throw new PrepareError('no-clips', `--only names clips not in ${opts.clips}: ${missing.join(', ')}`);
     ids = ids.filter((id) => opts.only!.includes(id));
   }
-  if (!ids.length) throw new PrepareError(`No clips (folders with video.mp4) in ${opts.clips}`, 'no-clips');
+  if (!ids.length) throw new PrepareError('no-clips', `No clips (folders with video.mp4) in ${opts.clips}`);
   return ids;
 }
 
@@ -115,7 +113,7 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
   for (const id of ids) {
     const clipDir = join(opts.clips, id);
     const meta = readClipMeta(clipDir);
-    if (meta.fps !== 25) throw new PrepareError(`Clip ${id} is ${meta.fps} fps; the trainer needs 25 fps video`, 'bad-clip');
+    if (meta.fps !== 25) throw new PrepareError('bad-clip', `Clip ${id} is ${meta.fps} fps; the trainer needs 25 fps video`);
     const dir = id;
     const outDir = join(opts.out, dir);
     mkdirSync(outDir, { recursive: true });
@@ -151,7 +149,7 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
       closeSync(cropsFd);
       closeSync(lmFd);
     }
-    if (n === 0) throw new PrepareError(`Clip ${id}: ffmpeg decoded no frames from ${join(clipDir, 'video.mp4')}`, 'bad-clip');
+    if (n === 0) throw new PrepareError('bad-clip', `Clip ${id}: ffmpeg decoded no frames from ${join(clipDir, 'video.mp4')}`);
     const validU8 = Uint8Array.from(valid);
     writeFileSync(join(outDir, 'valid.u8'), validU8);
 

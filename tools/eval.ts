@@ -57,15 +57,10 @@ import {
   type LagCorrelation,
   type Rect,
 } from '../src/engine/eval/metrics.ts';
+import { CodedError } from '../src/engine/codedError.ts';
 
-export class EvalToolError extends Error {
-  constructor(
-    readonly code: 'bad-args' | 'missing-file' | 'no-clips' | 'ffmpeg' | 'no-face',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EvalToolError';
-  }
+export class EvalToolError extends CodedError<'bad-args' | 'missing-file' | 'no-clips' | 'ffmpeg' | 'no-face'> {
+  override readonly name = 'EvalToolError';
 }
 
 export interface EvalOptions {

@@ -6,6 +6,7 @@ import type { LipsyncErrorCode } from './publicApi.ts';
 import type { MediaErrorCode } from './mediaErrors.ts';
 import type { WorkerErrorCode } from '../workers/protocol.ts';
 import type { RenderErrorCode } from '../engine/render/renderLoop.ts';
+import { CodedError } from '../engine/codedError.ts';
 
 /**
  * The codes are the public API's (src/lib/api.ts spells them out because it ships as a
@@ -15,15 +16,15 @@ export type { LipsyncErrorCode };
 type Assert<T extends true> = T;
 export type EngineCodesArePublic = Assert<[MediaErrorCode | WorkerErrorCode | RenderErrorCode] extends [LipsyncErrorCode] ? true : false>;
 
-export class LipsyncError extends Error {
+export class LipsyncError extends CodedError<LipsyncErrorCode> {
+  override readonly name = 'LipsyncError';
   constructor(
-    readonly code: LipsyncErrorCode,
+    code: LipsyncErrorCode,
     message: string,
     /** Fatal: the session stopped. Not fatal: it keeps running (e.g. a rejected model swap). */
     readonly fatal = true,
   ) {
-    super(message);
-    this.name = 'LipsyncError';
+    super(code, message);
   }
 }
 

@@ -1,4 +1,5 @@
 /** Turns getUserMedia / device failures into messages a user can act on. */
+import { CodedError } from '../engine/codedError.ts';
 
 export type MediaErrorCode =
   | 'camera-denied'
@@ -11,14 +12,8 @@ export type MediaErrorCode =
   | 'unsupported-browser'
   | 'device-error';
 
-export class MediaAccessError extends Error {
-  constructor(
-    readonly code: MediaErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'MediaAccessError';
-  }
+export class MediaAccessError extends CodedError<MediaErrorCode> {
+  override readonly name = 'MediaAccessError';
 }
 
 export function describeMediaError(err: unknown, kind: 'camera' | 'mic'): MediaAccessError {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RgbaImage } from '../engine/types.ts';
+import { CodedError } from '../engine/codedError.ts';
 
 export const CLIPS_DIR = fileURLToPath(new URL('../../../shared/data/clips/', import.meta.url));
 
@@ -19,16 +20,13 @@ export interface ClipMeta {
   frontal?: boolean;
 }
 
-export class ClipError extends Error {
-  constructor(message: string, readonly code: 'clip-missing' | 'ffmpeg') {
-    super(message);
-    this.name = 'ClipError';
-  }
+export class ClipError extends CodedError<'clip-missing' | 'ffmpeg'> {
+  override readonly name = 'ClipError';
 }
 
 export function readClipMeta(clipDir: string): ClipMeta {
   const p = join(clipDir, 'meta.json');
-  if (!existsSync(p)) throw new ClipError(`No meta.json in ${clipDir}`, 'clip-missing');
+  if (!existsSync(p)) throw new ClipError('clip-missing', `No meta.json in ${clipDir}`);
   const m = JSON.parse(readFileSync(p, 'utf8'));
   return { id: m.id, identity: m.identity ?? m.id, width: m.width, height: m.height, fps: m.fps ?? 25, frames: m.frames, frontal: m.frontal };
 }
@@ -79,5 +77,5 @@ export async function* streamFrames(clipDir: string, limit?: number): AsyncGener
     }
   }
   const code = await done;
-  if (code !== 0) throw new ClipError(`ffmpeg failed on ${clipDir} (exit ${code}): ${stderr.trim()}`, 'ffmpeg');
+  if (code !== 0) throw new ClipError('ffmpeg', `ffmpeg failed on ${clipDir} (exit ${code}): ${stderr.trim()}`);
 }

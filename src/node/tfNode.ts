@@ -8,14 +8,12 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { FaceLandmarker } from '../engine/face/landmarker.ts';
+import { CodedError } from '../engine/codedError.ts';
 
 const require = createRequire(import.meta.url);
 
-export class NodeTfError extends Error {
-  constructor(message: string, readonly code: 'model-files' | 'backend') {
-    super(message);
-    this.name = 'NodeTfError';
-  }
+export class NodeTfError extends CodedError<'model-files' | 'backend'> {
+  override readonly name = 'NodeTfError';
 }
 
 let initialised: Promise<string> | null = null;
@@ -64,7 +62,7 @@ export function fileModelHandler(jsonPath: string): tf.io.IOHandler {
       try {
         json = JSON.parse(readFileSync(jsonPath, 'utf8'));
       } catch (e) {
-        throw new NodeTfError(`Cannot read face model ${jsonPath}: ${(e as Error).message}. Run npm ci.`, 'model-files');
+        throw new NodeTfError('model-files', `Cannot read face model ${jsonPath}: ${(e as Error).message}. Run npm ci.`);
       }
       const dir = dirname(jsonPath);
       const specs: tf.io.WeightsManifestEntry[] = [];

@@ -6,6 +6,7 @@
  * read-back in flight when the GPU goes away may never settle (tfjs-webgl polls a fence that can no
  * longer pass; a WebGPU mapAsync on a destroyed device is rejected, but only eventually).
  */
+import { CodedError } from '../engine/codedError.ts';
 
 export type GpuFailureCode = 'gpu-lost' | 'out-of-memory';
 
@@ -119,12 +120,10 @@ export class GpuWatch {
   }
 }
 
-export class GpuFailureError extends Error {
-  readonly code: GpuFailureCode;
+export class GpuFailureError extends CodedError<GpuFailureCode> {
+  override readonly name = 'GpuFailureError';
   constructor(readonly failure: GpuFailure) {
-    super(failure.detail);
-    this.name = 'GpuFailureError';
-    this.code = failure.code;
+    super(failure.code, failure.detail);
   }
 }
 

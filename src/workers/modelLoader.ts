@@ -2,6 +2,7 @@
 import { ManifestError, parseManifest, resolveModelUrl, type GeneratorManifest } from '../engine/generator/manifest.ts';
 import { DEFAULT_MAX_MODEL_BYTES, validateGenerator, GeneratorValidationError } from '../engine/generator/validate.ts';
 import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
+import { CodedError } from '../engine/codedError.ts';
 
 export interface LoadedGenerator {
   manifest: GeneratorManifest;
@@ -9,14 +10,8 @@ export interface LoadedGenerator {
   label: string;
 }
 
-export class ModelLoadError extends Error {
-  constructor(
-    readonly code: 'model-fetch' | 'bad-model',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelLoadError';
-  }
+export class ModelLoadError extends CodedError<'model-fetch' | 'bad-model'> {
+  override readonly name = 'ModelLoadError';
 }
 
 async function fetchOk(url: string, what: string): Promise<Response> {

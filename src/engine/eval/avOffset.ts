@@ -13,12 +13,12 @@
  */
 import { MEL_FRAME_RATE, SILENCE_VALUE } from '../audio/melConfig.ts';
 import { pearson } from './metrics.ts';
+import { CodedError } from '../codedError.ts';
 
-export class AvOffsetError extends Error {
-  readonly code = 'bad-av-input' as const;
+export class AvOffsetError extends CodedError<'bad-av-input'> {
+  override readonly name = 'AvOffsetError';
   constructor(message: string) {
-    super(message);
-    this.name = 'AvOffsetError';
+    super('bad-av-input', message);
   }
 }
 

@@ -3,15 +3,15 @@
  * geometry, so they can be tested on synthetic inputs with known answers.
  */
 import { INNER_LIPS, interOcularDistance, OUTER_LIPS } from '../face/meshIndices.ts';
+import { CodedError } from '../codedError.ts';
 
 /** The points the landmark metrics compare: outer and inner lip contours. */
 export const MOUTH_POINTS: readonly number[] = [...OUTER_LIPS, ...INNER_LIPS];
 
-export class MetricError extends Error {
-  readonly code = 'bad-metric-input' as const;
+export class MetricError extends CodedError<'bad-metric-input'> {
+  override readonly name = 'MetricError';
   constructor(message: string) {
-    super(message);
-    this.name = 'MetricError';
+    super('bad-metric-input', message);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Affine, FaceLandmarks } from '../types.ts';
 import { STABLE_POINTS } from './meshIndices.ts';
+import { CodedError } from '../codedError.ts';
 
 /** Id of the crop geometry; written to manifests and datasets so mismatched crops are detected. */
 export const CROP_TEMPLATE = 'facemesh-sim-v1';
@@ -45,11 +46,10 @@ export const TEMPLATE_POINTS: Float32Array = new Float32Array([
   0.8794, 0.4822, // 323
 ]);
 
-export class AlignError extends Error {
-  readonly code = 'bad-landmarks';
+export class AlignError extends CodedError<'bad-landmarks'> {
+  override readonly name = 'AlignError';
   constructor(message: string) {
-    super(message);
-    this.name = 'AlignError';
+    super('bad-landmarks', message);
   }
 }
 

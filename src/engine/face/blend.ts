@@ -11,6 +11,7 @@ import type { Affine, PlanarImage, RgbaImage } from '../types.ts';
 import { applyAffine, invertAffine } from './align.ts';
 import { FACE_OVAL, LANDMARK_COUNT, MOUTH_CORNERS } from './meshIndices.ts';
 import { maskStartRow } from './warp.ts';
+import { CodedError } from '../codedError.ts';
 
 export interface PasteOptions {
   range: [number, number];
@@ -106,11 +107,10 @@ export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: 
   return out;
 }
 
-export class BlendError extends Error {
-  readonly code = 'bad-paste';
+export class BlendError extends CodedError<'bad-paste'> {
+  override readonly name = 'BlendError';
   constructor(message: string) {
-    super(message);
-    this.name = 'BlendError';
+    super('bad-paste', message);
   }
 }
 

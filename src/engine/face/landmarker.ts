@@ -10,12 +10,10 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { Affine, FaceLandmarks, RgbaImage } from '../types.ts';
 import { applyAffine, invertAffine } from './align.ts';
 import { LANDMARK_COUNT } from './meshIndices.ts';
+import { CodedError } from '../codedError.ts';
 
-export class FaceLandmarkerError extends Error {
-  constructor(message: string, readonly code: 'model-load' | 'model-output' | 'bad-image' | 'disposed') {
-    super(message);
-    this.name = 'FaceLandmarkerError';
-  }
+export class FaceLandmarkerError extends CodedError<'model-load' | 'model-output' | 'bad-image' | 'disposed'> {
+  override readonly name = 'FaceLandmarkerError';
 }
 
 export interface FaceLandmarkerOptions {
@@ -158,7 +156,7 @@ export class FaceLandmarker {
         const handler = typeof source === 'string' ? tf.io.http(source) : source;
         return await loadGraphModel({ load: async () => floatIntMatMuls(await handler.load!()) });
       } catch (e) {
-        throw new FaceLandmarkerError(`Could not load face model ${url}: ${(e as Error).message}`, 'model-load');
+        throw new FaceLandmarkerError('model-load', `Could not load face model ${url}: ${(e as Error).message}`);
       }
     };
     const [detector, mesh] = await Promise.all([load('facemesh-detection-short.json'), load('facemesh-attention.json')]);
@@ -168,8 +166,8 @@ export class FaceLandmarker {
     const missing = want.filter((n) => !names.includes(n));
     if (missing.length) {
       throw new FaceLandmarkerError(
-        `facemesh-attention.json lacks outputs ${missing.join(', ')} (has ${names.join(', ')}); expected the attention mesh model`,
         'model-output',
+        `facemesh-attention.json lacks outputs ${missing.join(', ')} (has ${names.join(', ')}); expected the attention mesh model`,
       );
     }
     return new FaceLandmarker(detector, mesh, {
@@ -184,9 +182,9 @@ export class FaceLandmarker {
 
   /** Landmarks of the most prominent face in frame pixel coordinates, or null. */
   detect(image: RgbaImage, _timestampMs: number): FaceLandmarks | null {
-    if (this.disposed) throw new FaceLandmarkerError('FaceLandmarker was disposed', 'disposed');
+    if (this.disposed) throw new FaceLandmarkerError('disposed', 'FaceLandmarker was disposed');
     if (!(image.width > 0 && image.height > 0) || image.data.length < image.width * image.height * 4) {
-      throw new FaceLandmarkerError(`Bad image ${image.width}×${image.height} with ${image.data.length} bytes`, 'bad-image');
+      throw new FaceLandmarkerError('bad-image', `Bad image ${image.width}×${image.height} with ${image.data.length} bytes`);
     }
     if (this.previous) {
       const tracked = this.runMesh(image, roiFromLandmarks(this.previous));
@@ -216,7 +214,7 @@ export class FaceLandmarker {
    * WebGL), which would otherwise delay the first live frame. Tracking state is left untouched.
    */
   warmUp(): void {
-    if (this.disposed) throw new FaceLandmarkerError('FaceLandmarker was disposed', 'disposed');
+    if (this.disposed) throw new FaceLandmarkerError('disposed', 'FaceLandmarker was disposed');
     const size = MESH_SIZE * 2;
     const blank: RgbaImage = { width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(128) };
     this.runDetector(blank);
@@ -284,7 +282,7 @@ export class FaceLandmarker {
     const sizes = [1, 1404, 160, 142, 142, 10, 10];
     const got = [flagD, meshD, lipsD, eyeR, eyeL, irisR, irisL].map((d) => d.length);
     if (got.some((n, i) => n !== sizes[i])) {
-      throw new FaceLandmarkerError(`Face mesh model output sizes ${got.join(',')} differ from ${sizes.join(',')}`, 'model-output');
+      throw new FaceLandmarkerError('model-output', `Face mesh model output sizes ${got.join(',')} differ from ${sizes.join(',')}`);
     }
     const flag = flagD[0];
     const score = flag >= 0 && flag <= 1 ? flag : sigmoid(flag);

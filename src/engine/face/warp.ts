@@ -4,12 +4,12 @@
  */
 import type { Affine, PlanarImage, RgbaImage } from '../types.ts';
 import { invertAffine } from './align.ts';
+import { CodedError } from '../codedError.ts';
 
-export class WarpError extends Error {
-  readonly code = 'bad-image';
+export class WarpError extends CodedError<'bad-image'> {
+  override readonly name = 'WarpError';
   constructor(message: string) {
-    super(message);
-    this.name = 'WarpError';
+    super('bad-image', message);
   }
 }
 

@@ -3,6 +3,7 @@
  * manifest.json. Crop, mask and mel code read their parameters from here so that a model trained
  * with one crop/mask/mel setup is never fed another.
  */
+import { CodedError } from '../codedError.ts';
 
 export interface GeneratorTensorSpec {
   /** Name of the ONNX graph input/output. */
@@ -49,15 +50,14 @@ export interface GeneratorManifest {
   trainedOn?: string;
 }
 
-export class ManifestError extends Error {
-  readonly code = 'bad-manifest' as const;
+export class ManifestError extends CodedError<'bad-manifest'> {
+  override readonly name = 'ManifestError';
   constructor(
     message: string,
     /** Dotted path of the offending field, e.g. "inputs.audio.shape". */
     readonly field?: string,
   ) {
-    super(message);
-    this.name = 'ManifestError';
+    super('bad-manifest', message);
   }
 }
 

@@ -8,6 +8,7 @@ import type * as OrtModule from 'onnxruntime-web';
 import type { GeneratorManifest, GeneratorTensorSpec } from './manifest.ts';
 import type { OnnxModelInfo } from './onnx.ts';
 import { validateGenerator } from './validate.ts';
+import { CodedError } from '../codedError.ts';
 
 export type GeneratorBackend = 'webgpu' | 'wasm';
 export type Ort = Pick<typeof OrtModule, 'InferenceSession' | 'Tensor' | 'env'>;
@@ -34,14 +35,8 @@ export interface GeneratorRunnerOptions {
   expectedMel?: unknown;
 }
 
-export class GeneratorRunError extends Error {
-  constructor(
-    readonly code: 'bad-input' | 'no-backend' | 'disposed' | 'run-failed',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GeneratorRunError';
-  }
+export class GeneratorRunError extends CodedError<'bad-input' | 'no-backend' | 'disposed' | 'run-failed'> {
+  override readonly name = 'GeneratorRunError';
 }
 
 interface GpuLike {

@@ -4,6 +4,7 @@
  */
 import type { GeneratorManifest, GeneratorTensorSpec } from './manifest.ts';
 import { OnnxDataType, OnnxFormatError, dataTypeName, readOnnxModel, type OnnxModelInfo, type OnnxValueInfo } from './onnx.ts';
+import { CodedError } from '../codedError.ts';
 
 export type GeneratorValidationCode =
   | 'not-onnx'
@@ -15,14 +16,8 @@ export type GeneratorValidationCode =
   | 'manifest-mismatch'
   | 'unsupported-op';
 
-export class GeneratorValidationError extends Error {
-  constructor(
-    readonly code: GeneratorValidationCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GeneratorValidationError';
-  }
+export class GeneratorValidationError extends CodedError<GeneratorValidationCode> {
+  override readonly name = 'GeneratorValidationError';
 }
 
 /**

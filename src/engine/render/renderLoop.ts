@@ -16,6 +16,7 @@ import { resampleBuffer } from '../audio/resample.ts';
 import { melIndexForVideoFrame, melWindowFromFrames } from '../audio/melRing.ts';
 import { landmarksBetween } from '../face/landmarkInterp.ts';
 import { sourceRuns, type RenderPlan, type SourceRun } from './renderPlan.ts';
+import { CodedError } from '../codedError.ts';
 
 export type RenderErrorCode =
   | 'render-not-media'
@@ -28,14 +29,8 @@ export type RenderErrorCode =
   | 'render-cancelled'
   | 'render-failed';
 
-export class RenderError extends Error {
-  constructor(
-    readonly code: RenderErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RenderError';
-  }
+export class RenderError extends CodedError<RenderErrorCode> {
+  override readonly name = 'RenderError';
 }
 
 /** A face video (or image) that decodes frames on request. */

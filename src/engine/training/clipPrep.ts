@@ -16,17 +16,12 @@ import { warpToCropU8 } from '../face/warp.ts';
 import { computeLogMel } from '../audio/mel.ts';
 import { MEL_CONFIG } from '../audio/melConfig.ts';
 import { resampleBuffer } from '../audio/resample.ts';
+import { CodedError } from '../codedError.ts';
 
 export type ClipPrepErrorCode = 'no-frames' | 'no-face' | 'no-audio' | 'silent-audio' | 'bad-input' | 'cancelled';
 
-export class ClipPrepError extends Error {
-  constructor(
-    readonly code: ClipPrepErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ClipPrepError';
-  }
+export class ClipPrepError extends CodedError<ClipPrepErrorCode> {
+  override readonly name = 'ClipPrepError';
 }
 
 /** One frame's result: the crop (RGB, S·S·3) and its landmarks in crop pixels, or null when no face was found. */

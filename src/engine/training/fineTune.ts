@@ -20,6 +20,7 @@ import { DEFAULT_LOSS_WEIGHTS, lipsyncLoss, mouthWeightMap, type LossTerms, type
 import { DEFAULT_MIN_OFFSET, SamplerError, epochPairs, holdOutTail, planPairs, restrictValid, samplePairs, type PairPlan, type TrainingPair } from './sampler.ts';
 import { mulberry32, type Rng } from './rng.ts';
 import { CropWarper, drawAugment, resolveAugment, warpLandmarks, type AugmentSettings } from './augment.ts';
+import { CodedError } from '../codedError.ts';
 
 /** The per-clip arrays data:prepare writes (see clipPrep.ts). */
 export interface ClipData {
@@ -35,14 +36,8 @@ export interface ClipData {
 
 export type FineTuneErrorCode = 'bad-clip' | 'diverged' | 'disposed';
 
-export class FineTuneError extends Error {
-  constructor(
-    readonly code: FineTuneErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FineTuneError';
-  }
+export class FineTuneError extends CodedError<FineTuneErrorCode> {
+  override readonly name = 'FineTuneError';
 }
 
 export interface FineTuneOptions {

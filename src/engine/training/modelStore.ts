@@ -2,6 +2,7 @@
  * Fine-tuned generators kept in the browser's IndexedDB: metadata and ONNX bytes in separate stores, so
  * listing never reads megabytes of weights. Survives reloads; nothing leaves the machine.
  */
+import { CodedError } from '../codedError.ts';
 export interface StoredModelMeta {
   id: string;
   name: string;
@@ -23,14 +24,8 @@ export interface StoredModel extends StoredModelMeta {
 
 export type ModelStoreErrorCode = 'quota-exceeded' | 'unavailable' | 'not-found' | 'failed';
 
-export class ModelStoreError extends Error {
-  constructor(
-    readonly code: ModelStoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelStoreError';
-  }
+export class ModelStoreError extends CodedError<ModelStoreErrorCode> {
+  override readonly name = 'ModelStoreError';
 }
 
 const DB_NAME = 'lipsync-models';

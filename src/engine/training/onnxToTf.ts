@@ -16,17 +16,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readOnnxModel, replaceInitializers, OnnxDataType, type OnnxModelInfo, type OnnxNode, type OnnxTensor } from '../generator/onnx.ts';
 import { ensureTrainingGradients } from './gradients.ts';
+import { CodedError } from '../codedError.ts';
 
 export type OnnxToTfErrorCode = 'unsupported-op' | 'unsupported-attribute' | 'bad-graph' | 'bad-input' | 'disposed';
 
-export class OnnxToTfError extends Error {
-  constructor(
-    readonly code: OnnxToTfErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'OnnxToTfError';
-  }
+export class OnnxToTfError extends CodedError<OnnxToTfErrorCode> {
+  override readonly name = 'OnnxToTfError';
 }
 
 export const SUPPORTED_OPS = [

@@ -6,6 +6,7 @@
  */
 
 import { mulberry32, randomInt, shuffleInPlace, type Rng } from './rng.ts';
+import { CodedError } from '../codedError.ts';
 
 /** Per-frame validity (1/true = a face was found in that frame). */
 export type ValidMask = Uint8Array | ArrayLike<number> | boolean[];
@@ -19,14 +20,8 @@ export interface TrainingPair {
 
 export type SamplerErrorCode = 'invalid-option' | 'clip-too-short' | 'no-pairs';
 
-export class SamplerError extends Error {
-  constructor(
-    readonly code: SamplerErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SamplerError';
-  }
+export class SamplerError extends CodedError<SamplerErrorCode> {
+  override readonly name = 'SamplerError';
 }
 
 export const DEFAULT_MIN_OFFSET = 5;

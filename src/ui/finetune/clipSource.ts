@@ -6,15 +6,10 @@
 import { openDevice, openMicrophone } from '../../client/liveSession.ts';
 import { openFaceMedia, type FaceMedia } from '../../workers/mediaFiles.ts';
 import type { RgbaImage } from '../../engine/types.ts';
+import { CodedError } from '../../engine/codedError.ts';
 
-export class ClipSourceError extends Error {
-  constructor(
-    readonly code: 'not-a-video' | 'no-audio' | 'record-failed' | 'cancelled',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ClipSourceError';
-  }
+export class ClipSourceError extends CodedError<'not-a-video' | 'no-audio' | 'record-failed' | 'cancelled'> {
+  override readonly name = 'ClipSourceError';
 }
 
 export const TRAIN_FPS = 25;
