@@ -8,7 +8,7 @@
 import type { LipsyncAudio } from './publicApi.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, resolveUserUrl } from './fetchMedia.ts';
-import { microphoneFeed } from './liveSession.ts';
+import { microphoneFeed } from './devices.ts';
 import type { AudioFeed } from './session.ts';
 
 /** Every audio source the library accepts (the public type, see src/lib/api.ts). */

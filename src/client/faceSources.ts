@@ -12,7 +12,7 @@
 import type { LipsyncFace } from './publicApi.ts';
 import { LipsyncError } from './errors.ts';
 import { fetchMedia, mimeOf, resolveUserUrl } from './fetchMedia.ts';
-import { openCamera } from './liveSession.ts';
+import { openCamera } from './devices.ts';
 import { pingPongIndex } from './pingPong.ts';
 import { breakoutBox, type FaceFeed } from './session.ts';
 import { openFaceMedia, type FaceMedia } from '../workers/mediaFiles.ts';

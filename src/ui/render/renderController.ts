@@ -1,7 +1,7 @@
 /** The Render view's actions: pick files, record a voice, preview, render, cancel, download. */
 import { runRender, type FaceThreadChoice } from '../../client/render.ts';
 import { toErrorDetail } from '../../client/errors.ts';
-import { openMicrophone } from '../../client/liveSession.ts';
+import { openMicrophone } from '../../client/devices.ts';
 import { useAppStore } from '../store.ts';
 import { foreignOrigin } from '../controller.ts';
 import { useRenderStore, type RenderOutput } from './renderStore.ts';
