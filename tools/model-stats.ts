@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readOnnxModel, OnnxFormatError } from '../src/engine/generator/onnx.ts';
-import { computeModelStats } from '../src/engine/generator/stats.ts';
+import { computeModelStats, ModelStatsError } from '../src/engine/generator/stats.ts';
 
 function main(argv: string[]): number {
   const json = argv.includes('--json');
@@ -26,7 +26,7 @@ function main(argv: string[]): number {
     info = readOnnxModel(bytes);
     stats = computeModelStats(info);
   } catch (e) {
-    if (e instanceof OnnxFormatError) {
+    if (e instanceof OnnxFormatError || e instanceof ModelStatsError) {
       console.error(`${file}: ${e.message}`);
       return 1;
     }

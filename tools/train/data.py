@@ -22,12 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from contract import MEL_PER_VIDEO_FRAME, SILENCE  # noqa: F401  (src/engine/contract.json)
+
 OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409]
 INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415]
 LANDMARKS = 478
 MEL_BINS = 80
-MEL_PER_VIDEO_FRAME = 4  # 100 mel frames/s over 25 video frames/s
-SILENCE = -1.0
 DEFAULT_MIN_OFFSET = 5
 
 

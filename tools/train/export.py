@@ -22,10 +22,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params  # noqa: E402
 from onnx_inspect import inspect_onnx  # noqa: E402
+from contract import ops_refused, ops_with  # noqa: E402
 
 OPSET = 17
-ALLOWED_OPS = {"Conv", "Resize", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Add", "Mul", "Sub", "Concat", "Slice",
-               "Gemm", "MatMul", "ReduceMean", "GlobalAveragePool", "Reshape", "Unsqueeze", "Constant"}
+# The ops the exported graph may use: the contract's export set (src/engine/contract.json, shared with the engine).
+ALLOWED_OPS = ops_with("export")
 INPUT_NAMES = ("masked", "reference", "audio")
 OUTPUT_NAME = "face"
 MEL_PLACEHOLDER = {"nMels": 80, "placeholder": "fill with the engine's MEL_CONFIG used by data:prepare"}
@@ -62,9 +63,9 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
         face = model(*inputs)
 
     info = inspect_onnx(onnx_path)
-    bad = sorted(set(info["ops"]) - ALLOWED_OPS)
-    if bad:
-        raise SystemExit(f"exported graph uses ops outside the allowed set: {bad}")
+    refused = ops_refused(info["ops"], "export")
+    if refused:
+        raise SystemExit(f"The exported graph {refused}.")
     for attrs in info["resize"]:
         if attrs.get("mode", "nearest") not in ("nearest", "linear"):
             raise SystemExit(f"Resize with mode {attrs.get('mode')!r}; only nearest/linear are allowed")

@@ -26,12 +26,11 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
+from contract import MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from adversarial import AdversarialWeights, Adversary  # noqa: E402
 
-MASK_FILL = 0.5
 SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
-SILENCE = -1.0  # log-mel value of digital silence (src/engine/audio/melConfig.ts SILENCE_VALUE)
 
 
 def image_gradients(x: torch.Tensor):

@@ -23,6 +23,8 @@
  * Offline, a clip of N samples has frames 0 … floor(N/hop) (librosa's center=True count) with the
  * samples after the end treated as zeros.
  */
+import contract from '../contract.json' with { type: 'json' };
+
 export const MEL_CONFIG = Object.freeze({
   /** Bump when the formula above changes in a way the fields below do not capture. */
   version: 'logmel-v1',
@@ -50,5 +52,5 @@ export type MelConfig = typeof MEL_CONFIG;
 /** Mel frames per second (sampleRate / hopLength). */
 export const MEL_FRAME_RATE = 100;
 
-/** Feature value of digital silence (db at or below dbFloor). */
-export const SILENCE_VALUE = -1;
+/** Feature value of digital silence (db at or below dbFloor); from the contract the Python trainer reads too. */
+export const SILENCE_VALUE: number = contract.audio.silence;

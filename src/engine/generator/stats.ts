@@ -4,6 +4,8 @@
  * which ops lack a WebGPU kernel. FLOPs are reported as 2·MACs.
  */
 import { OnnxDataType, type OnnxModelInfo, type OnnxNode } from './onnx.ts';
+import { CodedError } from '../codedError.ts';
+import { opName, opsRefusedMessage } from './opContract.ts';
 import { WEBGPU_NATIVE_OPS } from './validate.ts';
 
 export interface OpUsage {
@@ -91,7 +93,14 @@ function windowOut(n: OnnxNode, inSpatial: number[], kernel: number[]): number[]
 }
 
 /** Infers output shapes node by node (graph order is topological in valid ONNX) and counts MACs. */
+/** A model with an op the generator contract does not know (src/engine/contract.json). */
+export class ModelStatsError extends CodedError<'unknown-op'> {
+  override readonly name = 'ModelStatsError';
+}
+
 export function computeModelStats(info: OnnxModelInfo, dimOverrides: Record<string, number> = {}): ModelStats {
+  const refused = opsRefusedMessage(info.nodes.map(opName));
+  if (refused) throw new ModelStatsError('unknown-op', `The model ${refused}.`);
   const shapes = new Map<string, Shape>();
   const consts = new Map<string, number[]>();
   let parameters = 0;

@@ -5,6 +5,7 @@
 import type { GeneratorManifest, GeneratorTensorSpec } from './manifest.ts';
 import { OnnxDataType, OnnxFormatError, dataTypeName, readOnnxModel, type OnnxModelInfo, type OnnxValueInfo } from './onnx.ts';
 import { CodedError } from '../codedError.ts';
+import { opName, opsRefusedMessage, opsWith } from './opContract.ts';
 
 export type GeneratorValidationCode =
   | 'not-onnx'
@@ -21,7 +22,7 @@ export class GeneratorValidationError extends CodedError<GeneratorValidationCode
 }
 
 /**
- * Ops the generator may use: those with a WebGPU kernel in onnxruntime-web 1.30
+ * Ops the generator may use (the contract's webgpu set, src/engine/contract.json): those with a WebGPU kernel in onnxruntime-web 1.30
  * (node_modules/onnxruntime-web/docs/webgpu-operators.md) that make sense in a conv image generator.
  * Anything else would run on the CPU with GPU↔CPU copies every frame. Reshape/Flatten/Squeeze/Unsqueeze
  * have "no GPU kernel" because they only relabel the buffer — no copy. Constant and Identity are
@@ -29,65 +30,7 @@ export class GeneratorValidationError extends CodedError<GeneratorValidationCode
  * graphs that were exported with dynamic shapes — constant-fold them (onnxsim) instead.
  * ConvTranspose runs on WebGPU but has had correctness bugs there; it is allowed, Resize + Conv is preferred.
  */
-export const WEBGPU_NATIVE_OPS: ReadonlySet<string> = new Set([
-  // convolution / linear
-  'Conv',
-  'ConvTranspose',
-  'Gemm',
-  'MatMul',
-  // resampling and layout
-  'Resize',
-  'DepthToSpace',
-  'Concat',
-  'Split',
-  'Slice',
-  'Pad',
-  'Reshape',
-  'Flatten',
-  'Transpose',
-  'Unsqueeze',
-  'Squeeze',
-  'Expand',
-  'Tile',
-  // pooling / normalisation
-  'GlobalAveragePool',
-  'GlobalMaxPool',
-  'AveragePool',
-  'MaxPool',
-  'BatchNormalization',
-  'InstanceNormalization',
-  'LayerNormalization',
-  'ReduceMean',
-  'ReduceSum',
-  'ReduceMax',
-  'Softmax',
-  // activations
-  'Relu',
-  'LeakyRelu',
-  'Sigmoid',
-  'Tanh',
-  'Elu',
-  'HardSigmoid',
-  'HardSwish',
-  'Gelu',
-  'Erf',
-  'Clip',
-  // elementwise arithmetic
-  'Add',
-  'Sub',
-  'Mul',
-  'Div',
-  'Pow',
-  'Sqrt',
-  'Exp',
-  'Neg',
-  'Abs',
-  'Reciprocal',
-  'Where',
-  // removed at session creation
-  'Constant',
-  'Identity',
-]);
+export const WEBGPU_NATIVE_OPS: ReadonlySet<string> = opsWith('webgpu');
 
 export interface ValidateOptions {
   /** The engine's MEL_CONFIG; the manifest's `mel` must deep-equal it. Skipped when undefined. */
@@ -213,20 +156,7 @@ export function validateGenerator(bytes: Uint8Array, manifest: GeneratorManifest
     );
   }
 
-  const unsupported = new Map<string, number>();
-  for (const n of info.nodes) {
-    const custom = n.domain !== '' && n.domain !== 'ai.onnx';
-    if (custom || !WEBGPU_NATIVE_OPS.has(n.opType)) {
-      const key = custom ? `${n.domain}.${n.opType}` : n.opType;
-      unsupported.set(key, (unsupported.get(key) ?? 0) + 1);
-    }
-  }
-  if (unsupported.size) {
-    const list = [...unsupported].map(([op, c]) => `${op}${c > 1 ? ` (${c}×)` : ''}`).join(', ');
-    throw new GeneratorValidationError(
-      'unsupported-op',
-      `The model uses ${unsupported.size === 1 ? 'an operation' : 'operations'} the generator may not use (no WebGPU kernel, would run on the CPU): ${list}.`,
-    );
-  }
+  const refused = opsRefusedMessage(info.nodes.map(opName), 'webgpu');
+  if (refused) throw new GeneratorValidationError('unsupported-op', `The model ${refused} (it would run on the CPU).`);
   return info;
 }

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readOnnxModel, replaceInitializers, OnnxDataType, type OnnxModelInfo, type OnnxNode, type OnnxTensor } from '../generator/onnx.ts';
 import { ensureTrainingGradients } from './gradients.ts';
+import { opName, opsRefusedMessage, opsWith } from '../generator/opContract.ts';
 import { CodedError } from '../codedError.ts';
 
 export type OnnxToTfErrorCode = 'unsupported-op' | 'unsupported-attribute' | 'bad-graph' | 'bad-input' | 'disposed';
@@ -24,11 +25,8 @@ export class OnnxToTfError extends CodedError<OnnxToTfErrorCode> {
   override readonly name = 'OnnxToTfError';
 }
 
-export const SUPPORTED_OPS = [
-  'Conv', 'Relu', 'Sigmoid', 'Tanh', 'Resize', 'Concat', 'Slice', 'Gemm', 'Reshape', 'Unsqueeze',
-  'Mul', 'Add', 'Sub', 'Constant', 'Identity', 'Clip', 'ReduceMean',
-] as const;
-const SUPPORTED = new Set<string>(SUPPORTED_OPS);
+/** The ops this reader implements: the contract's fineTune set (src/engine/contract.json). */
+export const SUPPORTED_OPS: ReadonlySet<string> = opsWith('fineTune');
 
 /** A value during a forward pass: a tensor (4-D ones maybe stored NHWC) or a static integer list. */
 type Value = { kind: 'tensor'; t: tf.Tensor; nhwc: boolean } | { kind: 'ints'; ints: number[] };
@@ -95,14 +93,8 @@ export class TfOnnxNetwork {
     ensureTrainingGradients();
     this.info = readOnnxModel(bytes);
     const { nodes, initializers } = this.info;
-    const unsupported = [...new Set(nodes.filter((n) => !SUPPORTED.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')).map((n) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType)))];
-    if (unsupported.length) {
-      throw new OnnxToTfError(
-        'unsupported-op',
-        `This model cannot be fine-tuned in the browser: it uses the op${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}, ` +
-          `which the trainer does not support (supported: ${SUPPORTED_OPS.join(', ')}).`,
-      );
-    }
+    const refused = opsRefusedMessage(nodes.map(opName), 'fineTune');
+    if (refused) throw new OnnxToTfError('unsupported-op', `This model cannot be fine-tuned in the browser: it ${refused}.`);
     this.graphBatch = typeof this.info.inputs[0]?.dims?.[0] === 'number' ? (this.info.inputs[0].dims[0] as number) : 1;
 
     const uses = new Map<string, { node: OnnxNode; index: number }[]>();
