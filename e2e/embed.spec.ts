@@ -93,9 +93,12 @@ function grabFrames(page: Page, selector: string, wanted: number, timeoutMs: num
       let height = 0;
       const mean: [number, number, number] = [0, 0, 0];
       const deadline = performance.now() + timeoutMs;
+      // One read in flight at a time; a read still pending at the deadline is drained (and its frame closed) below.
+      let pending = reader.read();
       while (frames < wanted && performance.now() < deadline) {
-        const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - performance.now())))]);
+        const next = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - performance.now())))]);
         if (!next || next.done || !next.value) break;
+        pending = reader.read();
         const f = next.value;
         const c = new OffscreenCanvas(f.displayWidth, f.displayHeight);
         const g = c.getContext('2d')!;
@@ -116,8 +119,9 @@ function grabFrames(page: Page, selector: string, wanted: number, timeoutMs: num
         height = c.height;
         for (let k = 0; k < 3; k++) mean[k] = sum[k] / (data.length / 4);
       }
-      await reader.cancel();
+      // End the clone, then drain: cancel() would drop frames still queued in the stream without closing them.
       track.stop();
+      for (let r = await pending; !r.done; r = await reader.read()) r.value?.close();
       return { frames, distinct: hashes.size, width, height, mean };
     },
     { selector, wanted, timeoutMs },

@@ -54,11 +54,12 @@ async function compareFrames(page: Page, pairs: number) {
     const camReader = new Processor({ track: camClone }).readable.getReader();
     const outReader = new Processor({ track: outClone }).readable.getReader();
     let stop = false;
-    void (async () => {
-      while (!stop) {
-        const { value } = await camReader.read();
-        if (!value) break;
-        camFrames.set(value.timestamp, toPixels(value));
+    // Reads until the clone ends, closing every frame (once stopped, without looking at it).
+    const camLoop = (async () => {
+      for (;;) {
+        const { value, done } = await camReader.read();
+        if (done || !value) break;
+        if (!stop) camFrames.set(value.timestamp, toPixels(value));
         value.close();
         if (camFrames.size > 200) camFrames.delete(camFrames.keys().next().value!);
       }
@@ -100,11 +101,12 @@ async function compareFrames(page: Page, pairs: number) {
       }
       results.push({ top: topSum / topN, changed, bbox, width, height, outHash: hash });
     }
+    // End the clones, then drain: cancel() would drop frames still queued in the streams without closing them.
     stop = true;
-    await camReader.cancel();
-    await outReader.cancel();
     camClone.stop();
     outClone.stop();
+    await camLoop;
+    for (let r = await outReader.read(); !r.done; r = await outReader.read()) r.value?.close();
     return results;
   }, pairs);
 }
