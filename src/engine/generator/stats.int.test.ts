@@ -85,14 +85,15 @@ describe('computeModelStats', () => {
       outputs: [{ name: 'y', dims: [1, 4] }],
       initializers: [{ name: 'w', dims: [8, 4], data: f(32) }],
       nodes: [
-        { opType: 'NonZero', inputs: ['x'], outputs: ['nz'] },
-        { opType: 'Shape', inputs: ['nz'], outputs: ['s'] },
+        // Max has no WebGPU kernel; a shape computed at run time can't be sized statically
+        { opType: 'Max', inputs: ['x', 'x'], outputs: ['s'] },
+        { opType: 'Equal', inputs: ['x', 'x'], outputs: ['eq'] },
         { opType: 'Reshape', inputs: ['x', 's'], outputs: ['xr'] },
         { opType: 'MatMul', name: 'mm', inputs: ['xr', 'w'], outputs: ['y'] },
       ],
     });
     const stats = computeModelStats(readOnnxModel(bytes));
-    expect(stats.unsupportedOps).toEqual(['NonZero', 'Shape']);
+    expect(stats.unsupportedOps).toEqual(['Max', 'Equal']);
     expect(stats.uncounted).toEqual(['mm']);
   });
 
