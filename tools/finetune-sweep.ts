@@ -7,8 +7,8 @@
  *       [--out runs/ft] [--json OUT]
  *
  * Training runs in the PyTorch trainer with the browser FineTuner's recipe (src/engine/training/fineTune.ts:
- * L1 + 2·mouth + 0.5·gradient, Adam, its batch size and learning rate, augmentation on, no flips, no auxiliary,
- * opening or adversarial terms) and the shared sampler restricted to the training part (holdOutTail), so the
+ * the contract's fine-tune loss terms at their weights and every other term off, Adam, its batch size and
+ * learning rate, the contract's augmentation with its flip; fineTuneTrainerArgs) and the shared sampler restricted to the training part (holdOutTail), so the
  * reference rule and the split are the app's own; it is ~100× faster than tfjs on this CPU. Scoring is
  * `npm run eval --tail`, the same split. The clips must be in the prepared dataset (npm run data:prepare).
  */
@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { holdOutTail, pairsToInt32, restrictValid, samplePairs } from '../src/engine/training/sampler.ts';
 import { runEval, type EvalReport } from './eval.ts';
+import { fineTuneTrainerArgs } from './train/fineTuneRecipe.ts';
 
 interface Options {
   data: string;
@@ -105,8 +106,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       execFileSync(PY, [
         join(ROOT, 'tools/train/train.py'), '--data', join(work, 'data'), '--out', join(work, 'run'), '--steps', String(steps),
-        '--batch', String(opts.batch), '--lr', String(opts.lr), '--warmup', '1', '--mouth-weight', '2', '--grad-weight', '0.5',
-        '--aux-weight', '0', '--silence-prob', '0', '--log-every', '50', '--save-every', '100000', '--val-every', '100000',
+        '--batch', String(opts.batch), '--lr', String(opts.lr), '--warmup', '1', ...fineTuneTrainerArgs(),
+        '--silence-prob', '0', '--log-every', '50', '--save-every', '100000', '--val-every', '100000',
         ...(i === 0 ? ['--init-onnx', opts.model] : ['--resume']),
       ], { stdio: 'pipe' });
       trainSec += (performance.now() - t0) / 1000;

@@ -12,6 +12,12 @@ with open(_PATH, encoding="utf-8") as _f:
 SILENCE = float(CONTRACT["audio"]["silence"])
 MEL_PER_VIDEO_FRAME = int(CONTRACT["audio"]["melFramesPerVideoFrame"])
 MASK_FILL = float(CONTRACT["crop"]["maskFill"])
+# Augmentation defaults under the trainer's names (data.py AugmentConfig fields).
+_AUG_NAMES = {"shift": "shift", "scale": "scale", "refShift": "ref_shift", "refScale": "ref_scale", "brightness": "brightness",
+              "contrast": "contrast", "gain": "gain", "flip": "flip"}
+AUGMENT = {py: float(CONTRACT["augment"][ts]) for ts, py in _AUG_NAMES.items()}
+# Default weight of each loss term (train.py --<term>-weight; l1 is fixed at its weight).
+LOSS_WEIGHTS = {term: float(spec["weight"]) for term, spec in CONTRACT["losses"].items() if not term.startswith("$")}
 
 CAPABILITY_TEXT = {"export": "exportable by the trainer", "webgpu": "native on WebGPU", "fineTune": "readable by the browser fine-tune"}
 

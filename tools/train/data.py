@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from contract import MEL_PER_VIDEO_FRAME, SILENCE  # noqa: F401  (src/engine/contract.json)
+from contract import AUGMENT, MEL_PER_VIDEO_FRAME, SILENCE  # noqa: F401  (src/engine/contract.json)
 
 OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409]
 INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415]
@@ -186,14 +186,15 @@ def mouth_opening(lips: torch.Tensor, size: int) -> torch.Tensor:
 
 @dataclass
 class AugmentConfig:
-    shift: float = 0.03       # max shift of target/masked, fraction of S
-    scale: float = 0.05       # max relative zoom of target/masked
-    ref_shift: float = 0.02   # independent small shift of the reference
-    ref_scale: float = 0.03
-    brightness: float = 0.08
-    contrast: float = 0.15
-    gain: float = 0.06        # per-channel colour gain
-    flip: float = 0.0         # probability of mirroring a whole sample left-right (train.py/opening.py --flip)
+    """Defaults from the contract (src/engine/contract.json `augment`), shared with the browser fine-tune."""
+    shift: float = AUGMENT["shift"]            # max shift of target/masked, fraction of S
+    scale: float = AUGMENT["scale"]            # max relative zoom of target/masked
+    ref_shift: float = AUGMENT["ref_shift"]    # independent small shift of the reference
+    ref_scale: float = AUGMENT["ref_scale"]
+    brightness: float = AUGMENT["brightness"]
+    contrast: float = AUGMENT["contrast"]
+    gain: float = AUGMENT["gain"]              # per-channel colour gain
+    flip: float = AUGMENT["flip"]              # probability of mirroring a whole sample left-right (train.py/opening.py --flip)
 
 
 def _affine(batch: int, shift: float, scale: float, g: torch.Generator) -> torch.Tensor:

@@ -95,7 +95,7 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--flip", type=float, default=0.0, help="probability of mirroring a training sample left-right")
+    ap.add_argument("--flip", type=float, default=AugmentConfig.flip, help="probability of mirroring a training sample left-right")
     ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 (the last readings are less noisy)")
     ap.add_argument("--lip-shape", action="store_true", help="also read the 40 lip landmarks (for train.py --lip-weight)")
     args = ap.parse_args(argv)

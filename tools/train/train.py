@@ -26,7 +26,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
-from contract import MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
+from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from adversarial import AdversarialWeights, Adversary  # noqa: E402
 
@@ -201,9 +201,9 @@ def parse_args(argv=None):
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--mouth-weight", type=float, default=2.0)
-    ap.add_argument("--grad-weight", type=float, default=0.5)
-    ap.add_argument("--aux-weight", type=float, default=0.5,
+    ap.add_argument("--mouth-weight", type=float, default=LOSS_WEIGHTS["mouth"])
+    ap.add_argument("--grad-weight", type=float, default=LOSS_WEIGHTS["grad"])
+    ap.add_argument("--aux-weight", type=float, default=LOSS_WEIGHTS["aux"],
                     help="weight of the training-only auxiliary loss: predict the target's mouth opening from the "
                          "audio code alone (makes the audio encoder informative early; not exported)")
     ap.add_argument("--silence-prob", type=float, default=0.5,
@@ -211,22 +211,22 @@ def parse_args(argv=None):
                          "teaches 'silence -> closed mouth' even when the reference mouth is open")
     ap.add_argument("--silence-opening", type=float, default=0.005,
                     help="inner-lip gap (fraction of the crop) below which a target mouth counts as closed")
-    ap.add_argument("--ssim-weight", type=float, default=0.0)
+    ap.add_argument("--ssim-weight", type=float, default=LOSS_WEIGHTS["ssim"])
     ap.add_argument("--opening-net", default="",
                     help="frozen mouth-opening expert from opening.py: adds --opening-weight * |R(generated lower half) "
                          "- target opening| (training only; rewards the right opening, which only the audio can give)")
-    ap.add_argument("--opening-weight", type=float, default=1.0)
-    ap.add_argument("--lip-weight", type=float, default=0.0,
+    ap.add_argument("--opening-weight", type=float, default=LOSS_WEIGHTS["opening"])
+    ap.add_argument("--lip-weight", type=float, default=LOSS_WEIGHTS["lip"],
                     help="with an --opening-net trained with --lip-shape: adds --lip-weight * |R(generated) lip landmarks "
                          "- target's| (width, corners and position of the mouth, which LMD measures)")
-    ap.add_argument("--swap-audio-weight", type=float, default=0.0,
+    ap.add_argument("--swap-audio-weight", type=float, default=LOSS_WEIGHTS["swapAudio"],
                     help="with an --opening-net: regenerate part of the batch with another sample's audio and ask the "
                          "expert for THAT sample's opening (audio, not the reference, must set the mouth)")
     ap.add_argument("--swap-audio-frac", type=float, default=0.5, help="fraction of the batch used by --swap-audio-weight")
     ap.add_argument("--select-by", default="loss", choices=SELECT_KEYS,
                     help="validation key whose minimum picks best.pt (openingErr needs --opening-net, lipErr a --lip-shape one)")
     ap.add_argument("--no-augment", action="store_true")
-    ap.add_argument("--flip", type=float, default=0.0, help="probability of mirroring a training sample left-right")
+    ap.add_argument("--flip", type=float, default=AUGMENT["flip"], help="probability of mirroring a training sample left-right")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=8)
     ap.add_argument("--lookahead", type=int, default=8)
@@ -235,11 +235,11 @@ def parse_args(argv=None):
     ap.add_argument("--ref-features", type=int, default=None,
                     help="channels of the full-resolution reference path (model.GeneratorConfig.ref_features); with "
                          "--init-onnx a larger value adds the path to the shipped model, starting as a no-op")
-    ap.add_argument("--texture-weight", type=float, default=0.0,
+    ap.add_argument("--texture-weight", type=float, default=LOSS_WEIGHTS["texture"],
                     help="weight of |local Laplacian energy(generated) - (target)| per 8x8 block: asks for detail, not a blur")
-    ap.add_argument("--gan-weight", type=float, default=0.0, help="lower-half patch discriminator (hinge), generator side")
-    ap.add_argument("--mouth-gan-weight", type=float, default=0.0, help="mouth-crop patch discriminator, generator side")
-    ap.add_argument("--fm-weight", type=float, default=0.0,
+    ap.add_argument("--gan-weight", type=float, default=LOSS_WEIGHTS["gan"], help="lower-half patch discriminator (hinge), generator side")
+    ap.add_argument("--mouth-gan-weight", type=float, default=LOSS_WEIGHTS["mouthGan"], help="mouth-crop patch discriminator, generator side")
+    ap.add_argument("--fm-weight", type=float, default=LOSS_WEIGHTS["fm"],
                     help="feature matching on both discriminators' features (the perceptual term, nothing pretrained)")
     ap.add_argument("--adv-start", type=int, default=1000,
                     help="steps of this run before the adversarial terms reach the generator (the discriminators train from the start)")

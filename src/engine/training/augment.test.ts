@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from './rng.ts';
-import { CropWarper, DEFAULT_AUGMENT, IDENTITY_AFFINE, drawAugment, resolveAugment, warpLandmarks, type Affine, type ColourJitter } from './augment.ts';
+import contract from '../contract.json' with { type: 'json' };
+import { CropWarper, DEFAULT_AUGMENT, IDENTITY_AFFINE, augmentFromContract, drawAugment, resolveAugment, warpLandmarks, type Affine, type ColourJitter } from './augment.ts';
 import { LANDMARK_COUNT } from '../face/meshIndices.ts';
 import { mouthWeightMap } from './losses.ts';
 
 const S = 64;
 const NO_COLOUR: ColourJitter = { brightness: 0, contrast: 1, gain: [1, 1, 1] };
-const ZERO = resolveAugment({ shift: 0, scale: 0, refShift: 0, refScale: 0, brightness: 0, contrast: 0, gain: 0 });
+const ZERO = resolveAugment({ shift: 0, scale: 0, refShift: 0, refScale: 0, brightness: 0, contrast: 0, gain: 0, flip: 0 });
 
 function noiseCrop(seed: number, size = S): Uint8Array {
   const rng = mulberry32(seed);
@@ -28,9 +29,9 @@ function plainPlanar(src: Uint8Array, size: number, [lo, hi]: [number, number]):
   return out;
 }
 
-function warp(src: Uint8Array, affine: Affine, colour = NO_COLOUR, range: [number, number] = [0, 1], size = S): Float32Array {
+function warp(src: Uint8Array, affine: Affine, colour = NO_COLOUR, range: [number, number] = [0, 1], size = S, flip = false): Float32Array {
   const out = new Float32Array(3 * size * size);
-  new CropWarper(size).warp(src, affine, colour, range, out);
+  new CropWarper(size).warp(src, affine, colour, range, out, flip);
   return out;
 }
 
@@ -48,12 +49,28 @@ function centroid(planar: Float32Array, size: number): [number, number] {
 }
 
 describe('augment settings and draws', () => {
-  it('defaults are the offline trainer\'s AugmentConfig', () => {
-    expect({ ...DEFAULT_AUGMENT }).toEqual({ shift: 0.03, scale: 0.05, refShift: 0.02, refScale: 0.03, brightness: 0.08, contrast: 0.15, gain: 0.06 });
+  it('defaults come from the contract file (the offline trainer reads the same; tools/train/augmentParity.int.test.ts)', () => {
+    expect({ ...DEFAULT_AUGMENT }).toEqual(augmentFromContract(contract));
+    expect(DEFAULT_AUGMENT.flip).toBeGreaterThan(0);
+    expect(augmentFromContract({ augment: { ...contract.augment, flip: 0.25, gain: 0.1 } })).toEqual({ ...DEFAULT_AUGMENT, flip: 0.25, gain: 0.1 });
     expect(resolveAugment({ shift: 0.1 })).toEqual({ ...DEFAULT_AUGMENT, shift: 0.1 });
     expect(() => resolveAugment({ gain: -0.1 })).toThrow(/augment\.gain/);
     expect(() => resolveAugment({ scale: Number.NaN })).toThrow(/augment\.scale/);
     expect(() => resolveAugment({ refScale: 1 })).toThrow(/zoom/);
+    expect(() => resolveAugment({ flip: 1.5 })).toThrow(/augment\.flip/);
+  });
+
+  it('flips about as often as asked, and never or always at 0 and 1', () => {
+    const count = (flip: number) => {
+      const rng = mulberry32(17);
+      let n = 0;
+      for (let i = 0; i < 2000; i++) if (drawAugment(rng, resolveAugment({ flip })).flip) n++;
+      return n;
+    };
+    expect(count(0)).toBe(0);
+    expect(count(1)).toBe(2000);
+    expect(count(0.5)).toBeGreaterThan(900);
+    expect(count(0.5)).toBeLessThan(1100);
   });
 
   it('zero-strength settings draw the identity', () => {
@@ -112,18 +129,20 @@ describe('CropWarper', () => {
     }
   });
 
-  it('matches grid_sample(align_corners=False, padding border) on a small case (values from PyTorch)', () => {
-    // 4×4 ramp, value = 60·col + 10·row; expected rows printed by tools/train/data.py `_warp` (×255).
-    const src = new Uint8Array(4 * 4 * 3);
-    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) src.fill(60 * x + 10 * y, 3 * (y * 4 + x), 3 * (y * 4 + x) + 3);
-    const cases: [Affine, number[][]][] = [
-      [{ scale: 0.5, tx: 0, ty: 0 }, [[52.5, 82.5, 112.5, 142.5], [57.5, 87.5, 117.5, 147.5], [62.5, 92.5, 122.5, 152.5], [67.5, 97.5, 127.5, 157.5]]],
-      [{ scale: 1.2, tx: 0.5, ty: -0.25 }, [[42, 114, 180, 180], [46, 118, 184, 184], [58, 130, 196, 196], [70, 142, 208, 208]]],
-    ];
-    for (const [affine, want] of cases) {
-      const out = warp(src, affine, NO_COLOUR, [0, 255], 4);
-      for (let c = 0; c < 3; c++) for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) expect(out[c * 16 + y * 4 + x]).toBeCloseTo(want[y][x], 3);
-    }
+  it('a flip mirrors the warped image left-right, and the landmarks with it', () => {
+    const src = noiseCrop(5);
+    const a = drawAugment(mulberry32(8), DEFAULT_AUGMENT);
+    const plain = warp(src, a.target, a.colour);
+    const mirrored = warp(src, a.target, a.colour, [0, 1], S, true);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) expect(mirrored[c * S * S + y * S + x]).toBe(plain[c * S * S + y * S + S - 1 - x]);
+    // A bright dot and its landmark land on the same pixel after a flip.
+    const dot = new Uint8Array(S * S * 3);
+    dot[3 * (20 * S + 10)] = 255;
+    const lm = warpLandmarks(new Float32Array([10.5, 20.5, 0]), S, IDENTITY_AFFINE, undefined, true);
+    const out = warp(dot, IDENTITY_AFFINE, NO_COLOUR, [0, 1], S, true);
+    expect(out[20 * S + (S - 1 - 10)]).toBe(1);
+    expect([lm[0], lm[1]]).toEqual([S - 1 - 10 + 0.5, 20.5]);
   });
 
   it('a known shift moves a feature by the expected pixels', () => {

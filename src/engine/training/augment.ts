@@ -9,12 +9,16 @@
  *   padding 'border');
  * - the same colour jitter (brightness, contrast around 0.5, per-channel gain, clamp to [0,1]) on every
  *   image of a sample, so the colour relation between reference and target stays intact;
- * - the lip landmarks follow the target warp, so the mouth weight map stays on the mouth.
+ * - the lip landmarks follow the target warp, so the mouth weight map stays on the mouth;
+ * - with probability `flip`, the whole sample (target, reference, landmarks) mirrored left-right.
+ *
+ * The defaults are the contract's (src/engine/contract.json `augment`), which the offline trainer reads too.
  *
  * Plain typed arrays on the CPU: the batch is built there anyway and a tfjs round-trip per step would cost
  * more than the arithmetic (S=128, batch 4 takes a few ms, see augment.test.ts). The warp is scale + shift
  * only (no rotation), so the sampling positions are separable and precomputed per row and per column.
  */
+import contract from '../contract.json' with { type: 'json' };
 import type { Rng } from './rng.ts';
 
 export interface AugmentSettings {
@@ -32,18 +36,27 @@ export interface AugmentSettings {
   contrast: number;
   /** Max relative per-channel colour gain. */
   gain: number;
+  /** Probability of mirroring a whole sample left-right. */
+  flip: number;
 }
 
-/** data.py AugmentConfig defaults. */
-export const DEFAULT_AUGMENT: Readonly<AugmentSettings> = Object.freeze({
-  shift: 0.03,
-  scale: 0.05,
-  refShift: 0.02,
-  refScale: 0.03,
-  brightness: 0.08,
-  contrast: 0.15,
-  gain: 0.06,
-});
+/** The augmentation defaults of a contract file (the trainer's data.py AugmentConfig reads the same keys). */
+export function augmentFromContract(c: { augment: Record<string, unknown> }): AugmentSettings {
+  const pick = (k: keyof AugmentSettings) => Number(c.augment[k]);
+  return {
+    shift: pick('shift'),
+    scale: pick('scale'),
+    refShift: pick('refShift'),
+    refScale: pick('refScale'),
+    brightness: pick('brightness'),
+    contrast: pick('contrast'),
+    gain: pick('gain'),
+    flip: pick('flip'),
+  };
+}
+
+/** The contract's defaults, shared with the offline trainer. */
+export const DEFAULT_AUGMENT: Readonly<AugmentSettings> = Object.freeze(augmentFromContract(contract));
 
 /**
  * affine_grid's theta for a scale + shift: output normalised coords (−1…1) map to input normalised coords
@@ -66,6 +79,8 @@ export interface SampleAugment {
   target: Affine;
   reference: Affine;
   colour: ColourJitter;
+  /** Mirror target, reference and landmarks left-right (after the warp, as data.py). */
+  flip: boolean;
 }
 
 export const IDENTITY_AFFINE: Readonly<Affine> = Object.freeze({ scale: 1, tx: 0, ty: 0 });
@@ -77,6 +92,7 @@ export function resolveAugment(partial: Partial<AugmentSettings> = {}): AugmentS
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`augment.${k} must be a finite number ≥ 0, got ${v}`);
   }
   if (s.scale >= 1 || s.refScale >= 1) throw new RangeError(`augment zoom must be < 1 (got scale ${s.scale}, refScale ${s.refScale})`);
+  if (s.flip > 1) throw new RangeError(`augment.flip is a probability in [0, 1], got ${s.flip}`);
   return s;
 }
 
@@ -89,14 +105,15 @@ function drawAffine(rng: Rng, shift: number, scale: number): Affine {
   return { scale: s, tx: sym(rng) * shift * 2, ty: sym(rng) * shift * 2 };
 }
 
-/** One sample's random parameters; always draws 11 numbers, so the stream does not depend on the settings. */
+/** One sample's random parameters; always draws 12 numbers, so the stream does not depend on the settings. */
 export function drawAugment(rng: Rng, s: AugmentSettings): SampleAugment {
   const target = drawAffine(rng, s.shift, s.scale);
   const reference = drawAffine(rng, s.refShift, s.refScale);
   const brightness = sym(rng) * s.brightness;
   const contrast = 1 + sym(rng) * s.contrast;
   const gain: [number, number, number] = [1 + sym(rng) * s.gain, 1 + sym(rng) * s.gain, 1 + sym(rng) * s.gain];
-  return { target, reference, colour: { brightness, contrast, gain } };
+  const flip = rng() < s.flip;
+  return { target, reference, colour: { brightness, contrast, gain }, flip };
 }
 
 /**
@@ -137,10 +154,10 @@ export class CropWarper {
 
   /**
    * Warps one interleaved RGB uint8 crop [S,S,3] and writes it planar [3,S,S] into `out` in `range`
-   * (the manifest's imageRange), with the colour jitter applied after the warp as in data.py.
-   * Identity parameters reproduce `v · (hi − lo)/255 + lo` bit for bit.
+   * (the manifest's imageRange), with the colour jitter applied after the warp as in data.py, and mirrored
+   * left-right when `flip`. Identity parameters reproduce `v · (hi − lo)/255 + lo` bit for bit.
    */
-  warp(src: Uint8Array, affine: Affine, colour: ColourJitter, [lo, hi]: readonly [number, number], out: Float32Array): void {
+  warp(src: Uint8Array, affine: Affine, colour: ColourJitter, [lo, hi]: readonly [number, number], out: Float32Array, flip = false): void {
     const S = this.size;
     const plane = S * S;
     const { x0, x1, fx, y0, y1, fy } = this;
@@ -160,7 +177,7 @@ export class CropWarper {
       for (let x = 0; x < S; x++) {
         const c0 = 3 * x0[x], c1 = 3 * x1[x], wx = fx[x];
         const p00 = r0 + c0, p01 = r0 + c1, p10 = r1 + c0, p11 = r1 + c1;
-        const i = o + x;
+        const i = flip ? o + S - 1 - x : o + x;
         out[i] = jitter(bilinear(src, p00, p01, p10, p11, wx, wy), a0, b0) * k + lo;
         out[plane + i] = jitter(bilinear(src, p00 + 1, p01 + 1, p10 + 1, p11 + 1, wx, wy), a1, b1) * k + lo;
         out[2 * plane + i] = jitter(bilinear(src, p00 + 2, p01 + 2, p10 + 2, p11 + 2, wx, wy), a2, b2) * k + lo;
@@ -183,14 +200,18 @@ function jitter(v: number, a: number, b: number): number {
 
 /**
  * Landmarks [N·3] in crop pixels moved with the image warp `affine` (x, y; z copied): the inverse of the
- * sampling map, `u_out = (u_in − S/2 − t·S/2) / scale + S/2` (data.py: out_n = (in_n − t) / s).
+ * sampling map, `u_out = (u_in − S/2 − t·S/2) / scale + S/2` (data.py: out_n = (in_n − t) / s), then mirrored
+ * when `flip`.
  */
-export function warpLandmarks(landmarks: Float32Array, S: number, affine: Affine, out = new Float32Array(landmarks.length)): Float32Array {
+export function warpLandmarks(landmarks: Float32Array, S: number, affine: Affine, out = new Float32Array(landmarks.length), flip = false): Float32Array {
   const half = S / 2;
   const cx = half + affine.tx * half;
   const cy = half + affine.ty * half;
   for (let i = 0; i + 2 < landmarks.length; i += 3) {
-    out[i] = (landmarks[i] - cx) / affine.scale + half;
+    const x = (landmarks[i] - cx) / affine.scale + half;
+    // Mirrored: pixel-edge coordinates 0…S, so x → S − x. Points keep their indices (the mouth weight map reads
+    // only the lips' extent, which a left/right swap of names does not change).
+    out[i] = flip ? S - x : x;
     out[i + 1] = (landmarks[i + 1] - cy) / affine.scale + half;
     out[i + 2] = landmarks[i + 2];
   }

@@ -2,8 +2,8 @@
  * Fine-tunes a generator on one prepared clip, framework-free (Node tests and the training worker):
  * the ONNX graph becomes a trainable tfjs network (onnxToTf), pairs follow the reference rule through the
  * shared sampler (|r − t| > minOffset), the last `holdOut` of the clip is held out for validation (targets
- * and references both inside it), losses are the offline trainer's, Adam optimises. Training batches are
- * augmented like the offline trainer's (augment.ts: small zoom/shift, colour jitter); validation and preview
+ * and references both inside it), losses are the contract's fine-tune terms (losses.ts), Adam optimises. Training batches are
+ * augmented like the offline trainer's (augment.ts: small zoom/shift, colour jitter, mirror); validation and preview
  * batches never are, so validation losses stay comparable across runs and settings.
  *
  * The caller drives it: step() as often as it likes (pause = stop calling), validate() now and then,
@@ -165,9 +165,9 @@ export class FineTuner {
       let lips = clip.landmarks.subarray(p.target * LANDMARK_COUNT * 3, (p.target + 1) * LANDMARK_COUNT * 3);
       if (aug) {
         const a = drawAugment(this.augRng, aug);
-        this.warper.warp(crop(p.target), a.target, a.colour, manifest.imageRange, planes(target, b));
-        this.warper.warp(crop(p.reference), a.reference, a.colour, manifest.imageRange, planes(reference, b));
-        lips = warpLandmarks(lips, S, a.target, this.lipsScratch);
+        this.warper.warp(crop(p.target), a.target, a.colour, manifest.imageRange, planes(target, b), a.flip);
+        this.warper.warp(crop(p.reference), a.reference, a.colour, manifest.imageRange, planes(reference, b), a.flip);
+        lips = warpLandmarks(lips, S, a.target, this.lipsScratch, a.flip);
       } else {
         toPlanar(p.target, target, b);
         toPlanar(p.reference, reference, b);

@@ -1,12 +1,14 @@
 /**
- * The offline trainer's losses (tools/train/train.py `losses`, data.py `mouth_weight`) in tfjs, so a
- * fine-tuned model optimises exactly what the shipped one was trained on:
+ * The offline trainer's pixel losses (tools/train/train.py `losses`, data.py `mouth_weight`) in tfjs:
  *
  *   loss = L1(generated rows) + mouthWeight · mouth-region L1 + gradWeight · image-gradient L1
  *
- * All terms only look at the generated rows y ≥ y0 (the rows above are copied from the input).
+ * All terms only look at the generated rows y ≥ y0 (the rows above are copied from the input). The trainer
+ * has more terms (experts, discriminators); which ones a fine-tune leaves out, and why, is stated once, in
+ * the contract's `losses` (src/engine/contract.json), and listed by OFFLINE_ONLY_LOSSES.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import contract from '../contract.json' with { type: 'json' };
 import { INNER_LIPS, OUTER_LIPS } from '../face/meshIndices.ts';
 import { ensureTrainingGradients } from './gradients.ts';
 
@@ -17,7 +19,24 @@ export interface LossWeights {
   grad: number;
 }
 
-export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({ mouth: 2.0, grad: 0.5 });
+interface ContractLoss {
+  weight: number;
+  fineTune: boolean;
+  why?: string;
+}
+
+const LOSSES = Object.fromEntries(Object.entries(contract.losses).filter(([k]) => !k.startsWith('$'))) as Record<string, ContractLoss>;
+
+/** The contract's default weights (the offline trainer's flag defaults). */
+export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({ mouth: LOSSES.mouth.weight, grad: LOSSES.grad.weight });
+
+/** The trainer's terms the browser fine-tune does not optimise, with the contract's reason for each. */
+export const OFFLINE_ONLY_LOSSES: readonly { term: string; why: string }[] = Object.entries(LOSSES)
+  .filter(([, l]) => !l.fineTune)
+  .map(([term, l]) => ({ term, why: l.why ?? '' }));
+
+/** The terms lipsyncLoss computes: every contract term marked fineTune must be one of them. */
+export const FINE_TUNE_LOSSES: readonly string[] = ['l1', 'mouth', 'grad'];
 
 export interface LossTerms<T> {
   loss: T;
