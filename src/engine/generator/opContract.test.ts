@@ -8,6 +8,8 @@ import { MEL_FRAME_RATE, SILENCE_VALUE } from '../audio/melConfig.ts';
 import { buildTestGenerator } from './testGenerator.ts';
 import { readOnnxModel } from './onnx.ts';
 import { opsRefusedMessage, opsWith } from './opContract.ts';
+import { OP_RULES } from './stats.ts';
+import { TfOnnxNetwork } from '../training/onnxToTf.ts';
 
 const ops = contract.ops as Record<string, string[]>;
 
@@ -30,6 +32,16 @@ describe('the generator contract', () => {
     expect(opsRefusedMessage(['Conv', noFineTune], 'fineTune')).toBe(
       `uses the op ${noFineTune}, which the generator contract (src/engine/contract.json) does not list as readable by the browser fine-tune`,
     );
+  });
+});
+
+describe('the op registries follow the contract', () => {
+  it('model stats has a shape rule for every contract op, and none for others', () => {
+    expect(Object.keys(OP_RULES).sort()).toEqual(Object.keys(ops).sort());
+  });
+
+  it('the fine-tune reader implements exactly the ops the contract marks fineTune', () => {
+    expect([...TfOnnxNetwork.KERNEL_OPS].sort()).toEqual([...opsWith('fineTune')].sort());
   });
 });
 

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readOnnxModel, replaceInitializers, OnnxDataType, type OnnxModelInfo, type OnnxNode, type OnnxTensor } from '../generator/onnx.ts';
 import { ensureTrainingGradients } from './gradients.ts';
-import { opName, opsRefusedMessage, opsWith } from '../generator/opContract.ts';
+import { opName, opsRefusedMessage } from '../generator/opContract.ts';
 import { CodedError } from '../codedError.ts';
 
 export type OnnxToTfErrorCode = 'unsupported-op' | 'unsupported-attribute' | 'bad-graph' | 'bad-input' | 'disposed';
@@ -24,9 +24,6 @@ export type OnnxToTfErrorCode = 'unsupported-op' | 'unsupported-attribute' | 'ba
 export class OnnxToTfError extends CodedError<OnnxToTfErrorCode> {
   override readonly name = 'OnnxToTfError';
 }
-
-/** The ops this reader implements: the contract's fineTune set (src/engine/contract.json). */
-export const SUPPORTED_OPS: ReadonlySet<string> = opsWith('fineTune');
 
 /** A value during a forward pass: a tensor (4-D ones maybe stored NHWC) or a static integer list. */
 type Value = { kind: 'tensor'; t: tf.Tensor; nhwc: boolean } | { kind: 'ints'; ints: number[] };
@@ -75,6 +72,15 @@ function attrString(node: OnnxNode, name: string, fallback: string): string {
 function nodeLabel(node: OnnxNode): string {
   return `${node.opType} node "${node.name || node.outputs[0]}"`;
 }
+
+/** One op of the fine-tune's registry (TfOnnxNetwork.KERNELS). */
+interface TfKernel {
+  /** Inputs that must be constants (the trainer cannot follow run-time shapes), checked when the graph is read. */
+  staticInputs?(n: OnnxNode, opset: number): { index: number; what: string; kind: 'ints' | 'floats' }[];
+  run(net: TfOnnxNetwork, n: OnnxNode, env: Map<string, Value>, batch: number): Value;
+}
+
+const asValue = (t: tf.Tensor, nhwc: boolean): Value => ({ kind: 'tensor', t, nhwc: nhwc && t.rank === 4 });
 
 /** A trainable tfjs version of an ONNX generator. Call dispose() when done (frees the variables). */
 export class TfOnnxNetwork {
@@ -161,15 +167,7 @@ export class TfOnnxNetwork {
       const ok = kind === 'ints' ? this.staticInts.has(name) : this.staticFloats.has(name) && this.staticFloats.get(name)!.length > 0;
       if (!ok) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: its ${what} ("${name}") is computed at run time; the trainer needs it constant.`);
     };
-    for (const n of nodes) {
-      if (n.opType === 'Reshape') need(n, 1, 'shape', 'ints');
-      else if (n.opType === 'Unsqueeze' || n.opType === 'ReduceMean') need(n, 1, 'axes', 'ints');
-      else if (n.opType === 'Slice') for (let i = 1; i < 5; i++) need(n, i, ['', 'starts', 'ends', 'axes', 'steps'][i], 'ints');
-      else if (n.opType === 'Resize') {
-        if (n.inputs.length >= 4 && n.inputs[3]) need(n, 3, 'sizes', 'ints');
-        else need(n, this.info.opset >= 11 ? 2 : 1, 'scales', 'floats');
-      }
-    }
+    for (const n of nodes) for (const { index, what, kind } of TfOnnxNetwork.KERNELS[n.opType]?.staticInputs?.(n, this.info.opset) ?? []) need(n, index, what, kind);
   }
 
   /** Float32 initializer names that are trained. */
@@ -260,100 +258,136 @@ export class TfOnnxNetwork {
     };
   }
 
-  private run(n: OnnxNode, env: Map<string, Value>, batch: number): Value {
-    const T = (t: tf.Tensor, nhwc: boolean): Value => ({ kind: 'tensor', t, nhwc: nhwc && t.rank === 4 });
-    switch (n.opType) {
-      case 'Constant':
-        return this.value(env, n.outputs[0]);
-      case 'Identity':
-        return this.value(env, n.inputs[0]);
-      case 'Relu':
-      case 'Sigmoid':
-      case 'Tanh': {
-        const x = this.tensor(env, n.inputs[0], n);
-        const f = n.opType === 'Relu' ? tf.relu : n.opType === 'Sigmoid' ? tf.sigmoid : tf.tanh;
-        return T(f(x.t), x.nhwc);
-      }
-      case 'Add':
-      case 'Sub':
-      case 'Mul': {
-        const { ts, nhwc } = this.sameLayout([this.tensor(env, n.inputs[0], n), this.tensor(env, n.inputs[1], n)]);
-        const f = n.opType === 'Add' ? tf.add : n.opType === 'Sub' ? tf.sub : tf.mul;
-        return T(f(ts[0], ts[1]), nhwc);
-      }
-      case 'Clip': {
-        const x = this.tensor(env, n.inputs[0], n);
+  private static unary(f: (x: tf.Tensor) => tf.Tensor): TfKernel {
+    return {
+      run: (net, n, env) => {
+        const x = net.tensor(env, n.inputs[0], n);
+        return asValue(f(x.t), x.nhwc);
+      },
+    };
+  }
+
+  private static binary(f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): TfKernel {
+    return {
+      run: (net, n, env) => {
+        const { ts, nhwc } = net.sameLayout([net.tensor(env, n.inputs[0], n), net.tensor(env, n.inputs[1], n)]);
+        return asValue(f(ts[0], ts[1]), nhwc);
+      },
+    };
+  }
+
+  /**
+   * The fine-tune's op registry: per ONNX op, its tfjs implementation and the inputs it needs constant. Its keys
+   * are exactly the contract's fineTune ops (opContract.test.ts); ops outside the contract were refused by the
+   * constructor with the contract's one message. (A static member so the kernels can use the private helpers.)
+   */
+  private static readonly KERNELS: Readonly<Record<string, TfKernel>> = {
+    Constant: { run: (net, n, env) => net.value(env, n.outputs[0]) },
+    Identity: { run: (net, n, env) => net.value(env, n.inputs[0]) },
+    Relu: TfOnnxNetwork.unary(tf.relu),
+    Sigmoid: TfOnnxNetwork.unary(tf.sigmoid),
+    Tanh: TfOnnxNetwork.unary(tf.tanh),
+    Add: TfOnnxNetwork.binary(tf.add),
+    Sub: TfOnnxNetwork.binary(tf.sub),
+    Mul: TfOnnxNetwork.binary(tf.mul),
+    Clip: {
+      run: (net, n, env) => {
+        const x = net.tensor(env, n.inputs[0], n);
         let y = x.t;
         const bound = (i: number, attr: 'min' | 'max', f: typeof tf.maximum) => {
           if (n.inputs[i]) {
-            const b = this.tensor(env, n.inputs[i], n).t;
+            const b = net.tensor(env, n.inputs[i], n).t;
             if (b.size !== 1) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: its ${attr} must be a scalar.`);
             y = f(y, tf.reshape(b, []));
           } else if (n.attributes[attr]) y = f(y, tf.scalar(attrFloat(n, attr, 0)));
         };
         bound(1, 'min', tf.maximum);
         bound(2, 'max', tf.minimum);
-        return T(y, x.nhwc);
-      }
-      case 'Concat': {
-        const vals = n.inputs.map((i) => this.tensor(env, i, n));
+        return asValue(y, x.nhwc);
+      },
+    },
+    Concat: {
+      run: (net, n, env) => {
+        const vals = n.inputs.map((i) => net.tensor(env, i, n));
         const rank = vals[0].t.rank;
         const axis = attrInt(n, 'axis', 0);
         const a = axis < 0 ? axis + rank : axis;
-        const { ts, nhwc } = rank === 4 ? this.sameLayout(vals) : { ts: vals.map((v) => v.t), nhwc: false };
-        return T(tf.concat(ts, nhwc ? NHWC_AXIS[a] : a), nhwc);
-      }
-      case 'Slice':
-        return this.slice(n, env);
-      case 'Conv':
-        return this.conv(n, env);
-      case 'Resize':
-        return this.resize(n, env);
-      case 'Gemm': {
-        const a = this.nchw(env, n.inputs[0], n);
-        const b = this.nchw(env, n.inputs[1], n);
+        const { ts, nhwc } = rank === 4 ? net.sameLayout(vals) : { ts: vals.map((v) => v.t), nhwc: false };
+        return asValue(tf.concat(ts, nhwc ? NHWC_AXIS[a] : a), nhwc);
+      },
+    },
+    Slice: {
+      staticInputs: () => ['starts', 'ends', 'axes', 'steps'].map((what, i) => ({ index: i + 1, what, kind: 'ints' as const })),
+      run: (net, n, env) => net.slice(n, env),
+    },
+    Conv: { run: (net, n, env) => net.conv(n, env) },
+    Resize: {
+      staticInputs: (n, opset) =>
+        n.inputs.length >= 4 && n.inputs[3] ? [{ index: 3, what: 'sizes', kind: 'ints' }] : [{ index: opset >= 11 ? 2 : 1, what: 'scales', kind: 'floats' }],
+      run: (net, n, env) => net.resize(n, env),
+    },
+    Gemm: {
+      run: (net, n, env) => {
+        const a = net.nchw(env, n.inputs[0], n);
+        const b = net.nchw(env, n.inputs[1], n);
         if (a.rank !== 2 || b.rank !== 2) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: Gemm needs 2-D inputs, got [${a.shape}] and [${b.shape}].`);
         let y = tf.matMul(a, b, attrInt(n, 'transA', 0) === 1, attrInt(n, 'transB', 0) === 1);
         const alpha = attrFloat(n, 'alpha', 1);
         if (alpha !== 1) y = tf.mul(y, alpha);
         if (n.inputs[2]) {
-          const c = this.nchw(env, n.inputs[2], n);
+          const c = net.nchw(env, n.inputs[2], n);
           const beta = attrFloat(n, 'beta', 1);
           y = tf.add(y, beta === 1 ? c : tf.mul(c, beta));
         }
-        return T(y, false);
-      }
-      case 'Reshape': {
-        const x = this.nchw(env, n.inputs[0], n);
-        const target = [...this.ints(n.inputs[1])!];
+        return asValue(y, false);
+      },
+    },
+    Reshape: {
+      staticInputs: () => [{ index: 1, what: 'shape', kind: 'ints' }],
+      run: (net, n, env, batch) => {
+        const x = net.nchw(env, n.inputs[0], n);
+        const target = [...net.ints(n.inputs[1])!];
         const allowZero = attrInt(n, 'allowzero', 0) === 1;
         const shape = target.map((d, i) => (d === 0 && !allowZero ? x.shape[i] : d));
-        if (batch !== this.graphBatch && shape[0] === this.graphBatch && x.shape[0] === batch) shape[0] = batch;
-        return T(tf.reshape(x, shape), false);
-      }
-      case 'Unsqueeze': {
-        const x = this.nchw(env, n.inputs[0], n);
-        const axes = this.ints(n.inputs[1]) ?? attrInts(n, 'axes');
+        if (batch !== net.graphBatch && shape[0] === net.graphBatch && x.shape[0] === batch) shape[0] = batch;
+        return asValue(tf.reshape(x, shape), false);
+      },
+    },
+    Unsqueeze: {
+      staticInputs: () => [{ index: 1, what: 'axes', kind: 'ints' }],
+      run: (net, n, env) => {
+        const x = net.nchw(env, n.inputs[0], n);
+        const axes = net.ints(n.inputs[1]) ?? attrInts(n, 'axes');
         if (!axes) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)} has no axes.`);
         const outRank = x.rank + axes.length;
         const norm = axes.map((a) => (a < 0 ? a + outRank : a)).sort((p, q) => p - q);
         const shape = [...x.shape];
         for (const a of norm) shape.splice(a, 0, 1);
-        return T(tf.reshape(x, shape), false);
-      }
-      case 'ReduceMean': {
-        const x = this.nchw(env, n.inputs[0], n);
-        const axes = this.ints(n.inputs[1]) ?? attrInts(n, 'axes');
+        return asValue(tf.reshape(x, shape), false);
+      },
+    },
+    ReduceMean: {
+      staticInputs: () => [{ index: 1, what: 'axes', kind: 'ints' }],
+      run: (net, n, env) => {
+        const x = net.nchw(env, n.inputs[0], n);
+        const axes = net.ints(n.inputs[1]) ?? attrInts(n, 'axes');
         const keep = attrInt(n, 'keepdims', 1) === 1;
         if (!axes || axes.length === 0) {
-          if (attrInt(n, 'noop_with_empty_axes', 0) === 1) return T(x, false);
-          return T(tf.mean(x, undefined, keep), false);
+          if (attrInt(n, 'noop_with_empty_axes', 0) === 1) return asValue(x, false);
+          return asValue(tf.mean(x, undefined, keep), false);
         }
-        return T(tf.mean(x, axes.map((a) => (a < 0 ? a + x.rank : a)), keep), false);
-      }
-      default:
-        throw new OnnxToTfError('unsupported-op', `The trainer does not support the ${n.opType} op.`);
-    }
+        return asValue(tf.mean(x, axes.map((a) => (a < 0 ? a + x.rank : a)), keep), false);
+      },
+    },
+  };
+
+  /** The ops this reader implements (the registry's keys). */
+  static readonly KERNEL_OPS: ReadonlySet<string> = new Set(Object.keys(TfOnnxNetwork.KERNELS));
+
+  private run(n: OnnxNode, env: Map<string, Value>, batch: number): Value {
+    const kernel = TfOnnxNetwork.KERNELS[n.opType];
+    if (!kernel) throw new OnnxToTfError('unsupported-op', `The trainer does not support the ${n.opType} op.`);
+    return kernel.run(this, n, env, batch);
   }
 
   private slice(n: OnnxNode, env: Map<string, Value>): Value {
