@@ -10,14 +10,14 @@ import { dirname, join, relative, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { parseManifest } from '../generator/manifest.ts';
-import { validateGenerator, WEBGPU_NATIVE_OPS } from '../generator/validate.ts';
-import { MEL_CONFIG } from '../audio/melConfig.ts';
-import { onnxToTf } from './onnxToTf.ts';
-import { mulberry32 } from './rng.ts';
+import { parseManifest } from '../src/engine/generator/manifest.ts';
+import { validateGenerator, WEBGPU_NATIVE_OPS } from '../src/engine/generator/validate.ts';
+import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
+import { onnxToTf } from '../src/engine/training/onnxToTf.ts';
+import { mulberry32 } from '../src/engine/training/rng.ts';
 
 ort.env.wasm.numThreads = 1;
-const MODELS = resolve(import.meta.dirname, '../../../public/models');
+const MODELS = resolve(import.meta.dirname, '../public/models');
 
 function manifests(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -10,6 +10,16 @@ import { CodedError } from '../engine/codedError.ts';
 
 export const CLIPS_DIR = fileURLToPath(new URL('../../../shared/data/clips/', import.meta.url));
 
+/** The folder of shared clip `id`, or one of its files (`video.mp4`, `audio.wav`, `meta.json`). */
+export function clipPath(id: string, file?: string): string {
+  return file ? join(CLIPS_DIR, id, file) : join(CLIPS_DIR, id);
+}
+
+/** The bytes of one file of shared clip `id` (engine tests read clips through here: src/engine never imports node:*). */
+export function readClipFile(id: string, file: string): Uint8Array {
+  return new Uint8Array(readFileSync(clipPath(id, file)));
+}
+
 export interface ClipMeta {
   id: string;
   identity: string;

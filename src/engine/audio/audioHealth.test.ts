@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readClipFile } from '../../node/clipFrames.ts';
 import { AudioHealthMeter, type AudioHealth } from './audioHealth.ts';
 import { resampleBuffer } from './resample.ts';
 import { readWav } from './wav.ts';
 
 const RATE = 48000;
-const speech = resampleBuffer(readWav(readFileSync(new URL('../../../../shared/data/clips/lrs2_00001/audio.wav', import.meta.url))).mono, 16000, RATE);
+const speech = resampleBuffer(readWav(readClipFile('lrs2_00001', 'audio.wav')).mono, 16000, RATE);
 
 /** Feeds `seconds` of input in 128-sample quanta from frame `start`; returns the reports and the next frame. */
 function feed(meter: AudioHealthMeter, source: ((at: number) => Float32Array) | null, seconds: number, start: number, reports: AudioHealth[] = []) {

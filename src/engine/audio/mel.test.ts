@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readClipFile } from '../../node/clipFrames.ts';
 import { computeLogMel, melFrameCount, MelExtractor } from './mel.ts';
 import { MEL_CONFIG, SILENCE_VALUE } from './melConfig.ts';
 import { readWav } from './wav.ts';
@@ -9,7 +9,6 @@ const HOP = 160;
 const WIN = 400;
 const NFFT = 512;
 const NMELS = 80;
-const CLIPS = new URL('../../../../shared/data/clips/', import.meta.url);
 
 /** Deterministic noise so failures reproduce. */
 function noise(n: number, seed = 1): Float32Array {
@@ -163,7 +162,7 @@ describe('log-mel features', () => {
 
 describe('log-mel on real speech', () => {
   it('lrs2_00001: values in range, speech dynamics visible', () => {
-    const wav = readWav(readFileSync(new URL('lrs2_00001/audio.wav', CLIPS)));
+    const wav = readWav(readClipFile('lrs2_00001', 'audio.wav'));
     expect(wav.sampleRate).toBe(16000);
     const mel = computeLogMel(wav.mono);
     const n = mel.length / NMELS;
@@ -177,7 +176,7 @@ describe('log-mel on real speech', () => {
   });
 
   it('grid_bbaf2n: speech frames have more energy than the leading silence', () => {
-    const wav = readWav(readFileSync(new URL('grid_bbaf2n/audio.wav', CLIPS)));
+    const wav = readWav(readClipFile('grid_bbaf2n', 'audio.wav'));
     const mel = computeLogMel(wav.mono);
     const mean = (from: number, to: number) => {
       let s = 0;

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readClipFile } from '../../node/clipFrames.ts';
 import { readWav, writeWav16 } from './wav.ts';
 
-const CLIPS = new URL('../../../../shared/data/clips/', import.meta.url);
 
 /** Builds a WAV with an arbitrary fmt (used for float and stereo, which writeWav16 does not cover). */
 function wavBytes(format: number, channels: number, rate: number, bits: number, body: Uint8Array, extraChunk = false): Uint8Array {
@@ -35,8 +34,8 @@ function wavBytes(format: number, channels: number, rate: number, bits: number, 
 
 describe('WAV reader', () => {
   it('reads the real 16 kHz mono clip with the length its metadata states', () => {
-    const meta = JSON.parse(readFileSync(new URL('lrs2_00001/meta.json', CLIPS), 'utf8'));
-    const wav = readWav(readFileSync(new URL('lrs2_00001/audio.wav', CLIPS)));
+    const meta = JSON.parse(new TextDecoder().decode(readClipFile('lrs2_00001', 'meta.json')));
+    const wav = readWav(readClipFile('lrs2_00001', 'audio.wav'));
     expect(wav.sampleRate).toBe(16000);
     expect(wav.channels.length).toBe(1);
     expect(wav.mono.length).toBe(meta.audio_samples);

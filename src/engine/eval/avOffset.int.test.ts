@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { estimateOffset, estimateOffsets, fitSyncPredictor, type SyncClip, type SyncPredictor } from './avOffset.ts';
 import { audioEnvelopePerFrame, bestLagCorrelation } from './metrics.ts';
 import { computeLogMel, melFrameCount } from '../audio/mel.ts';
 import { readWav } from '../audio/wav.ts';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readClipFile, readFrames } from '../../node/clipFrames.ts';
+import syncPredictor from './syncPredictor.json' with { type: 'json' };
 import { mouthOpening } from '../face/meshIndices.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import type { FaceLandmarker } from '../face/landmarker.ts';
@@ -82,17 +81,16 @@ describe('audio–video offset of a real clip whose audio is shifted', () => {
 
   it('the estimate and the eval\'s ground-truth lag both move by exactly the shift', () => {
     const id = 'sadtalker_WDA_BobMenendez_000';
-    const dir = join(CLIPS_DIR, id);
-    const { frames } = readFrames(dir, { count: 150 });
+    const { frames } = readFrames(clipPath(id), { count: 150 });
     lm.reset();
     const opening = frames.map((f, t) => {
       const p = lm.detect(f, (t * 1000) / 25);
       return p ? mouthOpening(p.points) : NaN;
     });
     expect(opening.filter(Number.isFinite).length).toBeGreaterThan(140);
-    const wav = readWav(readFileSync(join(dir, 'audio.wav')), id);
+    const wav = readWav(readClipFile(id, 'audio.wav'), id);
     const samples = wav.mono.subarray(0, Math.round((150 / 25) * 16000));
-    const predictor = JSON.parse(readFileSync(new URL('./syncPredictor.json', import.meta.url), 'utf8')) as SyncPredictor;
+    const predictor = syncPredictor as SyncPredictor;
     const at = (k: number) => {
       const s = shiftAudio(samples, k);
       return {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import type { Affine } from '../types.ts';
 import { CROP_TEMPLATE, TransformSmoother, applyAffine, estimateCropTransform, invertAffine } from './align.ts';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
 import { CHIN, leftEyeCentre, mouthCentre, rightEyeCentre } from './meshIndices.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
@@ -19,7 +18,7 @@ describe('estimateCropTransform', () => {
   // 160² (LRS2), 256² (StyleTalk), 512² (HDTF-like), plus a non-square clip if present.
   for (const id of ['lrs2_00002', 'styletalk_andrew_clip_1', 'mimictalk_Trump_10s', 'grid_bbaf2n']) {
     it(`puts eyes and mouth at the template positions on ${id}`, () => {
-      const { frames } = readFrames(join(CLIPS_DIR, id), { count: 2, step: 12 });
+      const { frames } = readFrames(clipPath(id), { count: 2, step: 12 });
       lm.reset();
       for (const S of [128, 256]) {
         for (const [i, f] of frames.entries()) {

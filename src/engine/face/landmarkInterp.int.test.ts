@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import { interOcularDistance, STABLE_POINTS } from './meshIndices.ts';
 import { landmarksBetween } from './landmarkInterp.ts';
@@ -13,7 +12,7 @@ describe('landmarksBetween', () => {
   it('on a real talking head, the mean of frames n−1 and n+1 lands within the mesh’s own jitter of frame n’s landmarks', async () => {
     const lm = await createNodeFaceLandmarker('wasm');
     try {
-      const { frames } = readFrames(join(CLIPS_DIR, 'sadtalker_WDA_BobMenendez_000'), { count: 9 });
+      const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 9 });
       const found = frames.map((f, i) => lm.detect(f, i * 40)!);
       const errors: number[] = []; // in inter-ocular distances
       for (let n = 1; n < 8; n++) {

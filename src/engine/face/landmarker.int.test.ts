@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import type { RgbaImage } from '../types.ts';
 import { applyAffine, estimateCropTransform } from './align.ts';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
 import { CHIN, LANDMARK_COUNT, NOSE_TIP, interOcularDistance, leftEyeCentre, mouthCentre, mouthOpening, rightEyeCentre } from './meshIndices.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
@@ -35,7 +34,7 @@ function moved(img: RgbaImage, deg: number, dx: number, dy: number): { image: Rg
 describe('FaceLandmarker on real clips', () => {
   for (const id of ['lrs2_00001', 'styletalk_Obama_clip2', 'mimictalk_May_5s']) {
     it(`finds the face in ${id} with eyes above the mouth`, () => {
-      const { frames } = readFrames(join(CLIPS_DIR, id), { count: 3, step: 10 });
+      const { frames } = readFrames(clipPath(id), { count: 3, step: 10 });
       expect(frames.length).toBe(3);
       lm.reset();
       frames.forEach((f, i) => {
@@ -64,7 +63,7 @@ describe('FaceLandmarker on real clips', () => {
   }
 
   it('the crop follows a shifted and rotated copy of the frame', () => {
-    const { frames } = readFrames(join(CLIPS_DIR, 'styletalk_Obama_clip2'), { count: 1 });
+    const { frames } = readFrames(clipPath('styletalk_Obama_clip2'), { count: 1 });
     const S = 128;
     lm.reset();
     const a = lm.detect(frames[0], 0)!;
@@ -84,7 +83,7 @@ describe('FaceLandmarker on real clips', () => {
   }, 30_000);
 
   it('mouthOpening separates an open from a closed mouth (the jaw drops with it)', () => {
-    const { frames } = readFrames(join(CLIPS_DIR, 'mimictalk_May_5s'), { count: 40, step: 3 });
+    const { frames } = readFrames(clipPath('mimictalk_May_5s'), { count: 40, step: 3 });
     lm.reset();
     const rows = frames
       .map((f, i) => lm.detect(f, i * 120))

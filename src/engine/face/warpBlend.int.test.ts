@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { applyAffine, estimateCropTransform, invertAffine } from './align.ts';
 import { convexHull, faceRegionWeights, pasteBack, pasteMaskWeight, pasteTopRow } from './blend.ts';
 import { mouthCentre, OUTER_LIPS } from './meshIndices.ts';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
 import { maskLower, maskStartRow, planarToRgba, warpToCrop, warpToCropU8 } from './warp.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
@@ -19,7 +18,7 @@ const S = 128;
 
 /** The first frame of a shared clip, its landmarks and its S×S crop transform. */
 function firstFrameFace(id: string) {
-  const frame = readFrames(join(CLIPS_DIR, id), { count: 1 }).frames[0];
+  const frame = readFrames(clipPath(id), { count: 1 }).frames[0];
   lm.reset();
   const landmarks = lm.detect(frame, 0)!;
   return { frame, landmarks, t: estimateCropTransform(landmarks, S) };
@@ -67,7 +66,7 @@ describe('warp and paste-back on real frames', () => {
   }, 30_000);
 
   it('warpToCropU8 and warpToCrop sample the same pixels; planarToRgba inverts the range mapping', () => {
-    const { frames } = readFrames(join(CLIPS_DIR, 'lrs2_00001'), { count: 1 });
+    const { frames } = readFrames(clipPath('lrs2_00001'), { count: 1 });
     const t: [number, number, number, number, number, number] = [0.9, 0.1, -5, -0.1, 0.9, 8];
     const f = warpToCrop(frames[0], t, 64, [0, 1]);
     const u8 = warpToCropU8(frames[0], t, 64);

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { LipsyncPipeline } from './lipsyncPipeline.ts';
 import { GeneratorRunner } from '../generator/runner.ts';
 import { buildTestGenerator } from '../generator/testGenerator.ts';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import type { FaceLandmarker } from '../face/landmarker.ts';
 import { SILENCE_VALUE } from '../audio/melConfig.ts';
@@ -24,7 +23,7 @@ async function runnerFor(size: number) {
 
 describe('LipsyncPipeline hot swap to another crop size', () => {
   it('a frame prepared for the 96² model is cut again for the 128² one and generates (no failed frame), and back', async () => {
-    const { frames } = readFrames(join(CLIPS_DIR, 'sadtalker_WDA_BobMenendez_000'), { count: 1 });
+    const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 1 });
     const image = frames[0];
     const small = await runnerFor(96);
     const big = await runnerFor(128);

@@ -4,12 +4,11 @@
  * change a single output pixel, must really run ahead, and a cancel must leave no tracking in flight.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { LipsyncPipeline } from '../pipeline/lipsyncPipeline.ts';
 import { GeneratorRunner } from '../generator/runner.ts';
 import { buildTestGenerator } from '../generator/testGenerator.ts';
-import { CLIPS_DIR, readFrames } from '../../node/clipFrames.ts';
+import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import type { FaceLandmarker } from '../face/landmarker.ts';
 import { SILENCE_VALUE } from '../audio/melConfig.ts';
@@ -28,7 +27,7 @@ let manifest: ReturnType<typeof buildTestGenerator>['manifest'];
 
 beforeAll(async () => {
   lm = await createNodeFaceLandmarker('wasm');
-  frames = readFrames(join(CLIPS_DIR, 'sadtalker_WDA_BobMenendez_000'), { count: SOURCE_FRAMES }).frames;
+  frames = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: SOURCE_FRAMES }).frames;
   const built = buildTestGenerator({ size: 96, melFrames: 16, past: 8, cropTemplate: 'facemesh-sim-v1' });
   manifest = built.manifest;
   runner = await GeneratorRunner.create({ modelBytes: built.bytes, manifest, ort, preferredBackends: ['wasm'] });

@@ -1,9 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { CLIPS_DIR, streamFrames } from '../../node/clipFrames.ts';
+import { clipPath, readClipFile, streamFrames } from '../../node/clipFrames.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import { readWav } from '../audio/wav.ts';
 import { MEL_CONFIG } from '../audio/melConfig.ts';
@@ -47,11 +45,10 @@ async function trainSteps(ft: FineTuner, steps: number) {
 beforeAll(async () => {
   // Preprocess with the engine's face tracker (tfjs wasm), then train on the cpu backend.
   const landmarker = await createNodeFaceLandmarker('wasm');
-  const dir = join(CLIPS_DIR, CLIP);
-  const wav = readWav(new Uint8Array(readFileSync(join(dir, 'audio.wav'))));
+  const wav = readWav(readClipFile(CLIP, 'audio.wav'));
   try {
     clip = await prepareClip({
-      frames: streamFrames(dir, FRAMES),
+      frames: streamFrames(clipPath(CLIP), FRAMES),
       total: FRAMES,
       fps: 25,
       audio: { samples: wav.mono, sampleRate: wav.sampleRate },
