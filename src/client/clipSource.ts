@@ -3,10 +3,10 @@
  * or take a user's file; then decode it — video frames with mediabunny at decode speed (sampled at the
  * trainer's 25 fps), audio with AudioContext.decodeAudioData — and hand frames over one at a time.
  */
-import { openDevice, openMicrophone } from '../../client/devices.ts';
-import { openFaceMedia, type FaceMedia } from '../../workers/mediaFiles.ts';
-import type { RgbaImage } from '../../engine/types.ts';
-import { CodedError } from '../../engine/codedError.ts';
+import { openDevice, openMicrophone } from './devices.ts';
+import { openFaceMedia, type FaceMedia } from '../workers/mediaFiles.ts';
+import type { RgbaImage } from '../engine/types.ts';
+import { CodedError } from '../engine/codedError.ts';
 
 export class ClipSourceError extends CodedError<'not-a-video' | 'no-audio' | 'record-failed' | 'cancelled'> {
   override readonly name = 'ClipSourceError';
