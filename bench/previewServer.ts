@@ -10,7 +10,12 @@ export interface PreviewServer {
 export async function startPreview(port: number): Promise<PreviewServer> {
   const origin = `http://127.0.0.1:${port}`;
   // Something already answering on the port would be measured instead of this build: refuse.
-  if (await fetch(origin).then(() => true, () => false)) {
+  if (
+    await fetch(origin).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw new Error(`Port ${port} is already in use (a vite preview left over from an earlier run?): stop it first, e.g. \`fuser -k ${port}/tcp\`.`);
   }
   // vite itself (not through npx, whose child outlives a kill), in its own process group so the whole group stops.
@@ -30,7 +35,13 @@ export async function startPreview(port: number): Promise<PreviewServer> {
     process.exit(130);
   });
   for (let i = 0; i < 100; i++) {
-    if (await fetch(origin).then((r) => r.ok, () => false)) return { origin, stop };
+    if (
+      await fetch(origin).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { origin, stop };
     await new Promise((r) => setTimeout(r, 200));
   }
   stop();

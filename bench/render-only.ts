@@ -14,7 +14,13 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true
 try {
   const faceThread = process.argv[2];
   const r = await benchRender(browser, `http://127.0.0.1:${PORT}`, faceThread ? `&faceThread=${faceThread}` : '');
-  console.log(`render${faceThread ? ` (faceThread=${faceThread})` : ''}: browser ${r.browserFps.toFixed(1)} frames/s, npm run render ${r.cliFps.toFixed(1)} frames/s (${r.frames} frames of ${r.width}×${r.height}); ms/frame: ${Object.entries(r.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  console.log(
+    `render${faceThread ? ` (faceThread=${faceThread})` : ''}: browser ${r.browserFps.toFixed(1)} frames/s, npm run render ${r.cliFps.toFixed(1)} frames/s (${r.frames} frames of ${r.width}×${r.height}); ms/frame: ${Object.entries(
+      r.stages,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}`,
+  );
 } finally {
   await browser.close();
   server.stop();

@@ -37,7 +37,10 @@ export async function benchRender(browser: Browser, origin: string, query = ''):
     const frames = Number(await result.getAttribute('data-frames'));
     const stages = JSON.parse((await result.getAttribute('data-stages')) ?? '{}') as Record<string, number>;
     await page.close();
-    const cli = await runRenderCli({ face, audio, out: join(dir, 'out.mp4'), model: join(import.meta.dirname, '../public/models/generator.onnx'), tail: 'stop' }, () => {});
+    const cli = await runRenderCli(
+      { face, audio, out: join(dir, 'out.mp4'), model: join(import.meta.dirname, '../public/models/generator.onnx'), tail: 'stop' },
+      () => {},
+    );
     return { frames, width: 512, height: 512, browserFps, cliFps: cli.fps, stages };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     await page.goto(`${ORIGIN}/bench.html?iterations=20`);
     await page.waitForFunction(() => (globalThis as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 600_000 });
     const generator = await page.evaluate(() => (globalThis as unknown as { benchResult: unknown }).benchResult);
-    console.log('\nGenerator ms/frame (shipped model, headless Chromium, page main thread; the live worker\'s own figure is the inference stage below):');
+    console.log("\nGenerator ms/frame (shipped model, headless Chromium, page main thread; the live worker's own figure is the inference stage below):");
     console.table(
       ((generator as { results?: Record<string, unknown>[] }).results ?? []).map((r) => ({
         backend: r.backend,
@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     );
     // Node runs after the page is done with the CPU: the two never time each other.
     const runtimes = await benchRuntimes(resolve(import.meta.dirname, '../public/models/generator.onnx'));
-    const browserWasm = ((generator as { results?: { backend: string; ok: boolean; meanMs?: number; threads?: number }[] }).results ?? []).find((r) => r.backend === 'wasm' && r.ok && r.meanMs);
+    const browserWasm = ((generator as { results?: { backend: string; ok: boolean; meanMs?: number; threads?: number }[] }).results ?? []).find(
+      (r) => r.backend === 'wasm' && r.ok && r.meanMs,
+    );
     console.log('\nGenerator on CPU runtimes in Node (same model, same cores):');
     printRuntimes(runtimes, browserWasm && { meanMs: browserWasm.meanMs!, threads: browserWasm.threads ?? 1 });
     const engine = benchEngine();
@@ -72,7 +74,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
     const live = await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats());
     const s = live as LiveStatus;
-    const why = Object.entries(s.droppedBy).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    const why = Object.entries(s.droppedBy)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     console.log(
       `\nLive pipeline (wasm generator, ${LIVE_SECONDS} s, fake 25 fps camera): ${s.fps.toFixed(1)} fps out; the camera offered ${s.framesOffered} frames: ` +
         `${s.framesOut} out, ${s.dropped} dropped (${why || 'none'}), ${s.inFlight} in flight; audio delay ${s.audioDelayMs.toFixed(0)} ms`,
@@ -92,11 +97,20 @@ async function main(): Promise<void> {
     };
     const work = Object.values(budget).reduce((a, b) => a + b, 0);
     const total = st('total');
-    console.log(`\nLatency budget (mean ms): ${Object.entries(budget).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' + ')} + queueing ${(total - work).toFixed(1)} = ${total.toFixed(1)} (audio delay applied ${s.audioDelayMs.toFixed(0)})`);
+    console.log(
+      `\nLatency budget (mean ms): ${Object.entries(budget)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(' + ')} + queueing ${(total - work).toFixed(1)} = ${total.toFixed(1)} (audio delay applied ${s.audioDelayMs.toFixed(0)})`,
+    );
     // The generator as the live path runs it (the worker's inference stage) against the hardware limit.
-    const liveThreads = (await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { backend(): { threads?: number } | undefined } }).lipsyncDebug.backend()))?.threads ?? 1;
+    const liveThreads =
+      (await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { backend(): { threads?: number } | undefined } }).lipsyncDebug.backend()))
+        ?.threads ?? 1;
     const nativeSame = runtimes.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === liveThreads)?.meanMs;
-    if (nativeSame) console.log(`Live generator (wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`);
+    if (nativeSame)
+      console.log(
+        `Live generator (wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`,
+      );
     const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend');
     console.log(`Everything but the generator: ${((100 * (busy - st('inference'))) / busy).toFixed(0)} % of the busy time per frame`);
     await app.getByTestId('start').click(); // stop live mode: render gets the cores to itself
@@ -105,7 +119,9 @@ async function main(): Promise<void> {
     console.log(
       `\nRender mode (wasm, ${render.frames} frames of ${render.width}×${render.height}): browser ${render.browserFps.toFixed(1)} frames/s (${(1000 / render.browserFps).toFixed(1)} ms/frame), ` +
         `npm run render (Node) ${render.cliFps.toFixed(1)} frames/s; live busy time ${busy.toFixed(1)} ms/frame (${(1000 / busy).toFixed(1)} frames/s): ` +
-        `render ÷ live busy pace ${(render.browserFps / (1000 / busy)).toFixed(2)}× (must be ≥ 1); render ms/frame: ${Object.entries(render.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
+        `render ÷ live busy pace ${(render.browserFps / (1000 / busy)).toFixed(2)}× (must be ≥ 1); render ms/frame: ${Object.entries(render.stages)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', ')}`,
     );
     const out = resolve(import.meta.dirname, 'results.json');
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, runtimes, engine, live, render }, null, 2));

@@ -96,7 +96,13 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
       audio: new ortWeb.Tensor('float32', x.audio, x.dims.audio),
     };
     const r = await time(async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array, iterations);
-    results.push({ runtime: 'onnxruntime-web wasm EP (in Node)', threads: 1, meanMs: r.meanMs, p50Ms: r.p50Ms, maxAbsDiff: reference && maxAbsDiff(r.out, reference) });
+    results.push({
+      runtime: 'onnxruntime-web wasm EP (in Node)',
+      threads: 1,
+      meanMs: r.meanMs,
+      p50Ms: r.p50Ms,
+      maxAbsDiff: reference && maxAbsDiff(r.out, reference),
+    });
     await session.release();
   } catch (e) {
     results.push({ runtime: 'onnxruntime-web wasm EP (in Node)', threads: 1, error: (e as Error).message });
@@ -119,7 +125,13 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
       y.dispose();
       return data;
     }, iterations);
-    results.push({ runtime: 'tfjs-backend-wasm via ONNX→tfjs', threads: 1, meanMs: r.meanMs, p50Ms: r.p50Ms, maxAbsDiff: reference && maxAbsDiff(r.out, reference) });
+    results.push({
+      runtime: 'tfjs-backend-wasm via ONNX→tfjs',
+      threads: 1,
+      meanMs: r.meanMs,
+      p50Ms: r.p50Ms,
+      maxAbsDiff: reference && maxAbsDiff(r.out, reference),
+    });
     Object.values(feeds).forEach((t) => t.dispose());
     net.dispose();
   } catch (e) {
@@ -129,7 +141,16 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
 }
 
 export function printRuntimes(results: RuntimeResult[], browserWasm?: { meanMs: number; threads: number }): void {
-  console.table(results.map((r) => ({ runtime: r.runtime, threads: r.threads, 'mean ms': r.meanMs?.toFixed(1) ?? '–', 'p50 ms': r.p50Ms?.toFixed(1) ?? '–', 'max |Δ| vs native': r.maxAbsDiff?.toExponential(1) ?? '–', note: r.error ?? '' })));
+  console.table(
+    results.map((r) => ({
+      runtime: r.runtime,
+      threads: r.threads,
+      'mean ms': r.meanMs?.toFixed(1) ?? '–',
+      'p50 ms': r.p50Ms?.toFixed(1) ?? '–',
+      'max |Δ| vs native': r.maxAbsDiff?.toExponential(1) ?? '–',
+      note: r.error ?? '',
+    })),
+  );
   const native = (n: number) => results.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === n)?.meanMs;
   for (const r of results.filter((r) => !r.runtime.startsWith('onnxruntime-node') && r.meanMs)) {
     const base = native(r.threads);
@@ -137,7 +158,10 @@ export function printRuntimes(results: RuntimeResult[], browserWasm?: { meanMs: 
   }
   if (browserWasm) {
     const base = native(browserWasm.threads) ?? native(1);
-    if (base) console.log(`browser wasm EP (${browserWasm.threads} thread${browserWasm.threads > 1 ? 's' : ''}, ${browserWasm.meanMs.toFixed(1)} ms) ÷ native ORT (${browserWasm.threads} thread${browserWasm.threads > 1 ? 's' : ''}): ${(browserWasm.meanMs / base).toFixed(2)}×  (target ≤ 2.5×)`);
+    if (base)
+      console.log(
+        `browser wasm EP (${browserWasm.threads} thread${browserWasm.threads > 1 ? 's' : ''}, ${browserWasm.meanMs.toFixed(1)} ms) ÷ native ORT (${browserWasm.threads} thread${browserWasm.threads > 1 ? 's' : ''}): ${(browserWasm.meanMs / base).toFixed(2)}×  (target ≤ 2.5×)`,
+      );
   }
 }
 

@@ -33,7 +33,11 @@ interface Sample {
 async function main(): Promise<void> {
   prepareFixtures();
   const server = await startPreview(PORT);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, ...fakeDeviceFlags(), '--enable-precise-memory-info', '--enable-blink-features=ForceEagerMeasureMemory'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...BASE_FLAGS, ...fakeDeviceFlags(), '--enable-precise-memory-info', '--enable-blink-features=ForceEagerMeasureMemory'],
+  });
   const samples: Sample[] = [];
   const consoleErrors: string[] = [];
   try {
@@ -41,7 +45,10 @@ async function main(): Promise<void> {
     // Each error with the second it came at (counted from Start), so it can be matched with the samples.
     const since = () => `${((Date.now() - (t0 ?? Date.now())) / 1000).toFixed(0)} s`;
     let t0: number | undefined;
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(`[${since()}] ${m.text()} (${m.location().url.split('/').pop()}:${m.location().lineNumber})`));
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && consoleErrors.push(`[${since()}] ${m.text()} (${m.location().url.split('/').pop()}:${m.location().lineNumber})`),
+    );
     page.on('pageerror', (e) => consoleErrors.push(`[${since()}] ${String(e)}`));
     await page.goto(`${server.origin}/${QUERY}`);
     await page.getByTestId('start').click();
@@ -91,7 +98,10 @@ async function main(): Promise<void> {
   }
   const v = verdict(samples, consoleErrors);
   console.log(`\n${v.ok ? 'PASS' : 'FAIL'}: ${v.reasons.join('; ')}`);
-  writeFileSync(resolve(import.meta.dirname, 'soak.json'), JSON.stringify({ date: new Date().toISOString(), query: QUERY, samples, consoleErrors, verdict: v }, null, 2));
+  writeFileSync(
+    resolve(import.meta.dirname, 'soak.json'),
+    JSON.stringify({ date: new Date().toISOString(), query: QUERY, samples, consoleErrors, verdict: v }, null, 2),
+  );
   process.exitCode = v.ok ? 0 : 1;
 }
 

@@ -59,14 +59,16 @@ async function openApp(b: Browser, query = SMALL): Promise<{ page: Page; console
 /** Ends every live track of `kind` the page opened (the camera or the microphone "goes away"). */
 function endTracks(page: Page, kind: 'video' | 'audio'): Promise<number> {
   return page.evaluate((kind) => {
-    const tracks = (window as unknown as { userMedia: MediaStream[] }).userMedia.flatMap((s) => s.getTracks()).filter((t) => t.kind === kind && t.readyState === 'live');
+    const tracks = (window as unknown as { userMedia: MediaStream[] }).userMedia
+      .flatMap((s) => s.getTracks())
+      .filter((t) => t.kind === kind && t.readyState === 'live');
     for (const t of tracks) t.stop();
     return tracks.length;
   }, kind);
 }
 
 const framesOut = (page: Page) =>
-  page.evaluate(() => ((globalThis as unknown as { lipsyncDebug: { stats(): { framesOut: number } | undefined } }).lipsyncDebug.stats()?.framesOut ?? 0));
+  page.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): { framesOut: number } | undefined } }).lipsyncDebug.stats()?.framesOut ?? 0);
 
 async function startLive(page: Page): Promise<void> {
   await page.getByTestId('start').click();
@@ -148,7 +150,8 @@ test('a working mic while the page is busy for 3 s: no false "no sound" warning'
       if (document.querySelector('[data-testid=msg-audio-silent]')) w.sawWarning = true;
     }).observe(document.body, { childList: true, subtree: true });
     setInterval(() => {
-      if ((globalThis as unknown as { lipsyncDebug: { stats(): { audioStalled: boolean } | undefined } }).lipsyncDebug.stats()?.audioStalled) w.sawStalled = true;
+      if ((globalThis as unknown as { lipsyncDebug: { stats(): { audioStalled: boolean } | undefined } }).lipsyncDebug.stats()?.audioStalled)
+        w.sawStalled = true;
     }, 50);
   });
   const outBefore = await framesOut(page);
@@ -187,14 +190,24 @@ test('a mic delivering digital silence: warned within 5 s', async () => {
       return { micOpenedAt: w.micOpenedAt, silentWarningAt: w.silentWarningAt };
     });
     const afterMicS = (t.silentWarningAt - t.micOpenedAt) / 1000;
-    console.log(`silent mic → warning ${afterMicS.toFixed(2)} s after the microphone opened (${((Date.now() - t0) / 1000).toFixed(2)} s after Start was pressed)`);
+    console.log(
+      `silent mic → warning ${afterMicS.toFixed(2)} s after the microphone opened (${((Date.now() - t0) / 1000).toFixed(2)} s after Start was pressed)`,
+    );
     expect(afterMicS).toBeGreaterThan(0);
     expect(afterMicS).toBeLessThanOrEqual(5);
     await expect(msg).toContainText(/microphone has delivered only silence/i);
     await expect(msg).toContainText(/muted/i);
     // It stays while the silence lasts (here: for good), and the stats say so.
     await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): { audioStalled: boolean } | undefined } }).lipsyncDebug.stats()?.audioStalled), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          page.evaluate(
+            () => (globalThis as unknown as { lipsyncDebug: { stats(): { audioStalled: boolean } | undefined } }).lipsyncDebug.stats()?.audioStalled,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBe(true);
     await expect(msg).toBeVisible();
   } finally {
     await silent.close();
@@ -308,7 +321,11 @@ test('library element: a microphone that ends fires `mic-ended`, shows it, and a
   }, SMALL_LIB_MODEL);
   const state = () => page.evaluate(() => (window as unknown as { el: LipsyncAvatarElement }).el.state);
   await expect.poll(state, { timeout: 120_000 }).toBe('running');
-  await page.evaluate(() => (window as unknown as { el: LipsyncAvatarElement }).el.audio instanceof MediaStream && ((window as unknown as { el: LipsyncAvatarElement }).el.audio as MediaStream).getAudioTracks()[0].stop());
+  await page.evaluate(
+    () =>
+      (window as unknown as { el: LipsyncAvatarElement }).el.audio instanceof MediaStream &&
+      ((window as unknown as { el: LipsyncAvatarElement }).el.audio as MediaStream).getAudioTracks()[0].stop(),
+  );
   await expect.poll(() => page.evaluate(() => (window as unknown as { el: LipsyncAvatarElement }).el.lastError?.code), { timeout: 10_000 }).toBe('mic-ended');
   const shown = await page.evaluate(() => {
     const el = (window as unknown as { el: LipsyncAvatarElement }).el;
@@ -323,7 +340,9 @@ test('library element: a microphone that ends fires `mic-ended`, shows it, and a
   });
   await expect.poll(state, { timeout: 120_000 }).toBe('running');
   const before = await page.evaluate(() => (window as unknown as { el: LipsyncAvatarElement }).el.stats?.framesOut ?? 0);
-  await expect.poll(() => page.evaluate(() => (window as unknown as { el: LipsyncAvatarElement }).el.stats?.framesOut ?? 0), { timeout: 60_000 }).toBeGreaterThan(before + 5);
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { el: LipsyncAvatarElement }).el.stats?.framesOut ?? 0), { timeout: 60_000 })
+    .toBeGreaterThan(before + 5);
   await page.context().close();
 });
 

@@ -134,125 +134,137 @@ function waitRunning(page: Page, selector: string, timeout = 150_000) {
     .toBe('running');
 }
 
-test.describe.serial('demo.html: two avatars at once', () => {
-  let w: Watched;
-  test.afterAll(async () => w?.page.context().close());
+test.describe
+  .serial('demo.html: two avatars at once', () => {
+    let w: Watched;
+    test.afterAll(async () => w?.page.context().close());
 
-  test('the demo page loads and both avatars produce lip-synced frames', async () => {
-    test.setTimeout(300_000);
-    w = await openPage(`/demo.html${DEMO_QUERY}`);
-    const { page } = w;
-    await expect(page.locator('lipsync-avatar')).toHaveCount(2);
-    await waitRunning(page, '#avatar1');
-    await waitRunning(page, '#avatar2');
-    // One inference worker per avatar: nothing shared.
-    expect(page.workers().filter((x) => x.url().includes('inference.worker')).length).toBe(2);
+    test('the demo page loads and both avatars produce lip-synced frames', async () => {
+      test.setTimeout(300_000);
+      w = await openPage(`/demo.html${DEMO_QUERY}`);
+      const { page } = w;
+      await expect(page.locator('lipsync-avatar')).toHaveCount(2);
+      await waitRunning(page, '#avatar1');
+      await waitRunning(page, '#avatar2');
+      // One inference worker per avatar: nothing shared.
+      expect(page.workers().filter((x) => x.url().includes('inference.worker')).length).toBe(2);
 
-    const [a, b] = [await grabFrames(page, '#avatar1', 8, 90_000), await grabFrames(page, '#avatar2', 8, 90_000)];
-    for (const s of [a, b]) {
-      expect(s.frames).toBe(8);
-      expect([s.width, s.height]).toEqual([360, 360]);
-      // The looping video moves; the still face's mouth moves with its audio.
-      expect(s.distinct).toBeGreaterThan(1);
-    }
-    // Different faces come out of the two avatars.
-    expect(Math.max(...a.mean.map((v, k) => Math.abs(v - b.mean[k])))).toBeGreaterThan(5);
+      const [a, b] = [await grabFrames(page, '#avatar1', 8, 90_000), await grabFrames(page, '#avatar2', 8, 90_000)];
+      for (const s of [a, b]) {
+        expect(s.frames).toBe(8);
+        expect([s.width, s.height]).toEqual([360, 360]);
+        // The looping video moves; the still face's mouth moves with its audio.
+        expect(s.distinct).toBeGreaterThan(1);
+      }
+      // Different faces come out of the two avatars.
+      expect(Math.max(...a.mean.map((v, k) => Math.abs(v - b.mean[k])))).toBeGreaterThan(5);
 
-    await expect
-      .poll(() => page.evaluate(() => Math.min(...[1, 2].map((n) => (document.getElementById(`avatar${n}`) as LipsyncAvatarElement).stats?.fps ?? 0))), { timeout: 60_000 })
-      .toBeGreaterThan(0);
-    const stats = await page.evaluate(() =>
-      [1, 2].map((n) => {
-        const s = (document.getElementById(`avatar${n}`) as LipsyncAvatarElement).stats!;
-        return { fps: s.fps, faceVisible: s.faceVisible, framesOut: s.framesOut, noFace: s.noFace, audioDelayMs: s.audioDelayMs, inferenceMs: s.stages.inference?.mean };
-      }),
-    );
-    console.log('two avatars at once:', JSON.stringify(stats));
-    for (const s of stats) {
-      expect(s.faceVisible).toBe(true);
-      expect(s.fps).toBeGreaterThan(0);
-    }
-    expect(w.consoleErrors).toEqual([]);
-    expect(w.offOrigin).toEqual([]);
-  });
-
-  test('outputStream has one video and one audio track', async () => {
-    const tracks = await w.page.evaluate(() =>
-      [1, 2].map((n) => {
-        const s = (document.getElementById(`avatar${n}`) as LipsyncAvatarElement).outputStream!;
-        return { video: s.getVideoTracks().length, audio: s.getAudioTracks().length, live: s.getTracks().every((t) => t.readyState === 'live') };
-      }),
-    );
-    expect(tracks).toEqual([
-      { video: 1, audio: 1, live: true },
-      { video: 1, audio: 1, live: true },
-    ]);
-  });
-
-  test('record() yields a WebM with a valid header, both tracks and a duration', async () => {
-    const result = await w.page.evaluate(async () => {
-      const el = document.getElementById('avatar1') as LipsyncAvatarElement;
-      const blob = await el.record(2500);
-      const bytes = new Uint8Array(await blob.arrayBuffer());
-      const text = new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
-      const video = document.createElement('video');
-      video.muted = true;
-      video.src = URL.createObjectURL(blob);
-      await new Promise((r, j) => ((video.onloadedmetadata = r), (video.onerror = () => j(new Error('the recording does not load')))));
-      return {
-        type: blob.type,
-        size: blob.size,
-        magic: Array.from(bytes.subarray(0, 4)),
-        codecs: ['V_VP8', 'V_VP9', 'A_OPUS'].filter((c) => text.includes(c)),
-        duration: video.duration,
-        width: video.videoWidth,
-      };
-    });
-    expect(result.type).toContain('webm');
-    expect(result.magic).toEqual([0x1a, 0x45, 0xdf, 0xa3]); // EBML
-    expect(result.codecs).toContain('A_OPUS');
-    expect(result.codecs.some((c) => c.startsWith('V_'))).toBe(true);
-    expect(result.width).toBe(360);
-    expect(Number.isFinite(result.duration)).toBe(true);
-    expect(result.duration).toBeGreaterThan(1);
-    expect(result.duration).toBeLessThan(5);
-  });
-
-  test('removing one avatar stops it; the other keeps producing frames', async () => {
-    const { page } = w;
-    await page.evaluate(() => {
-      const el = document.getElementById('avatar1') as LipsyncAvatarElement;
-      const w = window as unknown as { removed: { controller: unknown; stream: MediaStream } };
-      w.removed = { controller: el.controller, stream: el.outputStream! };
-      el.closest('figure')!.remove();
-    });
-    await expect
-      .poll(() =>
-        page.evaluate(() => {
-          const { controller, stream } = (window as unknown as { removed: { controller: { state: string }; stream: MediaStream } }).removed;
-          return { state: controller.state, ended: stream.getTracks().every((t) => t.readyState === 'ended') };
+      await expect
+        .poll(() => page.evaluate(() => Math.min(...[1, 2].map((n) => (document.getElementById(`avatar${n}`) as LipsyncAvatarElement).stats?.fps ?? 0))), {
+          timeout: 60_000,
+        })
+        .toBeGreaterThan(0);
+      const stats = await page.evaluate(() =>
+        [1, 2].map((n) => {
+          const s = (document.getElementById(`avatar${n}`) as LipsyncAvatarElement).stats!;
+          return {
+            fps: s.fps,
+            faceVisible: s.faceVisible,
+            framesOut: s.framesOut,
+            noFace: s.noFace,
+            audioDelayMs: s.audioDelayMs,
+            inferenceMs: s.stages.inference?.mean,
+          };
         }),
-      )
-      .toEqual({ state: 'closed', ended: true });
-    const b = await grabFrames(page, '#avatar2', 3, 60_000);
-    expect(b.frames).toBe(3);
-    expect(await page.evaluate(() => (window as unknown as { unhandled: string[] }).unhandled)).toEqual([]);
-  });
+      );
+      console.log('two avatars at once:', JSON.stringify(stats));
+      for (const s of stats) {
+        expect(s.faceVisible).toBe(true);
+        expect(s.fps).toBeGreaterThan(0);
+      }
+      expect(w.consoleErrors).toEqual([]);
+      expect(w.offOrigin).toEqual([]);
+    });
 
-  test('the webcam avatar behind the button runs on the camera and microphone', async () => {
-    test.setTimeout(240_000);
-    const { page } = w;
-    await page.click('#webcam-toggle');
-    await waitRunning(page, '#webcam-avatar');
-    const s = await grabFrames(page, '#webcam-avatar', 3, 90_000);
-    expect(s.frames).toBe(3);
-    expect([s.width, s.height]).toEqual([640, 480]); // Chromium's fake camera, fed by the clip
-    await expect.poll(() => page.evaluate(() => (document.getElementById('webcam-avatar') as LipsyncAvatarElement).stats?.faceVisible), { timeout: 60_000 }).toBe(true);
-    await page.click('#webcam-toggle');
-    await expect(page.locator('#webcam-avatar')).toHaveCount(0);
-    expect(w.consoleErrors).toEqual([]);
+    test('outputStream has one video and one audio track', async () => {
+      const tracks = await w.page.evaluate(() =>
+        [1, 2].map((n) => {
+          const s = (document.getElementById(`avatar${n}`) as LipsyncAvatarElement).outputStream!;
+          return { video: s.getVideoTracks().length, audio: s.getAudioTracks().length, live: s.getTracks().every((t) => t.readyState === 'live') };
+        }),
+      );
+      expect(tracks).toEqual([
+        { video: 1, audio: 1, live: true },
+        { video: 1, audio: 1, live: true },
+      ]);
+    });
+
+    test('record() yields a WebM with a valid header, both tracks and a duration', async () => {
+      const result = await w.page.evaluate(async () => {
+        const el = document.getElementById('avatar1') as LipsyncAvatarElement;
+        const blob = await el.record(2500);
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        const text = new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
+        const video = document.createElement('video');
+        video.muted = true;
+        video.src = URL.createObjectURL(blob);
+        await new Promise((r, j) => ((video.onloadedmetadata = r), (video.onerror = () => j(new Error('the recording does not load')))));
+        return {
+          type: blob.type,
+          size: blob.size,
+          magic: Array.from(bytes.subarray(0, 4)),
+          codecs: ['V_VP8', 'V_VP9', 'A_OPUS'].filter((c) => text.includes(c)),
+          duration: video.duration,
+          width: video.videoWidth,
+        };
+      });
+      expect(result.type).toContain('webm');
+      expect(result.magic).toEqual([0x1a, 0x45, 0xdf, 0xa3]); // EBML
+      expect(result.codecs).toContain('A_OPUS');
+      expect(result.codecs.some((c) => c.startsWith('V_'))).toBe(true);
+      expect(result.width).toBe(360);
+      expect(Number.isFinite(result.duration)).toBe(true);
+      expect(result.duration).toBeGreaterThan(1);
+      expect(result.duration).toBeLessThan(5);
+    });
+
+    test('removing one avatar stops it; the other keeps producing frames', async () => {
+      const { page } = w;
+      await page.evaluate(() => {
+        const el = document.getElementById('avatar1') as LipsyncAvatarElement;
+        const w = window as unknown as { removed: { controller: unknown; stream: MediaStream } };
+        w.removed = { controller: el.controller, stream: el.outputStream! };
+        el.closest('figure')!.remove();
+      });
+      await expect
+        .poll(() =>
+          page.evaluate(() => {
+            const { controller, stream } = (window as unknown as { removed: { controller: { state: string }; stream: MediaStream } }).removed;
+            return { state: controller.state, ended: stream.getTracks().every((t) => t.readyState === 'ended') };
+          }),
+        )
+        .toEqual({ state: 'closed', ended: true });
+      const b = await grabFrames(page, '#avatar2', 3, 60_000);
+      expect(b.frames).toBe(3);
+      expect(await page.evaluate(() => (window as unknown as { unhandled: string[] }).unhandled)).toEqual([]);
+    });
+
+    test('the webcam avatar behind the button runs on the camera and microphone', async () => {
+      test.setTimeout(240_000);
+      const { page } = w;
+      await page.click('#webcam-toggle');
+      await waitRunning(page, '#webcam-avatar');
+      const s = await grabFrames(page, '#webcam-avatar', 3, 90_000);
+      expect(s.frames).toBe(3);
+      expect([s.width, s.height]).toEqual([640, 480]); // Chromium's fake camera, fed by the clip
+      await expect
+        .poll(() => page.evaluate(() => (document.getElementById('webcam-avatar') as LipsyncAvatarElement).stats?.faceVisible), { timeout: 60_000 })
+        .toBe(true);
+      await page.click('#webcam-toggle');
+      await expect(page.locator('#webcam-avatar')).toHaveCount(0);
+      expect(w.consoleErrors).toEqual([]);
+    });
   });
-});
 
 /** Imports the library build into the host page (as `window.lipsync`) and adds `html` to its body. */
 async function loadLibrary(page: Page, libUrl: string, html = ''): Promise<void> {
@@ -342,7 +354,9 @@ test('bad inputs fire `error` with a clear message, the element shows it, nothin
     },
     { media: MEDIA },
   );
-  await expect.poll(() => page.evaluate(() => Object.keys((window as unknown as { elementErrors: object }).elementErrors).sort()), { timeout: 120_000 }).toEqual(['bad-face', 'bad-model']);
+  await expect
+    .poll(() => page.evaluate(() => Object.keys((window as unknown as { elementErrors: object }).elementErrors).sort()), { timeout: 120_000 })
+    .toEqual(['bad-face', 'bad-model']);
   const shown = await page.evaluate(() =>
     ['bad-face', 'bad-model'].map((id) => {
       const el = document.getElementById(id) as LipsyncAvatarElement;
@@ -368,7 +382,11 @@ test('the library build works from a different base path, and from a baseUrl els
   const w = await openPage(HOST);
   const { page } = w;
   w.requests.length = 0;
-  await loadLibrary(page, `${LIB}lipsync.js`, `<lipsync-avatar id="a" style="width:200px;height:200px" face="${MEDIA}/face2.png" audio="${MEDIA}/audio2.wav"${MODEL_ATTR} autoplay muted></lipsync-avatar>`);
+  await loadLibrary(
+    page,
+    `${LIB}lipsync.js`,
+    `<lipsync-avatar id="a" style="width:200px;height:200px" face="${MEDIA}/face2.png" audio="${MEDIA}/audio2.wav"${MODEL_ATTR} autoplay muted></lipsync-avatar>`,
+  );
   await waitRunning(page, '#a');
   const s = await grabFrames(page, '#a', 3, 60_000);
   expect(s.frames).toBe(3);
@@ -378,7 +396,11 @@ test('the library build works from a different base path, and from a baseUrl els
   expect(paths.some((p) => p.startsWith(`${LIB}models/face/`))).toBe(true);
   if (SHIPPED_MODEL) expect(paths).toContain(`${LIB}models/manifest.json`);
   const allowed = [LIB, `${MEDIA}/`, '/test-models/'];
-  for (const p of paths) expect(allowed.some((a) => p.startsWith(a)), p).toBe(true);
+  for (const p of paths)
+    expect(
+      allowed.some((a) => p.startsWith(a)),
+      p,
+    ).toBe(true);
   await page.evaluate(() => document.getElementById('a')!.remove());
 
   // The API, with lipsync.js served from yet another path and baseUrl pointing at the runtime files.
@@ -432,7 +454,11 @@ test('the library build works from a different base path, and from a baseUrl els
     stopped: true,
   });
   const paths2 = w.requests.filter((u) => u.startsWith(ORIGIN)).map((u) => new URL(u).pathname);
-  for (const p of paths2) expect([...allowed, '/vendor/js/lipsync.js'].some((a) => p.startsWith(a)), p).toBe(true);
+  for (const p of paths2)
+    expect(
+      [...allowed, '/vendor/js/lipsync.js'].some((a) => p.startsWith(a)),
+      p,
+    ).toBe(true);
   expect(w.consoleErrors).toEqual([]);
   expect(w.offOrigin).toEqual([]);
   await page.context().close();

@@ -50,7 +50,9 @@ test('record, train, validation loss goes down, save, hot-swap, reload still lis
   const stage = await page.getByTestId('finetune-stage').textContent();
   console.log(`fine-tune e2e: ${stage} [${await page.getByTestId('train-backend').textContent()}]`);
 
-  const val = await page.getByTestId('val-point').evaluateAll((els) => els.map((e) => ({ step: Number(e.getAttribute('data-step')), loss: Number(e.getAttribute('data-loss')) })));
+  const val = await page
+    .getByTestId('val-point')
+    .evaluateAll((els) => els.map((e) => ({ step: Number(e.getAttribute('data-step')), loss: Number(e.getAttribute('data-loss')) })));
   expect(val.length).toBeGreaterThanOrEqual(2);
   expect(val[0].step).toBe(0);
   expect(val.at(-1)!.step).toBe(20);
@@ -101,7 +103,12 @@ test('GPU lost mid-training keeps the last checkpoint; saving it over the storag
   const did = await page.evaluate(() => (window as unknown as { lipsyncDebug: { loseTrainingGpu(): Promise<string> } }).lipsyncDebug.loseTrainingGpu());
   expect(did).toBe(gpu === 'webgl' ? 'webgl: WEBGL_lose_context.loseContext() called' : 'webgpu: device.destroy() called');
   const lost = page.getByTestId('msg-gpu-lost');
-  await expect(lost).toContainText(gpu === 'webgl' ? 'Training stopped: the GPU was lost (the WebGL context was lost).' : 'Training stopped: the GPU was lost (the WebGPU device was lost: Device was destroyed).', { timeout: 120_000 });
+  await expect(lost).toContainText(
+    gpu === 'webgl'
+      ? 'Training stopped: the GPU was lost (the WebGL context was lost).'
+      : 'Training stopped: the GPU was lost (the WebGPU device was lost: Device was destroyed).',
+    { timeout: 120_000 },
+  );
   const text = (await lost.textContent()) ?? '';
   const kept = Number(/The weights from step (\d+) \(validation loss [\d.]+\) were kept/.exec(text)?.[1]);
   const valSteps = await page.getByTestId('val-point').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-step'))));
@@ -208,7 +215,27 @@ test('a recording too short for the reference rule is refused, saying how long t
 function importClip(): string {
   const out = join(FIXTURES, 'finetune-clip.webm');
   if (!existsSync(out) || statSync(out).size === 0) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-t', '5', '-i', join(FIXTURES, 'camera.y4m'), '-t', '5', '-i', join(FIXTURES, 'camera.wav'), '-c:v', 'libvpx', '-b:v', '1M', '-c:a', 'libopus', '-shortest', out]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-t',
+      '5',
+      '-i',
+      join(FIXTURES, 'camera.y4m'),
+      '-t',
+      '5',
+      '-i',
+      join(FIXTURES, 'camera.wav'),
+      '-c:v',
+      'libvpx',
+      '-b:v',
+      '1M',
+      '-c:a',
+      'libopus',
+      '-shortest',
+      out,
+    ]);
   }
   return out;
 }
@@ -237,7 +264,9 @@ test('auto training backend skips the software WebGPU adapter; Cancel during the
     // The shipped generator (no ?model): its first step is the slow one the user waited 75 s to cancel.
     await page.goto(`${ORIGIN}/`);
     const adapter = await page.evaluate(async () => {
-      const a = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> } }).gpu?.requestAdapter();
+      const a = await (
+        navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> } }
+      ).gpu?.requestAdapter();
       return a ? `${a.info?.vendor} ${a.info?.architecture}` : null;
     });
     expect(adapter, 'this test needs the software WebGPU adapter').toMatch(/swiftshader/i);

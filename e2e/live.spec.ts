@@ -84,7 +84,8 @@ async function compareFrames(page: Page, pairs: number) {
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
           const i = (y * width + x) * 4;
-          const d = (Math.abs(camPx.data[i] - outPx.data[i]) + Math.abs(camPx.data[i + 1] - outPx.data[i + 1]) + Math.abs(camPx.data[i + 2] - outPx.data[i + 2])) / 3;
+          const d =
+            (Math.abs(camPx.data[i] - outPx.data[i]) + Math.abs(camPx.data[i + 1] - outPx.data[i + 1]) + Math.abs(camPx.data[i + 2] - outPx.data[i + 2])) / 3;
           hash = (hash + outPx.data[i] * ((x * 31 + y * 17) % 97)) % 1_000_000_007;
           if (y < height * 0.4) {
             topSum += d;
@@ -118,9 +119,7 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   await expect(page.getByTestId('hud-backend')).toContainText(/wasm|webgpu/);
   // Headless Chromium has no real GPU: the app falls back to wasm and says why.
   await expect(page.getByTestId('msg-backend')).toContainText(/wasm/);
-  await expect
-    .poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 })
-    .toBeGreaterThan(0);
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
 
   const frames = await compareFrames(page, 6);
   expect(frames.length, 'matched camera/output frame pairs').toBeGreaterThanOrEqual(4);
@@ -185,7 +184,10 @@ test('live mode keeps the page responsive: no main-thread script work over 50 ms
   const { page } = await openApp();
   // Long animation frames (the long-task API with attribution): which scripts ran in each frame over 50 ms.
   await page.evaluate(() => {
-    type Loaf = PerformanceEntry & { blockingDuration: number; scripts: { duration: number; forcedStyleAndLayoutDuration: number; invoker: string; sourceURL: string }[] };
+    type Loaf = PerformanceEntry & {
+      blockingDuration: number;
+      scripts: { duration: number; forcedStyleAndLayoutDuration: number; invoker: string; sourceURL: string }[];
+    };
     const w = window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] };
     w.frames50 = [];
     new PerformanceObserver((list) =>
@@ -205,11 +207,16 @@ test('live mode keeps the page responsive: no main-thread script work over 50 ms
   // Starting may block briefly (the page wires streams, React mounts the views); live mode must not.
   const from = await page.evaluate(() => performance.now());
   await page.waitForTimeout(10_000);
-  const long = await page.evaluate((t) => (window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] }).frames50.filter((x) => x.at >= t), from);
+  const long = await page.evaluate(
+    (t) => (window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] }).frames50.filter((x) => x.at >= t),
+    from,
+  );
   const worst = long.reduce((m, x) => Math.max(m, x.scriptMs), 0);
   // Frames can run long on a saturated 2-core machine with software compositing while no script runs at all;
   // what the app controls is the script work inside a frame.
-  console.log(`10 s of live mode: ${long.length} frames over 50 ms (longest ${Math.max(0, ...long.map((x) => x.ms)).toFixed(0)} ms); most script work in one frame ${worst.toFixed(0)} ms`);
+  console.log(
+    `10 s of live mode: ${long.length} frames over 50 ms (longest ${Math.max(0, ...long.map((x) => x.ms)).toFixed(0)} ms); most script work in one frame ${worst.toFixed(0)} ms`,
+  );
   expect(await page.getByTestId('hud-fps').textContent()).not.toBe('0');
   expect(long.filter((x) => x.scriptMs > 50).map((x) => x.scripts.join(', '))).toEqual([]);
   await page.context().close();
@@ -220,7 +227,9 @@ test('a corrupt model file shows a message and the running model keeps going', a
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
   const modelBefore = await page.getByTestId('hud-model').textContent();
-  await page.getByTestId('model-file').setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an onnx file at all') });
+  await page
+    .getByTestId('model-file')
+    .setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an onnx file at all') });
   await expect(page.getByTestId('msg-bad-model')).toContainText(/ONNX/i);
   await expect(page.getByTestId('hud-model')).toHaveText(modelBefore ?? '');
   // Live mode keeps producing frames with the previous model.
@@ -229,7 +238,11 @@ test('a corrupt model file shows a message and the running model keeps going', a
 });
 
 test('camera permission denied shows what to do', async () => {
-  const denied = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, '--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
+  const denied = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...BASE_FLAGS, '--use-fake-device-for-media-stream', '--deny-permission-prompts'],
+  });
   try {
     const page = await denied.newPage();
     await page.goto(`${ORIGIN}/`);

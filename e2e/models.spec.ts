@@ -91,7 +91,9 @@ for (const [name, model] of Object.entries(MODEL_BYPASSES)) {
   test(`a manifest whose "model" is ${JSON.stringify(model)} (${name}) is refused and its target never fetched`, async () => {
     const { page, requests } = await openApp(`?model=e2e-media/bypass/${name}/manifest.json`);
     await page.getByTestId('start').click();
-    await expect(page.locator('[data-testid^=msg-]').filter({ hasText: /"model"/ })).toContainText(/file name next to the manifest|outside the manifest's folder/);
+    await expect(page.locator('[data-testid^=msg-]').filter({ hasText: /"model"/ })).toContainText(
+      /file name next to the manifest|outside the manifest's folder/,
+    );
     await expect(page.getByTestId('start')).toHaveText('Start');
     const followed = requests.filter((u) => /:4274\/|\/cors\/|\/models\/generator\.onnx/.test(u));
     expect(followed).toEqual([]);
@@ -119,7 +121,11 @@ test('hot swap 128² → 96² → 128²: no failed frame, no warning, frames kee
     { name: `${label}.onnx`, mimeType: 'application/octet-stream', buffer: readFileSync(resolve(dir, modelFile(dir))) },
     { name: 'manifest.json', mimeType: 'application/json', buffer: readFileSync(resolve(dir, 'manifest.json')) },
   ];
-  for (const [dir, label] of [[TEST_MODEL_96_DIR, 'small96'], [TEST_MODEL_DIR, 'small128'], [TEST_MODEL_96_DIR, 'small96-again']] as const) {
+  for (const [dir, label] of [
+    [TEST_MODEL_96_DIR, 'small96'],
+    [TEST_MODEL_DIR, 'small128'],
+    [TEST_MODEL_96_DIR, 'small96-again'],
+  ] as const) {
     const before = await framesOut(page);
     await page.getByTestId('model-file').setInputFiles(files(dir, label));
     await expect(page.getByTestId('msg-model')).toContainText(`${label}.onnx`);

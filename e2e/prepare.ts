@@ -18,7 +18,20 @@ function convert(clip: string, name: string): void {
   const y4m = resolve(FIXTURES, `${name}.y4m`);
   const wav = resolve(FIXTURES, `${name}.wav`);
   if (!existsSync(y4m) || statSync(y4m).size === 0) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', resolve(src, 'video.mp4'), '-vf', 'scale=480:480,pad=640:480:80:0', '-r', '25', '-pix_fmt', 'yuv420p', y4m]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      resolve(src, 'video.mp4'),
+      '-vf',
+      'scale=480:480,pad=640:480:80:0',
+      '-r',
+      '25',
+      '-pix_fmt',
+      'yuv420p',
+      y4m,
+    ]);
   }
   if (!existsSync(wav)) {
     // Chromium's fake mic wants 16-bit PCM; 48 kHz exercises the worklet's resampler like a real mic.
@@ -74,8 +87,10 @@ function writeModelFixtures(): void {
 function noFaceCamera(): void {
   const y4m = resolve(FIXTURES, 'noface.y4m');
   const wav = resolve(FIXTURES, 'noface.wav');
-  if (!existsSync(y4m)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25:duration=4', '-pix_fmt', 'yuv420p', y4m]);
-  if (!existsSync(wav)) execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000:duration=4', '-c:a', 'pcm_s16le', wav]);
+  if (!existsSync(y4m))
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25:duration=4', '-pix_fmt', 'yuv420p', y4m]);
+  if (!existsSync(wav))
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000:duration=4', '-c:a', 'pcm_s16le', wav]);
 }
 
 /**
@@ -127,7 +142,10 @@ export const EMBED_MEDIA_DIR = resolve(DIST, 'e2e-media');
 export const EMBED_LIB_PATH = 'other/path/lipsync/';
 /** Two faces and two voices: each avatar is driven by the other person's speech. */
 export const EMBED_MEDIA = {
-  'face1.webm': { clip: 'sadtalker_WDA_AlexandriaOcasioCortez_000', args: ['-t', '4', '-vf', 'scale=360:360', '-r', '25', '-an', '-c:v', 'libvpx', '-b:v', '1M'] },
+  'face1.webm': {
+    clip: 'sadtalker_WDA_AlexandriaOcasioCortez_000',
+    args: ['-t', '4', '-vf', 'scale=360:360', '-r', '25', '-an', '-c:v', 'libvpx', '-b:v', '1M'],
+  },
   'face2.png': { clip: 'sadtalker_WDA_EdMarkey0_000', args: ['-ss', '2', '-frames:v', '1', '-vf', 'scale=360:360'] },
   'audio1.wav': { clip: 'sadtalker_WDA_EdMarkey0_000', audio: true, args: ['-ac', '1', '-c:a', 'pcm_s16le'] },
   'audio2.wav': { clip: 'sadtalker_WDA_AlexandriaOcasioCortez_000', audio: true, args: ['-ac', '1', '-c:a', 'pcm_s16le'] },
@@ -152,9 +170,15 @@ export function prepareEmbedFixtures(): void {
   mkdirSync(bad, { recursive: true });
   const { bytes, manifest } = buildTestGenerator({ size: 128, melFrames: 16, past: 8, mel: MEL_CONFIG, cropTemplate: 'facemesh-sim-v1' });
   writeFileSync(resolve(bad, manifest.model), bytes);
-  writeFileSync(resolve(bad, 'manifest.json'), JSON.stringify({ ...manifest, inputs: { ...manifest.inputs, masked: { ...manifest.inputs.masked, shape: [1, 3, 96, 96] } } }, null, 2));
+  writeFileSync(
+    resolve(bad, 'manifest.json'),
+    JSON.stringify({ ...manifest, inputs: { ...manifest.inputs, masked: { ...manifest.inputs.masked, shape: [1, 3, 96, 96] } } }, null, 2),
+  );
   // A blank host page at yet another path: the tests load the library into it.
-  writeFileSync(resolve(EMBED_MEDIA_DIR, 'host.html'), '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>host</title></head><body></body></html>\n');
+  writeFileSync(
+    resolve(EMBED_MEDIA_DIR, 'host.html'),
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>host</title></head><body></body></html>\n',
+  );
   const libDir = resolve(DIST, EMBED_LIB_PATH);
   execFileSync('npx', ['vite', 'build', '-c', 'vite.lib.config.ts', '--outDir', libDir], { cwd: resolve(import.meta.dirname, '..'), stdio: 'inherit' });
 }

@@ -30,7 +30,23 @@ test.beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BASE_FLAGS });
   dir = mkdtempSync(join(tmpdir(), 'render-e2e-'));
   const clip = join(CLIPS_DIR, CAMERA_CLIP);
-  ff('-i', join(clip, 'video.mp4'), '-i', join(clip, 'audio.wav'), '-t', '4', '-r', '25', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', join(dir, 'face.mp4'));
+  ff(
+    '-i',
+    join(clip, 'video.mp4'),
+    '-i',
+    join(clip, 'audio.wav'),
+    '-t',
+    '4',
+    '-r',
+    '25',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    join(dir, 'face.mp4'),
+  );
   ff('-i', join(clip, 'video.mp4'), '-frames:v', '1', join(dir, 'face.png'));
   ff('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', join(dir, 'noface.mp4'));
   writeFileSync(join(dir, 'notes.mp4'), 'these are meeting notes, not a video\n'.repeat(50));

@@ -104,7 +104,9 @@ test('start shows its steps, and the camera with a "warming up" badge until the 
   expect(await outputHasFrame(page)).toBe(true);
   expect(await centreLuma(output)).toBeGreaterThan(blackLuma + 25);
   await expect(page.getByTestId('start-steps')).toBeHidden();
-  console.log(`start e2e: camera shown in the output view after ${cameraShownMs} ms, ready (Stop) after ${readyMs} ms, first generated frame after ${firstFrameMs} ms`);
+  console.log(
+    `start e2e: camera shown in the output view after ${cameraShownMs} ms, ready (Stop) after ${readyMs} ms, first generated frame after ${firstFrameMs} ms`,
+  );
 
   const log = await page.evaluate(() => (globalThis as unknown as { __probe: Probe }).__probe.stepLog);
   const seen = (step: string, status: string, text: RegExp = /./) => log.some((l) => l.startsWith(`start-step-${step}|${status}|`) && text.test(l));
@@ -125,7 +127,13 @@ test('Cancel during warm-up stops the worker, camera, mic and audio, shows no er
   const { page, errors } = await openApp();
   await page.getByTestId('start').click();
   // Cancel while the generator is being set up (the worker runs, the camera is open).
-  await expect(page.locator('[data-testid=start-step-face-model][data-status=active], [data-testid=start-step-generator][data-status=active], [data-testid=start-step-warmup][data-status=active]').first()).toBeAttached({ timeout: 60_000 });
+  await expect(
+    page
+      .locator(
+        '[data-testid=start-step-face-model][data-status=active], [data-testid=start-step-generator][data-status=active], [data-testid=start-step-warmup][data-status=active]',
+      )
+      .first(),
+  ).toBeAttached({ timeout: 60_000 });
   expect(page.workers().length, 'the inference worker is running').toBe(1);
   await expect(page.getByTestId('start')).toHaveText('Starting…');
   const t0 = Date.now();
@@ -143,7 +151,10 @@ test('Cancel during warm-up stops the worker, camera, mic and audio, shows no er
     const p = (globalThis as unknown as { __probe: Probe }).__probe;
     return {
       streams: p.streams.length,
-      liveTracks: p.streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState !== 'ended').map((t) => t.kind),
+      liveTracks: p.streams
+        .flatMap((s) => s.getTracks())
+        .filter((t) => t.readyState !== 'ended')
+        .map((t) => t.kind),
       contexts: p.audioContexts.map((c) => c.state),
     };
   });

@@ -42,7 +42,6 @@ export function decide(e: { offset: number; r: number; margin: number }, maxLag 
   return e.margin > 0.05 && e.r >= 0.3 && Math.abs(e.offset) < maxLag ? 'corrected' : 'excluded';
 }
 
-
 /** Mouth opening per frame from a prepared clip's landmarks (NaN where no face). */
 /** A float32 file as a Float32Array of its own (a Buffer may sit at any offset of a shared pool). */
 function readF32(path: string): Float32Array {
@@ -84,14 +83,24 @@ function main(argv: string[]): void {
   for (const c of index.clips) {
     const e = est.get(c.id)!;
     const action = decide(e);
-    decisions[c.id] = { offset: e.offset, offsetFine: +e.offsetFine.toFixed(2), r: +e.r.toFixed(3), r0: +e.r0.toFixed(3), margin: +e.margin.toFixed(3), action };
+    decisions[c.id] = {
+      offset: e.offset,
+      offsetFine: +e.offsetFine.toFixed(2),
+      r: +e.r.toFixed(3),
+      r0: +e.r0.toFixed(3),
+      margin: +e.margin.toFixed(3),
+      action,
+    };
     console.log(
       `${c.id.padEnd(40)} ${String(e.offset).padStart(6)}  ${e.offsetFine.toFixed(2).padStart(6)}  ${e.r.toFixed(3).padStart(6)}  ${e.r0.toFixed(3).padStart(6)}  ${e.margin.toFixed(3).padStart(6)}  ${action}`,
     );
   }
   const counts = Object.values(decisions).reduce<Record<string, number>>((a, d) => ((a[d.action] = (a[d.action] ?? 0) + 1), a), {});
   console.log(`${clips.length} clips in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}`);
-  writeFileSync(out, `${JSON.stringify({ convention: 'offset d: the sound of video frame t is at audio time t + d frames (25 fps)', clips: decisions }, null, 1)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ convention: 'offset d: the sound of video frame t is at audio time t + d frames (25 fps)', clips: decisions }, null, 1)}\n`,
+  );
   console.log(`wrote ${out}`);
   // The committed predictor (tests, eval): fitted on every usable clip at its corrected offset.
   const usable = clips.filter((c) => decisions[c.id].action !== 'excluded');

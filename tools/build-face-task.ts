@@ -105,7 +105,13 @@ function modelMetadata(name: string, input: TensorMeta, outputs: TensorMeta[]): 
         ref: refs([
           table([
             { id: 0, u8: 1 },
-            { id: 1, ref: table([{ id: 0, ref: f32Vec([t.image.mean]) }, { id: 1, ref: f32Vec([t.image.std]) }]) },
+            {
+              id: 1,
+              ref: table([
+                { id: 0, ref: f32Vec([t.image.mean]) },
+                { id: 1, ref: f32Vec([t.image.std]) },
+              ]),
+            },
           ]),
         ]),
       },
@@ -115,7 +121,12 @@ function modelMetadata(name: string, input: TensorMeta, outputs: TensorMeta[]): 
     { id: 1, ref: str('Built by tools/build-face-task.ts from @mediapipe/face_mesh (Apache-2.0)') },
     {
       id: 3,
-      ref: refs([table([{ id: 2, ref: refs([tensorMeta(input)]) }, { id: 3, ref: refs(outputs.map(tensorMeta)) }])]),
+      ref: refs([
+        table([
+          { id: 2, ref: refs([tensorMeta(input)]) },
+          { id: 3, ref: refs(outputs.map(tensorMeta)) },
+        ]),
+      ]),
     },
     { id: 5, ref: str('Apache-2.0') },
     { id: 7, ref: str('1.0.0') },
@@ -152,7 +163,13 @@ export function patchTflite(src: Uint8Array, spec: PatchSpec): Uint8Array {
   const opcode = (op: number): number => {
     if (!codeIndex.has(op)) {
       codeIndex.set(op, oldCodes.length + newCodes.length);
-      newCodes.push(table([{ id: 0, u8: op }, { id: 2, i32: 1 }, { id: 3, i32: op }]));
+      newCodes.push(
+        table([
+          { id: 0, u8: op },
+          { id: 2, i32: 1 },
+          { id: 3, i32: op },
+        ]),
+      );
     }
     return codeIndex.get(op)!;
   };
@@ -200,7 +217,13 @@ export function patchTflite(src: Uint8Array, spec: PatchSpec): Uint8Array {
     r.field(m, 5) ? { id: 5, ref: keep(m, 5)! } : null,
     {
       id: 6,
-      ref: refs([...r.tables(m, 6).map(old), table([{ id: 0, ref: str('TFLITE_METADATA') }, { id: 1, u32: metaBuffer }])]),
+      ref: refs([
+        ...r.tables(m, 6).map(old),
+        table([
+          { id: 0, ref: str('TFLITE_METADATA') },
+          { id: 1, u32: metaBuffer },
+        ]),
+      ]),
     },
     r.field(m, 7) ? { id: 7, ref: keep(m, 7)! } : null,
   ]);
@@ -216,18 +239,21 @@ export function patchTflite(src: Uint8Array, spec: PatchSpec): Uint8Array {
 // ---------- the landmark head ----------
 
 // MediaPipe's refinement maps (tensors_to_face_landmarks / LandmarksRefinementCalculator; same as landmarker.ts).
+// biome-ignore format: a table, one row per line
 const LIPS = [
   61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
   78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415,
   76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306, 184, 74, 73, 72, 11, 302, 303, 304, 408,
   62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292, 183, 42, 41, 38, 12, 268, 271, 272, 407,
 ];
+// biome-ignore format: a table, one row per line
 const LEFT_EYE = [ // MediaPipe's "left" = image left = subject's right (starts at 33)
   33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
   130, 25, 110, 24, 23, 22, 26, 112, 243, 247, 30, 29, 27, 28, 56, 190,
   226, 31, 228, 229, 230, 231, 232, 233, 244, 113, 225, 224, 223, 222, 221, 189,
   35, 124, 46, 53, 52, 65, 143, 111, 117, 118, 119, 120, 121, 128, 245, 156, 70, 63, 105, 66, 107, 55, 193,
 ];
+// biome-ignore format: a table, one row per line
 const RIGHT_EYE = [
   263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
   359, 255, 339, 254, 253, 252, 256, 341, 463, 467, 260, 259, 257, 258, 286, 414,
@@ -240,7 +266,11 @@ const RIGHT_CONTOUR = RIGHT_EYE.slice(0, 16);
 const f32bytes = (xs: ArrayLike<number>) => new Uint8Array(Float32Array.from(xs).buffer);
 const i32bytes = (xs: ArrayLike<number>) => new Uint8Array(Int32Array.from(xs).buffer);
 const fcOptions = () => table([{ id: 0, u8: 0 }]);
-const concatOptions = (axis: number) => table([{ id: 0, i32: axis }, { id: 1, u8: 0 }]);
+const concatOptions = (axis: number) =>
+  table([
+    { id: 0, i32: axis },
+    { id: 1, u8: 0 },
+  ]);
 const gatherOptions = (axis: number) => table([{ id: 0, i32: axis }]);
 const reshapeOptions = (shape: number[]) => table([{ id: 0, ref: i32Vec(shape) }]);
 
@@ -371,7 +401,8 @@ export function storedZip(files: [string, Uint8Array][]): Uint8Array {
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let off = 0;
-  const DOS_TIME = 0, DOS_DATE = (1 << 5) | 1 | ((2023 - 1980) << 9); // fixed date: reproducible output
+  const DOS_TIME = 0,
+    DOS_DATE = (1 << 5) | 1 | ((2023 - 1980) << 9); // fixed date: reproducible output
   for (const [name, data] of files) {
     const nameBytes = new TextEncoder().encode(name);
     const crc = crc32(data);

@@ -31,22 +31,39 @@ const opt = (k: string, d?: string) => {
   return i >= 0 ? args[i + 1] : d;
 };
 const FRAMES = Number(opt('--frames', '75'));
-const MESH = (opt('--mesh', 'attention') as 'attention' | 'plain');
+const MESH = opt('--mesh', 'attention') as 'attention' | 'plain';
 /** VIDEO = tracking + MediaPipe's built-in landmark smoothing (the live-mode setting); IMAGE = detector on every frame, no smoothing. */
-const MODE = (opt('--mode', 'VIDEO') as 'VIDEO' | 'IMAGE');
+const MODE = opt('--mode', 'VIDEO') as 'VIDEO' | 'IMAGE';
 /** MediaPipe smooths landmarks only when numFaces is 1 (VIDEO): --num-faces 2 tracks without that smoothing. */
 const NUM_FACES = Number(opt('--num-faces', '1'));
 const WIDTH = 640;
-const DEFAULT_CLIPS = ['lrs2_00001', 'styletalk_Obama_clip2', 'mimictalk_May_5s', 'edtalk_mouth_source', 'grid_bbaf2n', 'eamm_M030_sad_3_001', 'sadtalker_WDA_EdMarkey0_000', 'spectre_mead_W015', 'vretalk_1', 'latentsync_demo3'];
+const DEFAULT_CLIPS = [
+  'lrs2_00001',
+  'styletalk_Obama_clip2',
+  'mimictalk_May_5s',
+  'edtalk_mouth_source',
+  'grid_bbaf2n',
+  'eamm_M030_sad_3_001',
+  'sadtalker_WDA_EdMarkey0_000',
+  'spectre_mead_W015',
+  'vretalk_1',
+  'latentsync_demo3',
+];
 const clips = (opt('--clips')?.split(',') ?? DEFAULT_CLIPS).filter((c) => existsSync(join(CLIPS_DIR, c, 'video.mp4')));
 
 function decode(clip: string, n: number): { width: number; height: number; frames: Buffer[] } {
   const file = join(CLIPS_DIR, clip, 'video.mp4');
-  const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+  });
   const [w0, h0] = probe.trim().split(',').map(Number);
   const width = WIDTH;
   const height = 2 * Math.round((h0 * WIDTH) / w0 / 2);
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', `scale=${width}:${height}`, '-frames:v', String(n), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const raw = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', file, '-vf', `scale=${width}:${height}`, '-frames:v', String(n), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'],
+    { maxBuffer: 1 << 30 },
+  );
   const size = width * height * 4;
   const frames: Buffer[] = [];
   for (let o = 0; o + size <= raw.length; o += size) frames.push(raw.subarray(o, o + size));
@@ -85,7 +102,8 @@ const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
 async function main() {
   const taskPath = opt('--task') ? resolve(opt('--task')!) : MESH === 'attention' ? DEFAULT_TASK_PATH : DEFAULT_TASK_PATH.replace(/\.task$/, '_plain.task');
-  if (opt('--task') && dirname(taskPath) !== dirname(DEFAULT_TASK_PATH)) throw new Error(`--task must be in ${dirname(DEFAULT_TASK_PATH)} (served as /face-task/)`);
+  if (opt('--task') && dirname(taskPath) !== dirname(DEFAULT_TASK_PATH))
+    throw new Error(`--task must be in ${dirname(DEFAULT_TASK_PATH)} (served as /face-task/)`);
   if (!opt('--task') && (!existsSync(taskPath) || args.includes('--rebuild'))) {
     mkdirSync(dirname(taskPath), { recursive: true });
     writeFileSync(taskPath, buildFaceTask(MESH));
@@ -111,7 +129,11 @@ async function main() {
     });
     await page.goto(`http://127.0.0.1:${PORT}/`);
     await page.waitForFunction(() => 'bench' in window, null, { timeout: 120_000 });
-    type Bench = { call(req: unknown): Promise<unknown>; newWorker(): void; frame(u: string, w: number, h: number, t: number, run: string[]): Promise<Record<string, { ms: number; points: number[] | null }>> };
+    type Bench = {
+      call(req: unknown): Promise<unknown>;
+      newWorker(): void;
+      frame(u: string, w: number, h: number, t: number, run: string[]): Promise<Record<string, { ms: number; points: number[] | null }>>;
+    };
     const call = (req: unknown) => page.evaluate((r) => (window as unknown as { bench: Bench }).bench.call(r), req);
 
     // 1. Feasibility: module worker with tasks-vision's own loader (importScripts), then with the workaround.
@@ -135,8 +157,24 @@ async function main() {
     console.log(`tfjs Face Mesh on ${tfInit.backend}: created + warmed up in ${tfInit.ms.toFixed(0)} ms`);
 
     // 2. Frames.
-    interface Acc { dist: Record<string, number[]>; crop: number[]; open: number[]; openPairs: [number, number][]; ms: { tfjs: number[]; tasks: number[] }; found: { tfjs: number; tasks: number }; n: number }
-    const acc = (n: number): Acc => ({ dist: Object.fromEntries(Object.keys(SETS).map((k) => [k, []])), crop: [], open: [], openPairs: [], ms: { tfjs: [], tasks: [] }, found: { tfjs: 0, tasks: 0 }, n });
+    interface Acc {
+      dist: Record<string, number[]>;
+      crop: number[];
+      open: number[];
+      openPairs: [number, number][];
+      ms: { tfjs: number[]; tasks: number[] };
+      found: { tfjs: number; tasks: number };
+      n: number;
+    }
+    const acc = (n: number): Acc => ({
+      dist: Object.fromEntries(Object.keys(SETS).map((k) => [k, []])),
+      crop: [],
+      open: [],
+      openPairs: [],
+      ms: { tfjs: [], tasks: [] },
+      found: { tfjs: 0, tasks: 0 },
+      n,
+    });
     const per: Record<string, Acc> = {};
     const totals = acc(0);
     for (const clip of clips) {
@@ -147,7 +185,10 @@ async function main() {
       for (let i = 0; i < frames.length; i++) {
         // Alternate which runs first so cache effects do not favour one.
         const run = i % 2 ? ['tasks', 'tfjs'] : ['tfjs', 'tasks'];
-        const r = await page.evaluate(([u, w, h, t, run]) => (window as unknown as { bench: Bench }).bench.frame(u as string, w as number, h as number, t as number, run as string[]), [`/frames/${clip}/${i}`, width, height, i * 40, run] as const);
+        const r = await page.evaluate(
+          ([u, w, h, t, run]) => (window as unknown as { bench: Bench }).bench.frame(u as string, w as number, h as number, t as number, run as string[]),
+          [`/frames/${clip}/${i}`, width, height, i * 40, run] as const,
+        );
         for (const k of ['tfjs', 'tasks'] as const) {
           if (r[k].points) c.found[k]++;
           if (i > 0) c.ms[k].push(r[k].ms); // frame 0 includes detection + first-run costs
@@ -174,7 +215,9 @@ async function main() {
       for (let i = 0; i < frames.length; i++) frameStore.delete(`/frames/${clip}/${i}`);
       console.log(
         `${clip.padEnd(24)} ${width}x${height} n=${c.n} found tfjs ${c.found.tfjs} tasks ${c.found.tasks} | ` +
-          Object.keys(SETS).map((k) => `${k.split(' ')[0]} ${f(stats(c.dist[k]).mean)}`).join(' ') +
+          Object.keys(SETS)
+            .map((k) => `${k.split(' ')[0]} ${f(stats(c.dist[k]).mean)}`)
+            .join(' ') +
           ` | crop ${f(stats(c.crop).mean, 2)} px | ms tfjs ${f(stats(c.ms.tfjs).median, 1)} tasks ${f(stats(c.ms.tasks).median, 1)}`,
       );
     }
@@ -182,7 +225,9 @@ async function main() {
       const n = pairs.length;
       const mx = pairs.reduce((s, p) => s + p[0], 0) / n;
       const my = pairs.reduce((s, p) => s + p[1], 0) / n;
-      let sxy = 0, sxx = 0, syy = 0;
+      let sxy = 0,
+        sxx = 0,
+        syy = 0;
       for (const [x, y] of pairs) {
         sxy += (x - mx) * (y - my);
         sxx += (x - mx) ** 2;
@@ -209,8 +254,26 @@ async function main() {
       const name = k === 'tfjs' ? `tfjs Face Mesh (wasm SIMD, 1 thread)` : `Tasks FaceLandmarker (CPU/XNNPACK, ${MESH}, ${MODE}, numFaces ${NUM_FACES})`;
       console.log(`| ${name} | ${totals.found[k]}/${totals.n} | ${f(s.mean, 1)} | ${f(s.median, 1)} | ${f(s.p90, 1)} |`);
     }
-    console.log(`\nload average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')} (${cpus().length} cores)`);
-    Object.assign(report, { loadAfter: load1, tfInit, per: Object.fromEntries(Object.entries(per).map(([k, c]) => [k, { found: c.found, n: c.n, dist: Object.fromEntries(Object.entries(c.dist).map(([s, v]) => [s, stats(v)])), crop: stats(c.crop), msTfjs: stats(c.ms.tfjs), msTasks: stats(c.ms.tasks) }])) });
+    console.log(
+      `\nload average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')} (${cpus().length} cores)`,
+    );
+    Object.assign(report, {
+      loadAfter: load1,
+      tfInit,
+      per: Object.fromEntries(
+        Object.entries(per).map(([k, c]) => [
+          k,
+          {
+            found: c.found,
+            n: c.n,
+            dist: Object.fromEntries(Object.entries(c.dist).map(([s, v]) => [s, stats(v)])),
+            crop: stats(c.crop),
+            msTfjs: stats(c.ms.tfjs),
+            msTasks: stats(c.ms.tasks),
+          },
+        ]),
+      ),
+    });
     const warn = consoleLines.filter((l) => /error|warn/i.test(l));
     if (warn.length) console.log(`\nbrowser console (errors/warnings, first 10):\n${warn.slice(0, 10).join('\n')}`);
     const json = opt('--json');
@@ -222,7 +285,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);
 });
-

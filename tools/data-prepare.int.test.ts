@@ -12,7 +12,22 @@ describe('npm run data:prepare', () => {
     try {
       const log = execFileSync(
         'npx',
-        ['tsx', 'tools/data-prepare.ts', '--clips', CLIPS_DIR, '--out', out, '--only', 'styletalk_Obama_clip2', '--limit-frames', '40', '--epochs', '2', '--size', '96'],
+        [
+          'tsx',
+          'tools/data-prepare.ts',
+          '--clips',
+          CLIPS_DIR,
+          '--out',
+          out,
+          '--only',
+          'styletalk_Obama_clip2',
+          '--limit-frames',
+          '40',
+          '--epochs',
+          '2',
+          '--size',
+          '96',
+        ],
         { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname },
       );
       expect(log).toMatch(/styletalk_Obama_clip2: 40 frames, kept \d+/);

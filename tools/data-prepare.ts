@@ -35,8 +35,7 @@ export interface PrepareOptions {
   seed: number;
 }
 
-const USAGE =
-  'usage: npm run data:prepare -- --clips DIR --out DIR [--size 128] [--limit-frames N] [--only id1,id2] [--min-offset 5] [--epochs 50] [--seed 1]';
+const USAGE = 'usage: npm run data:prepare -- --clips DIR --out DIR [--size 128] [--limit-frames N] [--only id1,id2] [--min-offset 5] [--epochs 50] [--seed 1]';
 
 export function parseArgs(argv: string[]): PrepareOptions {
   const get = (name: string): string | undefined => {
@@ -63,7 +62,10 @@ export function parseArgs(argv: string[]): PrepareOptions {
     out: resolve(out),
     size: int('--size', 128, 16)!,
     limitFrames: int('--limit-frames', undefined, 1),
-    only: get('--only')?.split(',').map((s) => s.trim()).filter(Boolean),
+    only: get('--only')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     minOffset: int('--min-offset', 5, 0)!,
     epochs: int('--epochs', 50, 1)!,
     seed: int('--seed', 1, 0)!,
@@ -179,7 +181,9 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
   if (existsSync(DEFAULT_OFFSETS_FILE)) {
     applyDecisions(index, JSON.parse(readFileSync(DEFAULT_OFFSETS_FILE, 'utf8')).clips);
     const changed = index.filter((c) => c.audioOffset !== undefined || c.excluded);
-    log(`audio–video offsets from ${DEFAULT_OFFSETS_FILE}: ${changed.map((c) => `${c.id} ${c.excluded ? 'excluded' : `${c.audioOffset! > 0 ? '+' : ''}${c.audioOffset}`}`).join(', ') || 'all in sync'}`);
+    log(
+      `audio–video offsets from ${DEFAULT_OFFSETS_FILE}: ${changed.map((c) => `${c.id} ${c.excluded ? 'excluded' : `${c.audioOffset! > 0 ? '+' : ''}${c.audioOffset}`}`).join(', ') || 'all in sync'}`,
+    );
   }
 
   writeFileSync(

@@ -23,7 +23,9 @@ if (!args.length) {
 }
 const ids = args[0].report.clips.map((c) => c.id);
 const clip = (r: EvalReport, id: string) => r.clips.find((c) => c.id === id);
-console.log(`| clip | ${args.map((a) => `LMD ${a.name}`).join(' | ')} | LMD copy | ${args.map((a) => `sharp ${a.name}`).join(' | ')} | ${args.map((a) => `PSNR ${a.name}`).join(' | ')} | PSNR copy |`);
+console.log(
+  `| clip | ${args.map((a) => `LMD ${a.name}`).join(' | ')} | LMD copy | ${args.map((a) => `sharp ${a.name}`).join(' | ')} | ${args.map((a) => `PSNR ${a.name}`).join(' | ')} | PSNR copy |`,
+);
 console.log(`|${'---|'.repeat(1 + args.length * 3 + 2)}`);
 for (const id of ids) {
   const cs = args.map((a) => clip(a.report, id));

@@ -27,83 +27,122 @@ describe('npm run eval', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eval-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.skipIf(!existsSync(clips))('evaluates a generator on a real clip end to end and writes every metric', async () => {
-    const { bytes, manifest } = buildTestGenerator({ mel: MEL_CONFIG });
-    writeFileSync(join(dir, 'gen.onnx'), bytes);
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    const out = join(dir, 'report.json');
+  it.skipIf(!existsSync(clips))(
+    'evaluates a generator on a real clip end to end and writes every metric',
+    async () => {
+      const { bytes, manifest } = buildTestGenerator({ mel: MEL_CONFIG });
+      writeFileSync(join(dir, 'gen.onnx'), bytes);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const out = join(dir, 'report.json');
 
-    const { stdout } = await run(
-      tsx,
-      ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'gen.onnx'), '--only', 'grid_bbaf2n', '--max-frames', '30', '--json', out, '--sheets', join(dir, 'sheets')],
-      { cwd: root, timeout: 85_000 },
-    );
-    expect(stdout).toContain('OVERALL');
+      const { stdout } = await run(
+        tsx,
+        [
+          'tools/eval.ts',
+          '--clips',
+          clips,
+          '--model',
+          join(dir, 'gen.onnx'),
+          '--only',
+          'grid_bbaf2n',
+          '--max-frames',
+          '30',
+          '--json',
+          out,
+          '--sheets',
+          join(dir, 'sheets'),
+        ],
+        { cwd: root, timeout: 85_000 },
+      );
+      expect(stdout).toContain('OVERALL');
 
-    const report = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
-    expect(report.clips).toHaveLength(1);
-    const clip = report.clips[0];
-    expect(clip.id).toBe('grid_bbaf2n');
-    expect(clip.frames).toBe(30);
-    expect(clip.swappedAudioFrom).not.toBe('grid_bbaf2n');
+      const report = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
+      expect(report.clips).toHaveLength(1);
+      const clip = report.clips[0];
+      expect(clip.id).toBe('grid_bbaf2n');
+      expect(clip.frames).toBe(30);
+      expect(clip.swappedAudioFrom).not.toBe('grid_bbaf2n');
 
-    const expected = [
-      'lmd.model', 'lmd.copyReference', 'lmd.groundTruth',
-      'sync.model.lag', 'sync.model.r', 'sync.model.r0', 'sync.groundTruth.lag', 'sync.groundTruth.r', 'sync.groundTruth.r0',
-      'silence.silentOpening', 'silence.speechOpening', 'silence.groundTruthOpening',
-      'psnr.model', 'psnr.copyReference', 'ssim.model', 'ssim.copyReference',
-      'jitter.model', 'jitter.groundTruth',
-      'sharpness.model', 'sharpness.copyReference', 'sharpness.live',
-    ];
-    for (const scope of [clip, report.overall]) {
-      const found = new Map(numbers(scope));
-      for (const key of expected) {
-        expect(found.has(key), key).toBe(true);
-        expect(Number.isFinite(found.get(key)), `${key} = ${found.get(key)}`).toBe(true);
+      const expected = [
+        'lmd.model',
+        'lmd.copyReference',
+        'lmd.groundTruth',
+        'sync.model.lag',
+        'sync.model.r',
+        'sync.model.r0',
+        'sync.groundTruth.lag',
+        'sync.groundTruth.r',
+        'sync.groundTruth.r0',
+        'silence.silentOpening',
+        'silence.speechOpening',
+        'silence.groundTruthOpening',
+        'psnr.model',
+        'psnr.copyReference',
+        'ssim.model',
+        'ssim.copyReference',
+        'jitter.model',
+        'jitter.groundTruth',
+        'sharpness.model',
+        'sharpness.copyReference',
+        'sharpness.live',
+      ];
+      for (const scope of [clip, report.overall]) {
+        const found = new Map(numbers(scope));
+        for (const key of expected) {
+          expect(found.has(key), key).toBe(true);
+          expect(Number.isFinite(found.get(key)), `${key} = ${found.get(key)}`).toBe(true);
+        }
       }
-    }
 
-    expect(clip.lmd.groundTruth).toBe(0);
-    // The test generator rewrites the mouth area, so it cannot match the real frame exactly.
-    expect(clip.lmd.model).toBeGreaterThan(0);
-    expect(clip.psnr.model).toBeGreaterThan(5);
-    expect(clip.ssim.model).toBeLessThan(1);
-    expect(Math.abs(clip.sync.model.lag)).toBeLessThanOrEqual(5);
-    expect(clip.sharpness.model).toBeGreaterThan(0);
-    // Copying a real crop from 10 frames away keeps about the real amount of fine detail.
-    expect(clip.sharpness.copyReference).toBeGreaterThan(0.7);
-    expect(clip.sharpness.copyReference).toBeLessThan(1.4);
-    expect(stdout).toContain('sharp model');
+      expect(clip.lmd.groundTruth).toBe(0);
+      // The test generator rewrites the mouth area, so it cannot match the real frame exactly.
+      expect(clip.lmd.model).toBeGreaterThan(0);
+      expect(clip.psnr.model).toBeGreaterThan(5);
+      expect(clip.ssim.model).toBeLessThan(1);
+      expect(Math.abs(clip.sync.model.lag)).toBeLessThanOrEqual(5);
+      expect(clip.sharpness.model).toBeGreaterThan(0);
+      // Copying a real crop from 10 frames away keeps about the real amount of fine detail.
+      expect(clip.sharpness.copyReference).toBeGreaterThan(0.7);
+      expect(clip.sharpness.copyReference).toBeLessThan(1.4);
+      expect(stdout).toContain('sharp model');
 
-    // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
-    const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));
-    expect(sheet.width).toBe(12 * 130 - 2);
-    expect(sheet.height).toBe(5 * 130 - 2);
-    // Row 1 (ground truth) and row 2 (copy-reference) show different frames of a real face: not blank, not equal.
-    const cell = (row: number, col: number) => {
-      const px: number[] = [];
-      for (let y = 0; y < 128; y++)
-        for (let x = 0; x < 128; x++) px.push(sheet.data[((row * 130 + y) * sheet.width + col * 130 + x) * 4]);
-      return px;
-    };
-    const truth = cell(0, 3);
-    const copy = cell(1, 3);
-    expect(Math.max(...truth) - Math.min(...truth)).toBeGreaterThan(50);
-    expect(truth.some((v, i) => v !== copy[i])).toBe(true);
-  }, 90_000);
+      // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
+      const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));
+      expect(sheet.width).toBe(12 * 130 - 2);
+      expect(sheet.height).toBe(5 * 130 - 2);
+      // Row 1 (ground truth) and row 2 (copy-reference) show different frames of a real face: not blank, not equal.
+      const cell = (row: number, col: number) => {
+        const px: number[] = [];
+        for (let y = 0; y < 128; y++) for (let x = 0; x < 128; x++) px.push(sheet.data[((row * 130 + y) * sheet.width + col * 130 + x) * 4]);
+        return px;
+      };
+      const truth = cell(0, 3);
+      const copy = cell(1, 3);
+      expect(Math.max(...truth) - Math.min(...truth)).toBeGreaterThan(50);
+      expect(truth.some((v, i) => v !== copy[i])).toBe(true);
+    },
+    90_000,
+  );
 
-  it.skipIf(!existsSync(clips))('--tail scores only the held-out tail that fine-tuning splits off', async () => {
-    const { bytes, manifest } = buildTestGenerator({ mel: MEL_CONFIG });
-    writeFileSync(join(dir, 'tail.onnx'), bytes);
-    writeFileSync(join(dir, 'tail.manifest.json'), JSON.stringify(manifest));
-    const out = join(dir, 'tail.json');
-    await run(tsx, ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'tail.onnx'), '--only', 'grid_bbaf2n', '--tail', '0.2', '--json', out], { cwd: root, timeout: 85_000 });
-    const clip = (JSON.parse(readFileSync(out, 'utf8')) as EvalReport).clips[0];
-    const total = JSON.parse(readFileSync(join(clips, 'grid_bbaf2n/meta.json'), 'utf8')).frames as number;
-    expect(clip.frames).toBe(holdOutTail(total, 0.2).holdout.end - holdOutTail(total, 0.2).holdout.start);
-    expect(clip.frames).toBeLessThan(total);
-    expect(Number.isFinite(clip.lmd.model)).toBe(true);
-  }, 90_000);
+  it.skipIf(!existsSync(clips))(
+    '--tail scores only the held-out tail that fine-tuning splits off',
+    async () => {
+      const { bytes, manifest } = buildTestGenerator({ mel: MEL_CONFIG });
+      writeFileSync(join(dir, 'tail.onnx'), bytes);
+      writeFileSync(join(dir, 'tail.manifest.json'), JSON.stringify(manifest));
+      const out = join(dir, 'tail.json');
+      await run(tsx, ['tools/eval.ts', '--clips', clips, '--model', join(dir, 'tail.onnx'), '--only', 'grid_bbaf2n', '--tail', '0.2', '--json', out], {
+        cwd: root,
+        timeout: 85_000,
+      });
+      const clip = (JSON.parse(readFileSync(out, 'utf8')) as EvalReport).clips[0];
+      const total = JSON.parse(readFileSync(join(clips, 'grid_bbaf2n/meta.json'), 'utf8')).frames as number;
+      expect(clip.frames).toBe(holdOutTail(total, 0.2).holdout.end - holdOutTail(total, 0.2).holdout.start);
+      expect(clip.frames).toBeLessThan(total);
+      expect(Number.isFinite(clip.lmd.model)).toBe(true);
+    },
+    90_000,
+  );
 
   it('rejects a --tail that is not a fraction', async () => {
     const err = await run(tsx, ['tools/eval.ts', '--clips', clips, '--model', 'x.onnx', '--tail', '2'], { cwd: root }).catch((e) => e);

@@ -127,17 +127,24 @@ export function parseArgs(argv: string[]): EvalOptions {
       const f = Number(v);
       if (!(f > 0 && f < 1)) throw new EvalToolError('bad-args', `--tail must be a fraction between 0 and 1 (e.g. 0.1), got ${v}.`);
       opts.tail = f;
-    }
-    else if (a === '--only') opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (a === '--only')
+      opts.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--max-frames') {
       const v = value();
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 12) throw new EvalToolError('bad-args', `--max-frames must be a whole number ≥ 12 (references sit > 5 frames away), got ${v}.`);
+      if (!Number.isInteger(n) || n < 12)
+        throw new EvalToolError('bad-args', `--max-frames must be a whole number ≥ 12 (references sit > 5 frames away), got ${v}.`);
       opts.maxFrames = n;
     } else throw new EvalToolError('bad-args', `Unknown argument ${a}.`);
   }
   if (!opts.clips || !opts.model) {
-    throw new EvalToolError('bad-args', 'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR]');
+    throw new EvalToolError(
+      'bad-args',
+      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR]',
+    );
   }
   return opts as EvalOptions;
 }
@@ -188,7 +195,9 @@ async function decodeVideo(file: string, maxFrames: number): Promise<Video> {
   if (probe.status !== 0) throw new EvalToolError('ffmpeg', `ffprobe could not read ${file}: ${probe.stderr || probe.error?.message}`);
   const stream = JSON.parse(probe.stdout).streams?.[0];
   if (!stream?.width || !stream?.height) throw new EvalToolError('ffmpeg', `${file} has no video stream.`);
-  const [num, den] = String(stream.r_frame_rate ?? '25/1').split('/').map(Number);
+  const [num, den] = String(stream.r_frame_rate ?? '25/1')
+    .split('/')
+    .map(Number);
   const fps = num / (den || 1) || 25;
   const { width, height } = stream as { width: number; height: number };
   const frameBytes = width * height * 4;
@@ -412,7 +421,15 @@ class ClipEvaluator {
       true,
       { keep },
     );
-    const copy = await this.series(frames, prepared, fps, n, withRef(async (_t, _frame, ref) => ref.crop), true, { keep });
+    const copy = await this.series(
+      frames,
+      prepared,
+      fps,
+      n,
+      withRef(async (_t, _frame, ref) => ref.crop),
+      true,
+      { keep },
+    );
 
     // 2, 3, 5: live use (reference = current frame) with swapped, silent and own audio.
     const swapFrames = Math.min(n, Math.floor((swap.samples.length / MEL_CONFIG.sampleRate) * fps));
@@ -482,11 +499,27 @@ function averageResults(results: ClipResult[]): Record<string, unknown> {
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
-const lag = (l: LagCorrelation) =>
-  `${f3(l.r)}@${l.lag >= 0 ? '+' : ''}${Number.isInteger(l.lag) ? l.lag : f1(l.lag)} (r0 ${f3(l.r0)})`;
+const lag = (l: LagCorrelation) => `${f3(l.r)}@${l.lag >= 0 ? '+' : ''}${Number.isInteger(l.lag) ? l.lag : f1(l.lag)} (r0 ${f3(l.r0)})`;
 
 export function formatTable(report: EvalReport): string {
-  const head = ['clip', 'LMD model', 'LMD copy', 'sync model', 'sync GT', 'open silent', 'open speech', 'PSNR model', 'PSNR copy', 'SSIM model', 'SSIM copy', 'jitter model', 'jitter GT', 'sharp model', 'sharp copy', 'sharp live'];
+  const head = [
+    'clip',
+    'LMD model',
+    'LMD copy',
+    'sync model',
+    'sync GT',
+    'open silent',
+    'open speech',
+    'PSNR model',
+    'PSNR copy',
+    'SSIM model',
+    'SSIM copy',
+    'jitter model',
+    'jitter GT',
+    'sharp model',
+    'sharp copy',
+    'sharp live',
+  ];
   const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
     id,
     f3(c.lmd.model),

@@ -43,7 +43,8 @@ function parseArgs(argv: string[]): Options {
   };
   const clip = get('--clip');
   const model = get('--model') ?? 'public/models/generator.onnx';
-  if (!clip) throw new Error('usage: tsx tools/finetune-eval.ts --clip CLIPS/ID [--model FILE.onnx] [--steps 150] [--batch 2] [--lr 3e-4] [--out DIR] [--json OUT]');
+  if (!clip)
+    throw new Error('usage: tsx tools/finetune-eval.ts --clip CLIPS/ID [--model FILE.onnx] [--steps 150] [--batch 2] [--lr 3e-4] [--out DIR] [--json OUT]');
   const num = (name: string, dflt: number) => {
     const v = Number(get(name) ?? dflt);
     if (!(v > 0)) throw new Error(`${name} must be a positive number`);
@@ -83,12 +84,25 @@ async function main(): Promise<void> {
   console.log('Preparing the clip (engine face tracker, crop, mel)…');
   const landmarker = await createNodeFaceLandmarker('wasm');
   const wav = readWav(new Uint8Array(readFileSync(join(o.clip, 'audio.wav'))));
-  const clip = await prepareClip({ frames: streamFrames(o.clip), fps: meta.fps, audio: { samples: wav.mono, sampleRate: wav.sampleRate }, landmarker, size: manifest.cropSize });
+  const clip = await prepareClip({
+    frames: streamFrames(o.clip),
+    fps: meta.fps,
+    audio: { samples: wav.mono, sampleRate: wav.sampleRate },
+    landmarker,
+    size: manifest.cropSize,
+  });
   landmarker.dispose();
   console.log(`  ${clip.frames} frames, ${clip.dropped} without a face`);
 
   if (!(await tf.setBackend('cpu'))) throw new Error('tfjs cpu backend unavailable');
-  const tuner = new FineTuner({ modelBytes: new Uint8Array(readFileSync(o.model)), manifest, clip, batchSize: o.batch, learningRate: o.lr, holdOut: o.holdOut });
+  const tuner = new FineTuner({
+    modelBytes: new Uint8Array(readFileSync(o.model)),
+    manifest,
+    clip,
+    batchSize: o.batch,
+    learningRate: o.lr,
+    holdOut: o.holdOut,
+  });
   const valBefore = await tuner.validate();
   console.log(`Fine-tuning ${o.steps} steps, batch ${o.batch} (val loss ${valBefore.loss.toFixed(4)})…`);
   const t0 = performance.now();

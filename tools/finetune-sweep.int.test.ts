@@ -12,15 +12,33 @@ const tsx = join(root, 'node_modules/.bin/tsx');
 const run = promisify(execFile);
 
 describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:finetune-sweep', () => {
-  it('fine-tunes the shipped model on a real clip\'s first 75 % and scores the last 25 % before and after each step count', async () => {
+  it("fine-tunes the shipped model on a real clip's first 75 % and scores the last 25 % before and after each step count", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ft-sweep-'));
     try {
       await run(tsx, ['tools/data-prepare.ts', '--clips', clips, '--out', join(dir, 'data'), '--only', 'grid_sbwe5n'], { cwd: root, timeout: 120_000 });
       const out = join(dir, 'sweep.json');
-      await run(tsx, ['tools/finetune-sweep.ts', '--data', join(dir, 'data'), '--clips', clips, '--ids', 'grid_sbwe5n', '--steps', '3,6', '--out', join(dir, 'ft'), '--json', out], {
-        cwd: root,
-        timeout: 240_000,
-      });
+      await run(
+        tsx,
+        [
+          'tools/finetune-sweep.ts',
+          '--data',
+          join(dir, 'data'),
+          '--clips',
+          clips,
+          '--ids',
+          'grid_sbwe5n',
+          '--steps',
+          '3,6',
+          '--out',
+          join(dir, 'ft'),
+          '--json',
+          out,
+        ],
+        {
+          cwd: root,
+          timeout: 240_000,
+        },
+      );
       const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: { steps: number; lmd: number; sharp: number; psnr: number; trainSec: number }[] }).rows;
       expect(rows.map((r) => r.steps)).toEqual([0, 3, 6]);
       for (const r of rows) for (const k of ['lmd', 'sharp', 'psnr'] as const) expect(Number.isFinite(r[k]), `${k} at ${r.steps}`).toBe(true);

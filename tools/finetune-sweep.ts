@@ -43,9 +43,11 @@ function parse(argv: string[]): Options {
   };
   const data = get('--data');
   const ids = get('--ids')?.split(',').filter(Boolean);
-  if (!data || !ids?.length) throw new Error('usage: npm run eval:finetune-sweep -- --data DIR --clips DIR --ids a,b [--steps 50,100,200] [--lr 3e-4] [--batch 4] [--tail 0.25]');
+  if (!data || !ids?.length)
+    throw new Error('usage: npm run eval:finetune-sweep -- --data DIR --clips DIR --ids a,b [--steps 50,100,200] [--lr 3e-4] [--batch 4] [--tail 0.25]');
   const steps = (get('--steps') ?? '50,100,200').split(',').map(Number);
-  if (!steps.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > steps[i - 1]))) throw new Error('--steps must be increasing whole numbers, e.g. 50,100,200');
+  if (!steps.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > steps[i - 1])))
+    throw new Error('--steps must be increasing whole numbers, e.g. 50,100,200');
   const lr = Number(get('--lr') ?? 3e-4);
   const batch = Number(get('--batch') ?? 4);
   if (!(lr > 0 && lr < 1)) throw new Error(`--lr must be a positive learning rate below 1, got ${get('--lr')}`);
@@ -66,7 +68,6 @@ function parse(argv: string[]): Options {
   };
 }
 
-
 /** A one-clip dataset that reads the prepared clip in place, with pairs only from its training part. */
 function oneClipDataset(opts: Options, id: string, dir: string): void {
   const indexPath = join(opts.data, 'index.json');
@@ -77,7 +78,10 @@ function oneClipDataset(opts: Options, id: string, dir: string): void {
   mkdirSync(dir, { recursive: true });
   // The clip as a user's own recording would be: its audio as recorded (the browser fine-tune knows no offsets), and
   // usable even if the offline trainer excludes it.
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ ...index, clips: [{ ...clip, dir: join(opts.data, clip.dir), audioOffset: undefined, excluded: undefined }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({ ...index, clips: [{ ...clip, dir: join(opts.data, clip.dir), audioOffset: undefined, excluded: undefined }] }),
+  );
   const valid = new Uint8Array(readFileSync(join(opts.data, clip.dir, 'valid.u8')));
   const { train } = holdOutTail(clip.frames, opts.tail);
   const { pairs } = samplePairs({ clips: [restrictValid(valid, train)], epochs: 200, rng: 1, minOffset: index.minOffset ?? 5 });
@@ -96,7 +100,15 @@ async function main(): Promise<void> {
     const work = join(opts.out, id);
     oneClipDataset(opts, id, join(work, 'data'));
     const before = await score(opts, id, opts.model);
-    rows.push({ clip: id, steps: 0, trainSec: 0, lmd: before.lmd.model, copyLmd: before.lmd.copyReference, sharp: before.sharpness.model, psnr: before.psnr.model });
+    rows.push({
+      clip: id,
+      steps: 0,
+      trainSec: 0,
+      lmd: before.lmd.model,
+      copyLmd: before.lmd.copyReference,
+      sharp: before.sharpness.model,
+      psnr: before.psnr.model,
+    });
     console.log(`${id}: before LMD ${before.lmd.model.toFixed(4)} sharp ${before.sharpness.model.toFixed(3)} PSNR ${before.psnr.model.toFixed(2)}`);
     let trainSec = 0;
     // The exported manifests carry the base model's mel config (the engine's own).
@@ -104,18 +116,53 @@ async function main(): Promise<void> {
     writeFileSync(melJson, JSON.stringify(JSON.parse(readFileSync(join(dirname(opts.model), 'manifest.json'), 'utf8')).mel));
     for (const [i, steps] of opts.steps.entries()) {
       const t0 = performance.now();
-      execFileSync(PY, [
-        join(ROOT, 'tools/train/train.py'), '--data', join(work, 'data'), '--out', join(work, 'run'), '--steps', String(steps),
-        '--batch', String(opts.batch), '--lr', String(opts.lr), '--warmup', '1', ...fineTuneTrainerArgs(),
-        '--silence-prob', '0', '--log-every', '50', '--save-every', '100000', '--val-every', '100000',
-        ...(i === 0 ? ['--init-onnx', opts.model] : ['--resume']),
-      ], { stdio: 'pipe' });
+      execFileSync(
+        PY,
+        [
+          join(ROOT, 'tools/train/train.py'),
+          '--data',
+          join(work, 'data'),
+          '--out',
+          join(work, 'run'),
+          '--steps',
+          String(steps),
+          '--batch',
+          String(opts.batch),
+          '--lr',
+          String(opts.lr),
+          '--warmup',
+          '1',
+          ...fineTuneTrainerArgs(),
+          '--silence-prob',
+          '0',
+          '--log-every',
+          '50',
+          '--save-every',
+          '100000',
+          '--val-every',
+          '100000',
+          ...(i === 0 ? ['--init-onnx', opts.model] : ['--resume']),
+        ],
+        { stdio: 'pipe' },
+      );
       trainSec += (performance.now() - t0) / 1000;
       const exported = join(work, `export-${steps}`);
-      execFileSync(PY, [join(ROOT, 'tools/train/export.py'), '--checkpoint', join(work, 'run/last.pt'), '--out', exported, '--mel-json', melJson], { stdio: 'pipe' });
+      execFileSync(PY, [join(ROOT, 'tools/train/export.py'), '--checkpoint', join(work, 'run/last.pt'), '--out', exported, '--mel-json', melJson], {
+        stdio: 'pipe',
+      });
       const r = await score(opts, id, join(exported, 'generator.onnx'));
-      rows.push({ clip: id, steps, trainSec: +trainSec.toFixed(1), lmd: r.lmd.model, copyLmd: r.lmd.copyReference, sharp: r.sharpness.model, psnr: r.psnr.model });
-      console.log(`${id}: ${steps} steps (${trainSec.toFixed(0)} s) LMD ${r.lmd.model.toFixed(4)} sharp ${r.sharpness.model.toFixed(3)} PSNR ${r.psnr.model.toFixed(2)}`);
+      rows.push({
+        clip: id,
+        steps,
+        trainSec: +trainSec.toFixed(1),
+        lmd: r.lmd.model,
+        copyLmd: r.lmd.copyReference,
+        sharp: r.sharpness.model,
+        psnr: r.psnr.model,
+      });
+      console.log(
+        `${id}: ${steps} steps (${trainSec.toFixed(0)} s) LMD ${r.lmd.model.toFixed(4)} sharp ${r.sharpness.model.toFixed(3)} PSNR ${r.psnr.model.toFixed(2)}`,
+      );
     }
   }
   console.table(rows);

@@ -16,13 +16,21 @@ export interface Probe {
 
 export function probe(file: string): Probe {
   const out = JSON.parse(
-    execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,codec_name,width,height,nb_read_frames:format=duration', '-of', 'json', file], { encoding: 'utf8' }),
+    execFileSync(
+      'ffprobe',
+      ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,codec_name,width,height,nb_read_frames:format=duration', '-of', 'json', file],
+      { encoding: 'utf8' },
+    ),
   );
   const v = out.streams.find((s: { codec_type: string }) => s.codec_type === 'video');
   const a = out.streams.find((s: { codec_type: string }) => s.codec_type === 'audio');
   // Stream durations are not written by every muxer (WebM): decode to measure them.
   const seconds = (sel: string) =>
-    Number(execFileSync('sh', ['-c', `ffmpeg -v error -i "${file}" -map 0:${sel} -f null - -progress - | grep out_time_us | tail -1 | cut -d= -f2`], { encoding: 'utf8' }).trim()) / 1e6;
+    Number(
+      execFileSync('sh', ['-c', `ffmpeg -v error -i "${file}" -map 0:${sel} -f null - -progress - | grep out_time_us | tail -1 | cut -d= -f2`], {
+        encoding: 'utf8',
+      }).trim(),
+    ) / 1e6;
   return {
     videoFrames: Number(v?.nb_read_frames ?? 0),
     videoSeconds: v ? seconds('v:0') : 0,
@@ -51,7 +59,10 @@ export interface Box {
 }
 
 function boxOf(points: Float32Array, idx: readonly number[], pad: number): Box {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (const i of idx) {
     x0 = Math.min(x0, points[i * 3]);
     x1 = Math.max(x1, points[i * 3]);

@@ -14,11 +14,26 @@ function clapperWebm(dir: string, videoLateMs: number): string {
   const on = (shift: number) => starts.map((s) => `between(t,${(s + shift).toFixed(3)},${(s + shift + 0.2).toFixed(3)})`).join('+');
   const out = join(dir, `clap${videoLateMs}.webm`);
   execFileSync('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'color=c=gray:s=320x240:r=25:d=8',
-    '-f', 'lavfi', '-i', `aevalsrc='if(${on(0)},0.3*sin(2*PI*1000*t),0)':s=48000:d=8`,
-    '-vf', `drawbox=x=100:y=140:w=120:h=60:color=white:t=fill:enable='${on(videoLateMs / 1000)}'`,
-    '-c:v', 'libvpx', '-b:v', '500k', '-c:a', 'libopus', out,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=gray:s=320x240:r=25:d=8',
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='if(${on(0)},0.3*sin(2*PI*1000*t),0)':s=48000:d=8`,
+    '-vf',
+    `drawbox=x=100:y=140:w=120:h=60:color=white:t=fill:enable='${on(videoLateMs / 1000)}'`,
+    '-c:v',
+    'libvpx',
+    '-b:v',
+    '500k',
+    '-c:a',
+    'libopus',
+    out,
   ]);
   return out;
 }

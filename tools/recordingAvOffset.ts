@@ -33,13 +33,19 @@ function pearson(a: number[], b: number[]): number {
 }
 
 export function measureAvOffset(file: string, maxMs = 400): AvOffset {
-  const pts = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8' })
+  const pts = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+  })
     .split('\n')
     .map((l) => parseFloat(l))
     .filter(Number.isFinite);
-  const gray = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${W}:${H}`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], {
-    maxBuffer: 1 << 30,
-  });
+  const gray = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${W}:${H}`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+    {
+      maxBuffer: 1 << 30,
+    },
+  );
   const n = Math.min(pts.length, Math.floor(gray.length / (W * H)));
   if (n < 50) throw new Error(`The recording has only ${n} video frames.`);
   // The clapper region: the pixels that change most over time (the lower face flips between black and white).

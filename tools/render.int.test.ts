@@ -20,7 +20,20 @@ const cli = (...args: string[]) => spawnSync('npx', ['tsx', 'tools/render.ts', .
 describe('npm run render', () => {
   it('dubs a real face video with another clip’s speech: 25 fps × the audio’s length, new mouth, same upper face', async () => {
     const face = join(dir, 'face.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', join(CLIPS_DIR, 'sadtalker_WDA_BobMenendez_000', 'video.mp4'), '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', face]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      join(CLIPS_DIR, 'sadtalker_WDA_BobMenendez_000', 'video.mp4'),
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      face,
+    ]);
     const out = join(dir, 'out.mp4');
     const r = cli('--face', face, '--audio', speech, '--out', out);
     expect(r.status, r.stderr).toBe(0);

@@ -22,7 +22,14 @@ import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline } from '../src/engine/pipeline/lipsyncPipeline.ts';
 import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { planRender, type RenderTail } from '../src/engine/render/renderPlan.ts';
-import { RenderError, renderAudioFrom, renderFrames, type RenderFrameSink, type RenderFrameSource, type RenderSummary } from '../src/engine/render/renderLoop.ts';
+import {
+  RenderError,
+  renderAudioFrom,
+  renderFrames,
+  type RenderFrameSink,
+  type RenderFrameSource,
+  type RenderSummary,
+} from '../src/engine/render/renderLoop.ts';
 
 export interface RenderCliOptions {
   face: string;
@@ -56,9 +63,11 @@ export function parseArgs(argv: string[]): RenderCliOptions {
     } else if (a === '--max-seconds') {
       o.maxSeconds = Number(value());
       if (!(o.maxSeconds > 0)) throw new RenderError('render-failed', '--max-seconds must be a number above 0.');
-    } else throw new RenderError('render-failed', `Unknown argument ${a}. Usage: npm run render -- --face in.mp4 --audio speech.wav --out out.mp4 [--model FILE]`);
+    } else
+      throw new RenderError('render-failed', `Unknown argument ${a}. Usage: npm run render -- --face in.mp4 --audio speech.wav --out out.mp4 [--model FILE]`);
   }
-  for (const k of ['face', 'audio', 'out'] as const) if (!o[k]) throw new RenderError('render-failed', `--${k} is required. Usage: npm run render -- --face in.mp4 --audio speech.wav --out out.mp4`);
+  for (const k of ['face', 'audio', 'out'] as const)
+    if (!o[k]) throw new RenderError('render-failed', `--${k} is required. Usage: npm run render -- --face in.mp4 --audio speech.wav --out out.mp4`);
   for (const k of ['face', 'audio'] as const) if (!existsSync(o[k]!)) throw new RenderError('render-not-media', `The ${k} file ${o[k]} does not exist.`);
   return o as RenderCliOptions;
 }
@@ -73,14 +82,21 @@ interface Stream {
 }
 
 function probeStreams(file: string, what: string): Stream[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_read_packets', '-of', 'json', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    'ffprobe',
+    ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_read_packets', '-of', 'json', file],
+    { encoding: 'utf8' },
+  );
   if (r.error) throw new RenderError('render-failed', `ffprobe is needed (apt-get install ffmpeg): ${r.error.message}`);
-  if (r.status !== 0) throw new RenderError('render-not-media', `The ${what} ${file} is not a media file ffmpeg can read: ${r.stderr.trim().split('\n').pop()}`);
+  if (r.status !== 0)
+    throw new RenderError('render-not-media', `The ${what} ${file} is not a media file ffmpeg can read: ${r.stderr.trim().split('\n').pop()}`);
   return (JSON.parse(r.stdout).streams ?? []) as Stream[];
 }
 
 const rate = (s?: string) => {
-  const [n, d] = String(s ?? '').split('/').map(Number);
+  const [n, d] = String(s ?? '')
+    .split('/')
+    .map(Number);
   return n > 0 && d > 0 ? n / d : NaN;
 };
 
@@ -102,9 +118,13 @@ export function openFace(file: string): RenderFrameSource & { kind: 'video' | 'i
     height,
     async *read(from: number, to: number) {
       const seek = from > 0 ? ['-ss', (from / fps).toFixed(6)] : [];
-      const ff = spawn('ffmpeg', ['-v', 'error', ...seek, '-i', file, '-frames:v', String(to - from), '-vf', `crop=${width}:${height}:0:0`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const ff = spawn(
+        'ffmpeg',
+        ['-v', 'error', ...seek, '-i', file, '-frames:v', String(to - from), '-vf', `crop=${width}:${height}:0:0`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
       ff.stderr.on('data', (d) => (stderr += d));
       let cur = new Uint8ClampedArray(bytes);
@@ -134,23 +154,65 @@ export function openFace(file: string): RenderFrameSource & { kind: 'video' | 'i
 /** The audio track, mono 16 kHz, via ffmpeg. */
 export function readSpeech(file: string): Float32Array {
   const streams = probeStreams(file, 'audio file');
-  if (!streams.some((s) => s.codec_type === 'audio')) throw new RenderError('render-no-audio', `The audio file ${file} has no sound track: give a recording with speech.`);
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(MEL_CONFIG.sampleRate), '-f', 'f32le', '-'], { maxBuffer: 2 ** 31 });
+  if (!streams.some((s) => s.codec_type === 'audio'))
+    throw new RenderError('render-no-audio', `The audio file ${file} has no sound track: give a recording with speech.`);
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(MEL_CONFIG.sampleRate), '-f', 'f32le', '-'], {
+    maxBuffer: 2 ** 31,
+  });
   if (r.status !== 0) throw new RenderError('render-codec', `ffmpeg could not decode the audio of ${file}: ${String(r.stderr).trim()}`);
   const b = r.stdout as Buffer;
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length - (b.length % 4))));
 }
 
 /** H.264/AAC MP4 through ffmpeg; written to a temporary name and renamed only when complete. */
-function openOutput(out: string, width: number, height: number, fps: number, audio: string, seconds: number): RenderFrameSink & { finish(): Promise<void>; cancel(): void } {
+function openOutput(
+  out: string,
+  width: number,
+  height: number,
+  fps: number,
+  audio: string,
+  seconds: number,
+): RenderFrameSink & { finish(): Promise<void>; cancel(): void } {
   const partial = join(dirname(out), `.${Date.now()}-partial.mp4`);
   const ff: ChildProcessWithoutNullStreams = spawn('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-r', String(fps), '-i', '-',
-    '-i', audio,
-    '-map', '0:v', '-map', '1:a', '-t', seconds.toFixed(6),
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '18', '-preset', 'veryfast',
-    '-c:a', 'aac', '-b:a', '160k', '-ac', '1', '-movflags', '+faststart', partial,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    '-s',
+    `${width}x${height}`,
+    '-r',
+    String(fps),
+    '-i',
+    '-',
+    '-i',
+    audio,
+    '-map',
+    '0:v',
+    '-map',
+    '1:a',
+    '-t',
+    seconds.toFixed(6),
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-crf',
+    '18',
+    '-preset',
+    'veryfast',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '160k',
+    '-ac',
+    '1',
+    '-movflags',
+    '+faststart',
+    partial,
   ]);
   let stderr = '';
   ff.stderr.on('data', (d) => (stderr += d));
@@ -158,7 +220,9 @@ function openOutput(out: string, width: number, height: number, fps: number, aud
   return {
     write: (image) =>
       new Promise<void>((res, rej) => {
-        const ok = ff.stdin.write(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), (e) => (e ? rej(new RenderError('render-failed', `ffmpeg stopped: ${stderr.trim() || e.message}`)) : undefined));
+        const ok = ff.stdin.write(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), (e) =>
+          e ? rej(new RenderError('render-failed', `ffmpeg stopped: ${stderr.trim() || e.message}`)) : undefined,
+        );
         if (ok) res();
         else ff.stdin.once('drain', res);
       }),
@@ -181,12 +245,12 @@ function openOutput(out: string, width: number, height: number, fps: number, aud
 function findManifest(model: string): { modelPath: string; manifestJson: unknown } {
   const isManifest = model.endsWith('.json');
   const manifestPath = isManifest ? model : [model.replace(/\.onnx$/i, '.manifest.json'), join(dirname(model), 'manifest.json')].find(existsSync);
-  if (!manifestPath || !existsSync(manifestPath)) throw new RenderError('render-failed', `No manifest.json next to ${model}: pass the manifest (--model DIR/manifest.json).`);
+  if (!manifestPath || !existsSync(manifestPath))
+    throw new RenderError('render-failed', `No manifest.json next to ${model}: pass the manifest (--model DIR/manifest.json).`);
   const manifestJson = JSON.parse(readFileSync(manifestPath, 'utf8'));
   const modelPath = isManifest ? join(dirname(manifestPath), (manifestJson as { model: string }).model) : model;
   return { modelPath, manifestJson };
 }
-
 
 export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void = console.log): Promise<RenderSummary & { seconds: number }> {
   const face = openFace(o.face);
@@ -194,11 +258,19 @@ export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void
   const plan = planRender({ sourceFrames: face.frameCount, fps: face.fps, audioSeconds: audio.seconds, tail: o.tail, maxSeconds: o.maxSeconds });
   const { modelPath, manifestJson } = findManifest(o.model);
   const manifest = parseManifest(manifestJson);
-  const runner = await GeneratorRunner.create({ modelBytes: new Uint8Array(readFileSync(modelPath)), manifest, ort, preferredBackends: ['wasm'], expectedMel: MEL_CONFIG });
+  const runner = await GeneratorRunner.create({
+    modelBytes: new Uint8Array(readFileSync(modelPath)),
+    manifest,
+    ort,
+    preferredBackends: ['wasm'],
+    expectedMel: MEL_CONFIG,
+  });
   const landmarker = await createNodeFaceLandmarker();
   const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: face.kind === 'video' });
   const seconds = plan.outputFrames / plan.fps;
-  log(`render: ${o.face} (${face.kind}, ${face.width}×${face.height}, ${face.frameCount} frames at ${face.fps} fps) + ${o.audio} (${audio.seconds.toFixed(2)} s) → ${o.out}: ${plan.outputFrames} frames`);
+  log(
+    `render: ${o.face} (${face.kind}, ${face.width}×${face.height}, ${face.frameCount} frames at ${face.fps} fps) + ${o.audio} (${audio.seconds.toFixed(2)} s) → ${o.out}: ${plan.outputFrames} frames`,
+  );
   const sink = openOutput(resolve(o.out), face.width, face.height, plan.fps, o.audio, Math.min(seconds, audio.seconds));
   let lastLog = 0;
   try {
@@ -216,7 +288,9 @@ export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void
       },
     });
     await sink.finish();
-    log(`wrote ${o.out} (${(statSync(o.out).size / 1e6).toFixed(1)} MB): ${summary.frames} frames, a face in ${summary.facesFound} (${summary.interpolated} with landmarks interpolated), ${summary.fps.toFixed(1)} frames/s`);
+    log(
+      `wrote ${o.out} (${(statSync(o.out).size / 1e6).toFixed(1)} MB): ${summary.frames} frames, a face in ${summary.facesFound} (${summary.interpolated} with landmarks interpolated), ${summary.fps.toFixed(1)} frames/s`,
+    );
     return { ...summary, seconds };
   } catch (e) {
     sink.cancel();

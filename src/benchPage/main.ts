@@ -22,7 +22,12 @@ export interface BackendResult {
 /** First output per backend, to check that backends agree numerically. */
 const outputs = new Map<string, Float32Array>();
 
-async function benchBackend(backend: GeneratorBackend, bytes: Uint8Array, manifest: Awaited<ReturnType<typeof loadGeneratorFromUrl>>['manifest'], iterations: number): Promise<BackendResult> {
+async function benchBackend(
+  backend: GeneratorBackend,
+  bytes: Uint8Array,
+  manifest: Awaited<ReturnType<typeof loadGeneratorFromUrl>>['manifest'],
+  iterations: number,
+): Promise<BackendResult> {
   let runner: GeneratorRunner | undefined;
   try {
     runner = await GeneratorRunner.create({ modelBytes: bytes, manifest, ort, preferredBackends: [backend] });

@@ -54,7 +54,10 @@ async function decode(blob: Blob, label: string, ctx: AudioContext): Promise<Aud
     return await ctx.decodeAudioData(await blob.arrayBuffer());
   } catch (e) {
     const type = blob.type ? ` (${blob.type})` : '';
-    throw new LipsyncError('audio-decode', `The audio ${label}${type} is not an audio file this browser can decode: ${(e as Error).message || 'decoding failed'}.`);
+    throw new LipsyncError(
+      'audio-decode',
+      `The audio ${label}${type} is not an audio file this browser can decode: ${(e as Error).message || 'decoding failed'}.`,
+    );
   }
 }
 

@@ -34,7 +34,9 @@ export interface RecordOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function recordClip(o: RecordOptions): Promise<Blob> {
-  const camera = await openDevice('camera', { video: { deviceId: o.cameraId ? { exact: o.cameraId } : undefined, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 25 } } });
+  const camera = await openDevice('camera', {
+    video: { deviceId: o.cameraId ? { exact: o.cameraId } : undefined, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 25 } },
+  });
   let mic: MediaStream | undefined;
   const ctx = new AudioContext();
   try {
@@ -99,7 +101,10 @@ export async function decodeAudio(file: Blob): Promise<DecodedAudio> {
   try {
     buffer = await ctx.decodeAudioData(await file.arrayBuffer());
   } catch {
-    throw new ClipSourceError('no-audio', 'The video has no audio track (or it cannot be decoded): fine-tuning needs the voice that goes with the face. Use a clip with sound.');
+    throw new ClipSourceError(
+      'no-audio',
+      'The video has no audio track (or it cannot be decoded): fine-tuning needs the voice that goes with the face. Use a clip with sound.',
+    );
   }
   if (buffer.length === 0 || buffer.numberOfChannels === 0) throw new ClipSourceError('no-audio', 'The video has no audio: use a clip with sound.');
   const mono = new Float32Array(buffer.length);
@@ -174,7 +179,11 @@ export async function decodeFrames(file: Blob, o: DecodeFramesOptions): Promise<
 /** The frame's pixels at w × h (a copy when scaled down; its own buffer otherwise). */
 async function scaled(image: RgbaImage, w: number, h: number, ctx?: OffscreenCanvasRenderingContext2D): Promise<ArrayBuffer> {
   if (!ctx) return image.data.buffer as ArrayBuffer;
-  const bitmap = await createImageBitmap(new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), { resizeWidth: w, resizeHeight: h, resizeQuality: 'medium' });
+  const bitmap = await createImageBitmap(new ImageData(image.data as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), {
+    resizeWidth: w,
+    resizeHeight: h,
+    resizeQuality: 'medium',
+  });
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
   return ctx.getImageData(0, 0, w, h).data.buffer as ArrayBuffer;

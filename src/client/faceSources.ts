@@ -43,7 +43,10 @@ const CAPTURE_STALL_MS = 3_000;
 export async function openFaceSource(input: FaceInput | null | undefined, options: FaceSourceOptions = {}): Promise<FaceFeed> {
   const opts = { ...DEFAULTS, ...options };
   if (input === null || input === undefined || input === '') {
-    throw new LipsyncError('face-missing', 'No face source was given. Set `face` to a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.');
+    throw new LipsyncError(
+      'face-missing',
+      'No face source was given. Set `face` to a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.',
+    );
   }
   if (typeof input === 'string' && input.trim().toLowerCase() === CAMERA) return openCameraTrack(opts.cameraId);
   if (typeof MediaStream !== 'undefined' && input instanceof MediaStream) return streamTrack(input, 'The face MediaStream');
@@ -76,7 +79,10 @@ export async function openFaceSource(input: FaceInput | null | undefined, option
     const url = resolveUserUrl(input, 'face');
     return fromBlob(await fetchMedia(url, 'face'), url, opts);
   }
-  throw new LipsyncError('face-unsupported', `Unsupported face source (${describe(input)}). Use a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.`);
+  throw new LipsyncError(
+    'face-unsupported',
+    `Unsupported face source (${describe(input)}). Use a video or image URL, "camera", a MediaStream, a <video>, an <img> or an ImageBitmap.`,
+  );
 }
 
 function describe(v: unknown): string {
@@ -139,7 +145,10 @@ async function decodedVideoLoop(blob: Blob, label: string, opts: typeof DEFAULTS
     const code = (e as { code?: string }).code;
     if (code === 'render-no-video') throw new LipsyncError('face-unsupported', `The face file ${label} has no video picture (is it an audio file?).`);
     if (code === 'render-not-media') {
-      throw new LipsyncError('face-unsupported', `The face source ${label}${type ? ` (${type})` : ''} is neither an image nor a video this browser can decode.`);
+      throw new LipsyncError(
+        'face-unsupported',
+        `The face source ${label}${type ? ` (${type})` : ''} is neither an image nor a video this browser can decode.`,
+      );
     }
     throw new LipsyncError('face-decode', `The face video ${label} could not be decoded: ${(e as Error).message}`);
   }
@@ -277,13 +286,22 @@ function pumpFrames(fps: number, next: () => Promise<ImageBitmap | null>, onClos
 }
 
 function stillImage(bitmap: ImageBitmap, opts: typeof DEFAULTS): FaceFeed {
-  return pumpFrames(opts.fps, async () => bitmap, () => bitmap.close());
+  return pumpFrames(
+    opts.fps,
+    async () => bitmap,
+    () => bitmap.close(),
+  );
 }
 
 function mediaErrorText(video: HTMLVideoElement): string {
   const err = video.error;
   if (!err) return 'unknown error';
-  const names: Record<number, string> = { 1: 'loading was aborted', 2: 'a network error', 3: 'the video could not be decoded', 4: 'the format is not supported' };
+  const names: Record<number, string> = {
+    1: 'loading was aborted',
+    2: 'a network error',
+    3: 'the video could not be decoded',
+    4: 'the format is not supported',
+  };
   return `${names[err.code] ?? `error ${err.code}`}${err.message ? `: ${err.message}` : ''}`;
 }
 
@@ -298,7 +316,10 @@ function waitForData(video: HTMLVideoElement, label: string): Promise<void> {
     };
     const onData = () => (done(), resolve());
     const onError = () => (done(), reject(new LipsyncError('face-decode', `The face video ${label} could not be loaded (${mediaErrorText(video)}).`)));
-    const timer = setTimeout(() => (done(), reject(new LipsyncError('face-decode', `The face video ${label} did not load within ${LOAD_TIMEOUT_MS / 1000} s.`))), LOAD_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => (done(), reject(new LipsyncError('face-decode', `The face video ${label} did not load within ${LOAD_TIMEOUT_MS / 1000} s.`))),
+      LOAD_TIMEOUT_MS,
+    );
     video.addEventListener('loadeddata', onData);
     video.addEventListener('error', onError);
     if (video.preload === 'none') video.preload = 'auto';
@@ -325,7 +346,8 @@ async function loopVideo(video: HTMLVideoElement, label: string, opts: typeof DE
   video.muted = true; // muted playback needs no user gesture
   video.playsInline = true;
   await waitForData(video, label);
-  if (!video.videoWidth || !video.videoHeight) throw new LipsyncError('face-unsupported', `The face file ${label} has no video picture (is it an audio file?).`);
+  if (!video.videoWidth || !video.videoHeight)
+    throw new LipsyncError('face-unsupported', `The face file ${label} has no video picture (is it an audio file?).`);
   try {
     await video.play();
   } catch {

@@ -26,11 +26,16 @@ export async function fetchMedia(url: string, role: MediaRole, signal?: AbortSig
     throw new LipsyncError(
       code,
       `Could not download the ${role} from ${url} (${(e as Error).message}).` +
-        (crossOrigin ? ' It is on another site: that server must allow cross-origin requests (Access-Control-Allow-Origin).' : ' Check that the server is running.'),
+        (crossOrigin
+          ? ' It is on another site: that server must allow cross-origin requests (Access-Control-Allow-Origin).'
+          : ' Check that the server is running.'),
     );
   }
   if (!res.ok) {
-    throw new LipsyncError(code, `Could not load the ${role} from ${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}. Check the URL (relative URLs resolve against the page).`);
+    throw new LipsyncError(
+      code,
+      `Could not load the ${role} from ${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}. Check the URL (relative URLs resolve against the page).`,
+    );
   }
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {

@@ -42,10 +42,7 @@ export function describeMediaError(err: unknown, kind: 'camera' | 'mic'): MediaA
         `The ${device} could not be started; another application may be using it. Close it and press Start again.`,
       );
     default:
-      return new MediaAccessError(
-        'device-error',
-        `Could not open the ${device}: ${(err as Error)?.message || String(err)}`,
-      );
+      return new MediaAccessError('device-error', `Could not open the ${device}: ${(err as Error)?.message || String(err)}`);
   }
 }
 

@@ -6,7 +6,11 @@ import { LipsyncError } from './errors.ts';
 export async function readModelFile(file: Blob, name = (file as File).name ?? 'model.onnx', limit = DEFAULT_MAX_MODEL_BYTES): Promise<ArrayBuffer> {
   // Blob.size is known without reading: a 300 MB pick must not cost 300 MB of memory to refuse.
   if (file.size > limit) {
-    throw new LipsyncError('bad-model', `${name} is ${formatBytes(file.size)}, over the ${formatBytes(limit)} limit for a generator model. Pick the generator's .onnx file.`, false);
+    throw new LipsyncError(
+      'bad-model',
+      `${name} is ${formatBytes(file.size)}, over the ${formatBytes(limit)} limit for a generator model. Pick the generator's .onnx file.`,
+      false,
+    );
   }
   if (file.size === 0) throw new LipsyncError('bad-model', `${name} is empty. Pick the generator's .onnx file.`, false);
   return file.arrayBuffer();

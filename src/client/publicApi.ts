@@ -32,12 +32,7 @@ export type LipsyncAudio = MediaStream | MediaStreamTrack | AudioBuffer | Blob |
  * A generator: the URL of its `manifest.json` (the ONNX file sits next to it), the URL of an `.onnx`
  * file or its bytes (these must fit the running model's contract, or come with their manifest).
  */
-export type LipsyncModel =
-  | string
-  | URL
-  | ArrayBuffer
-  | Uint8Array
-  | { onnx: ArrayBuffer | Uint8Array; manifest?: unknown; label?: string };
+export type LipsyncModel = string | URL | ArrayBuffer | Uint8Array | { onnx: ArrayBuffer | Uint8Array; manifest?: unknown; label?: string };
 
 export type LipsyncBackend = 'auto' | 'webgpu' | 'wasm';
 export type LipsyncLandmarkBackend = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -276,9 +271,17 @@ export interface LipsyncController extends EventTarget {
   setSources(sources: { face?: LipsyncFace; audio?: LipsyncAudio }): Promise<void>;
   /** Stops for good. */
   close(): Promise<void>;
-  addEventListener<K extends keyof LipsyncEventMap>(type: K, listener: Listener<LipsyncController, LipsyncEventMap[K]> | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof LipsyncEventMap>(
+    type: K,
+    listener: Listener<LipsyncController, LipsyncEventMap[K]> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof LipsyncEventMap>(type: K, listener: Listener<LipsyncController, LipsyncEventMap[K]> | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof LipsyncEventMap>(
+    type: K,
+    listener: Listener<LipsyncController, LipsyncEventMap[K]> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
@@ -311,9 +314,17 @@ export interface LipsyncAvatarElement extends HTMLElement {
   setModel(model: LipsyncModel): Promise<void>;
   record(durationMs?: number): Promise<Blob>;
   stopRecording(): void;
-  addEventListener<K extends keyof LipsyncAvatarEventMap>(type: K, listener: Listener<LipsyncAvatarElement, LipsyncAvatarEventMap[K]> | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof LipsyncAvatarEventMap>(
+    type: K,
+    listener: Listener<LipsyncAvatarElement, LipsyncAvatarEventMap[K]> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof LipsyncAvatarEventMap>(type: K, listener: Listener<LipsyncAvatarElement, LipsyncAvatarEventMap[K]> | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof LipsyncAvatarEventMap>(
+    type: K,
+    listener: Listener<LipsyncAvatarElement, LipsyncAvatarEventMap[K]> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 

@@ -28,7 +28,8 @@ const cancelled = () => new LipsyncError('render-cancelled', 'The render was can
 export async function runRender(req: RenderRequest): Promise<RenderResult> {
   if (req.signal?.aborted) throw cancelled();
   if (req.maxSeconds !== undefined && !(req.maxSeconds > 0)) throw new LipsyncError('bad-option', `maxSeconds must be above 0 (got ${req.maxSeconds}).`);
-  if (req.tail !== undefined && req.tail !== 'stop' && req.tail !== 'keep') throw new LipsyncError('bad-option', `tail must be "stop" or "keep" (got ${JSON.stringify(req.tail)}).`);
+  if (req.tail !== undefined && req.tail !== 'stop' && req.tail !== 'keep')
+    throw new LipsyncError('bad-option', `tail must be "stop" or "keep" (got ${JSON.stringify(req.tail)}).`);
   const baseUrl = req.baseUrl === undefined ? defaultBaseUrl() : new URL(String(req.baseUrl), globalThis.document?.baseURI ?? globalThis.location?.href).href;
   const [face, audio, model] = await Promise.all([
     asBlob(req.face, 'face', req.signal),
@@ -87,17 +88,25 @@ async function asBlob(input: Blob | string | URL, role: 'face' | 'audio', signal
 }
 
 /** The model as the worker takes it: a manifest URL, or ONNX bytes with a manifest (the shipped one by default). */
-async function modelConfig(model: LipsyncModel | undefined, baseUrl: string): Promise<Pick<RenderConfig, 'manifestUrl' | 'modelBytes' | 'manifest' | 'modelLabel'>> {
+async function modelConfig(
+  model: LipsyncModel | undefined,
+  baseUrl: string,
+): Promise<Pick<RenderConfig, 'manifestUrl' | 'modelBytes' | 'manifest' | 'modelLabel'>> {
   const defaultManifest = new URL('models/manifest.json', baseUrl).href;
   if (model === undefined) return { manifestUrl: defaultManifest };
   if (typeof model === 'string' || model instanceof URL) {
     const url = resolveUserUrl(model, 'model');
     if (!/\.onnx$/i.test(new URL(url).pathname)) return { manifestUrl: url };
     const blob = await fetchMedia(url, 'model', undefined, DEFAULT_MAX_MODEL_BYTES);
-    return { modelBytes: await readModelFile(blob, url), manifest: await shippedManifest(defaultManifest), modelLabel: decodeURIComponent(new URL(url).pathname.split('/').pop() ?? 'model.onnx') };
+    return {
+      modelBytes: await readModelFile(blob, url),
+      manifest: await shippedManifest(defaultManifest),
+      modelLabel: decodeURIComponent(new URL(url).pathname.split('/').pop() ?? 'model.onnx'),
+    };
   }
   const bytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? (b.slice().buffer as ArrayBuffer) : b);
-  if (model instanceof ArrayBuffer || model instanceof Uint8Array) return { modelBytes: bytes(model), manifest: await shippedManifest(defaultManifest), modelLabel: 'custom model' };
+  if (model instanceof ArrayBuffer || model instanceof Uint8Array)
+    return { modelBytes: bytes(model), manifest: await shippedManifest(defaultManifest), modelLabel: 'custom model' };
   if (model && typeof model === 'object' && 'onnx' in model) {
     return { modelBytes: bytes(model.onnx), manifest: model.manifest ?? (await shippedManifest(defaultManifest)), modelLabel: model.label ?? 'custom model' };
   }

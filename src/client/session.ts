@@ -20,7 +20,17 @@ import type { AudioHealth } from '../engine/audio/audioHealth.ts';
 import type { MelWorkletMessage } from '../engine/audio/messages.ts';
 import { createInferenceWorker, defaultBaseUrl, melWorkletModuleUrl } from './runtimeFiles.ts';
 import type { FaceThreadChoice } from '../workers/gpuProbe.ts';
-import type { BackendChoice, BackendInfo, FromWorker, GeneratorBackend, LandmarkBackend, LiveStatus, StartProgress, ToWorker, WorkerConfig } from '../workers/protocol.ts';
+import type {
+  BackendChoice,
+  BackendInfo,
+  FromWorker,
+  GeneratorBackend,
+  LandmarkBackend,
+  LiveStatus,
+  StartProgress,
+  ToWorker,
+  WorkerConfig,
+} from '../workers/protocol.ts';
 
 export interface SessionOptions {
   /** Where models, wasm, worker and worklet files are served from (default: see runtimeFiles.ts). */
@@ -239,7 +249,10 @@ export class LipsyncSession {
 
   /** Resumes audio; under an autoplay policy that holds it, carries on and says so (call resumeAudio() on a click). */
   private async resume(ctx: AudioContext): Promise<void> {
-    const resumed = ctx.resume().then(() => true, () => false);
+    const resumed = ctx.resume().then(
+      () => true,
+      () => false,
+    );
     const ok = await Promise.race([resumed, new Promise<boolean>((r) => setTimeout(() => r(false), RESUME_WAIT_MS))]);
     if (!ok && ctx.state !== 'running') this.emit('audio-blocked', undefined);
   }
@@ -281,7 +294,9 @@ export class LipsyncSession {
       worker = createInferenceWorker(this.options.baseUrl);
     } catch (e) {
       release();
-      throw e instanceof LipsyncError ? e : new LipsyncError('runtime-files', `The inference worker could not be created from ${this.options.baseUrl}: ${(e as Error).message}`);
+      throw e instanceof LipsyncError
+        ? e
+        : new LipsyncError('runtime-files', `The inference worker could not be created from ${this.options.baseUrl}: ${(e as Error).message}`);
     }
     this.worker = worker;
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorkerMessage(e.data);

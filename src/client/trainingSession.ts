@@ -198,7 +198,11 @@ export class TrainingSession {
 
   /** Saves a trained result under `name` in the browser's model store. */
   async save(result: TrainingResult, name: string): Promise<void> {
-    const manifest = { ...(result.manifest as object), name, description: `Fine-tuned in the browser (${result.steps} steps on ${result.clipSeconds.toFixed(1)} s).` };
+    const manifest = {
+      ...(result.manifest as object),
+      name,
+      description: `Fine-tuned in the browser (${result.steps} steps on ${result.clipSeconds.toFixed(1)} s).`,
+    };
     await this.models.save({
       name,
       date: new Date().toISOString(),

@@ -39,7 +39,10 @@ const publicProgress = (p: SessionProgress): LipsyncProgress => p;
 const isKeyword = (v: unknown, word: string) => typeof v === 'string' && v.trim().toLowerCase() === word;
 
 /** A manifest URL is given to the worker; an .onnx URL or bytes replace the model after it starts. */
-type ResolvedModel = { kind: 'manifest'; url: string } | { kind: 'onnx-url'; url: string } | { kind: 'bytes'; input: Extract<ModelInput, { modelBytes: ArrayBuffer }> };
+type ResolvedModel =
+  | { kind: 'manifest'; url: string }
+  | { kind: 'onnx-url'; url: string }
+  | { kind: 'bytes'; input: Extract<ModelInput, { modelBytes: ArrayBuffer }> };
 
 function resolveModel(model: LipsyncModel): ResolvedModel {
   if (typeof model === 'string' || model instanceof URL) {
@@ -183,7 +186,11 @@ class Lipsync extends EventTarget implements LipsyncController {
       this.dispatchEvent(new CustomEvent('progress', { detail }));
     });
     session.on('audio-blocked', () =>
-      this.report({ code: 'audio-blocked', message: 'The browser holds audio until you interact with the page: click the avatar (or call resumeAudio() from a click) to start it.', fatal: false }),
+      this.report({
+        code: 'audio-blocked',
+        message: 'The browser holds audio until you interact with the page: click the avatar (or call resumeAudio() from a click) to start it.',
+        fatal: false,
+      }),
     );
     session.on('error', (e) => {
       if (this.session !== session) return;

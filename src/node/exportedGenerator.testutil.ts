@@ -58,9 +58,31 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
     run(PY, [join(TRAIN, 'synth.py'), '--out', join(dir, 'data'), '--clips', '2', '--frames', '30', '--identities', '2', '--size', String(size)]);
     run(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(TRAIN, 'write_pairs.ts'), join(dir, 'data'), '--epochs', '1']);
     run(PY, [
-      join(TRAIN, 'train.py'), '--data', join(dir, 'data'), '--out', join(dir, 'run'), '--steps', '2', '--batch', '2',
-      '--val-identities', 'person1', '--val-every', '2', '--val-pairs', '4', '--widths', widths, '--past', String(past),
-      '--lookahead', String(lookahead), '--threads', '1', '--ref-features', String(refFeatures),
+      join(TRAIN, 'train.py'),
+      '--data',
+      join(dir, 'data'),
+      '--out',
+      join(dir, 'run'),
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+      '--val-identities',
+      'person1',
+      '--val-every',
+      '2',
+      '--val-pairs',
+      '4',
+      '--widths',
+      widths,
+      '--past',
+      String(past),
+      '--lookahead',
+      String(lookahead),
+      '--threads',
+      '1',
+      '--ref-features',
+      String(refFeatures),
     ]);
     run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
   }

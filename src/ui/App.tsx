@@ -48,7 +48,9 @@ export function App() {
           <select value={s.cameraId ?? ''} disabled={live || busy} onChange={(e) => s.set({ cameraId: e.target.value || undefined })}>
             <option value="">Default camera</option>
             {s.cameras.map((d) => (
-              <option key={d.deviceId} value={d.deviceId}>{d.label}</option>
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label}
+              </option>
             ))}
           </select>
         </label>
@@ -57,7 +59,9 @@ export function App() {
           <select value={s.micId ?? ''} disabled={live || busy} onChange={(e) => s.set({ micId: e.target.value || undefined })}>
             <option value="">Default microphone</option>
             {s.mics.map((d) => (
-              <option key={d.deviceId} value={d.deviceId}>{d.label}</option>
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label}
+              </option>
             ))}
           </select>
         </label>

@@ -11,8 +11,8 @@ export function ForeignModelPrompt() {
   return (
     <section className="prompt warning" role="alertdialog" aria-label="Model from another site" data-testid="foreign-model">
       <p>
-        This link asks the app to load a lip-sync model from <strong>{foreign.origin}</strong>, another site than this one. It
-        runs on your device and sees your camera picture. Load it only if you trust that site.
+        This link asks the app to load a lip-sync model from <strong>{foreign.origin}</strong>, another site than this one. It runs on your device and sees your
+        camera picture. Load it only if you trust that site.
       </p>
       <button type="button" data-testid="foreign-model-load" onClick={() => set({ foreignModel: { ...foreign, decision: 'load' } })}>
         Load the model from {foreign.origin}

@@ -18,9 +18,7 @@ export function Hud() {
         <dd
           data-testid="hud-dropped"
           title={
-            stats?.droppedBy
-              ? [...Object.entries(stats.droppedBy).map(([why, n]) => `${why}: ${n}`), `in flight: ${stats.inFlight}`].join(', ')
-              : undefined
+            stats?.droppedBy ? [...Object.entries(stats.droppedBy).map(([why, n]) => `${why}: ${n}`), `in flight: ${stats.inFlight}`].join(', ') : undefined
           }
         >
           {stats?.dropped ?? 0}
@@ -38,17 +36,30 @@ export function Hud() {
         <dt>model</dt>
         <dd data-testid="hud-model">
           {backend?.modelName ?? '–'}
-          {modelOrigin && <span className="origin" data-testid="hud-model-origin"> from {modelOrigin}</span>}
+          {modelOrigin && (
+            <span className="origin" data-testid="hud-model-origin">
+              {' '}
+              from {modelOrigin}
+            </span>
+          )}
         </dd>
       </dl>
       {stats && (
         <table className="stages">
           <thead>
-            <tr><th>stage</th><th>mean</th><th>p95</th></tr>
+            <tr>
+              <th>stage</th>
+              <th>mean</th>
+              <th>p95</th>
+            </tr>
           </thead>
           <tbody>
             {Object.entries(stats.stages).map(([name, st]) => (
-              <tr key={name}><td>{name}</td><td>{ms(st.mean)}</td><td>{ms(st.p95)}</td></tr>
+              <tr key={name}>
+                <td>{name}</td>
+                <td>{ms(st.mean)}</td>
+                <td>{ms(st.p95)}</td>
+              </tr>
             ))}
           </tbody>
         </table>

@@ -9,7 +9,9 @@ export function Messages() {
       {messages.map((m) => (
         <li key={m.id} className={`msg ${m.level}`} data-testid={`msg-${m.code}`} role={m.level === 'error' ? 'alert' : 'status'}>
           <span>{m.text}</span>
-          <button type="button" aria-label="Dismiss" onClick={() => dismiss(m.id)}>×</button>
+          <button type="button" aria-label="Dismiss" onClick={() => dismiss(m.id)}>
+            ×
+          </button>
         </li>
       ))}
     </ul>

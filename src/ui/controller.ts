@@ -56,9 +56,7 @@ export async function refreshDevices(): Promise<void> {
   if (!navigator.mediaDevices?.enumerateDevices) return;
   const devices = await navigator.mediaDevices.enumerateDevices();
   const pick = (kind: MediaDeviceKind, fallback: string): DeviceOption[] =>
-    devices
-      .filter((d) => d.kind === kind && d.deviceId)
-      .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
+    devices.filter((d) => d.kind === kind && d.deviceId).map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
   const cameras = pick('videoinput', 'Camera');
   const mics = pick('audioinput', 'Microphone');
   const { cameraId, micId } = store();
@@ -98,7 +96,11 @@ export async function startLive(): Promise<void> {
   live.on('stats', (stats) => {
     store().set({ stats });
     if (!stats.faceVisible && stats.framesIn > 0) {
-      store().addMessage('warning', 'no-face', 'No face found: the output shows the camera unchanged. Face the camera in good light, close enough that your face fills about a fifth of the picture or more (the face finder misses small, distant faces).');
+      store().addMessage(
+        'warning',
+        'no-face',
+        'No face found: the output shows the camera unchanged. Face the camera in good light, close enough that your face fills about a fifth of the picture or more (the face finder misses small, distant faces).',
+      );
     } else if (stats.faceVisible) store().clearMessages(['no-face']);
   });
   // Measured on the audio thread (a busy page cannot raise it); cleared on the first sound.
@@ -130,7 +132,8 @@ export async function startLive(): Promise<void> {
     await live.start({ cameraId: s.cameraId, micId: s.micId });
     const backend = live.backend;
     store().set({ phase: 'live', backend });
-    if (backend?.generatorReason) store().addMessage(backend.generatorSlow ? 'warning' : 'info', 'backend', `Generator runs on ${backend.generator}: ${backend.generatorReason}.`);
+    if (backend?.generatorReason)
+      store().addMessage(backend.generatorSlow ? 'warning' : 'info', 'backend', `Generator runs on ${backend.generator}: ${backend.generatorReason}.`);
     await refreshDevices(); // labels become available once permission is granted
   } catch (err) {
     session = undefined;
@@ -213,7 +216,11 @@ export async function loadModelFiles(files: FileList | File[]): Promise<void> {
   let manifest: unknown;
   if (manifestFile) {
     if (manifestFile.size > MAX_MANIFEST_BYTES) {
-      store().addMessage('error', 'bad-model', `${manifestFile.name} is ${(manifestFile.size / 2 ** 20).toFixed(1)} MB: that is not a generator manifest (they are a few kB).`);
+      store().addMessage(
+        'error',
+        'bad-model',
+        `${manifestFile.name} is ${(manifestFile.size / 2 ** 20).toFixed(1)} MB: that is not a generator manifest (they are a few kB).`,
+      );
       return;
     }
     try {

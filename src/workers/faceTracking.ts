@@ -108,7 +108,12 @@ export async function loadLandmarker(config: FaceTrackingConfig, progress: (p: S
   return { landmarker, backend, reason };
 }
 
-async function trackWith(landmarker: FaceLandmarker, frame: VideoFrame, buffer: Uint8ClampedArray<ArrayBuffer> | undefined, timestampMs: number): Promise<TrackedFrame> {
+async function trackWith(
+  landmarker: FaceLandmarker,
+  frame: VideoFrame,
+  buffer: Uint8ClampedArray<ArrayBuffer> | undefined,
+  timestampMs: number,
+): Promise<TrackedFrame> {
   const t0 = performance.now();
   let image: RgbaImage;
   try {

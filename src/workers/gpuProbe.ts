@@ -122,6 +122,6 @@ export function planThreads(pref: FaceThreadChoice, cores: number, wasmThreads: 
   return {
     faceOwnThread: own,
     generatorThreads: own ? Math.max(1, Math.min(wasmThreads, cores - 1)) : wasmThreads,
-    reason: `face tracking ${own ? 'on its own thread' : 'on the generator\'s thread'} (${why})`,
+    reason: `face tracking ${own ? 'on its own thread' : "on the generator's thread"} (${why})`,
   };
 }

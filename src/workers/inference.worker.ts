@@ -70,33 +70,34 @@ let statsTimer: ReturnType<typeof setInterval> | undefined;
 
 if (scope.name === FACE_WORKER_NAME) serveFaceTracking(scope);
 else if (scope.name === RENDER_WORKER_NAME) serveRender(scope);
-else scope.onmessage = (e: MessageEvent<ToWorker>) => {
-  const msg = e.data;
-  switch (msg.type) {
-    case 'init':
-      config = msg.config;
-      initDone = init(msg.config).catch((err) => {
-        const code = err instanceof ModelLoadError ? err.code : 'pipeline';
-        post({ type: 'error', code, message: (err as Error).message, fatal: true });
-        throw err;
-      });
-      // Reported above; the page may never send 'start' after a failed init, so nobody else awaits this.
-      initDone.catch(() => {});
-      break;
-    case 'start':
-      void start(msg.readable, msg.writable, msg.melPort);
-      break;
-    case 'clock':
-      scheduler.addClockPair(msg.contextTime, msg.epochMs);
-      break;
-    case 'set-model':
-      void setModel(msg);
-      break;
-    case 'stop':
-      void stop();
-      break;
-  }
-};
+else
+  scope.onmessage = (e: MessageEvent<ToWorker>) => {
+    const msg = e.data;
+    switch (msg.type) {
+      case 'init':
+        config = msg.config;
+        initDone = init(msg.config).catch((err) => {
+          const code = err instanceof ModelLoadError ? err.code : 'pipeline';
+          post({ type: 'error', code, message: (err as Error).message, fatal: true });
+          throw err;
+        });
+        // Reported above; the page may never send 'start' after a failed init, so nobody else awaits this.
+        initDone.catch(() => {});
+        break;
+      case 'start':
+        void start(msg.readable, msg.writable, msg.melPort);
+        break;
+      case 'clock':
+        scheduler.addClockPair(msg.contextTime, msg.epochMs);
+        break;
+      case 'set-model':
+        void setModel(msg);
+        break;
+      case 'stop':
+        void stop();
+        break;
+    }
+  };
 
 /** Who gets the cores (face thread or not, generator threads): see planThreads. */
 let threads: ThreadPlan = planThreads('auto', 1, 1);
@@ -105,7 +106,10 @@ async function init(cfg: WorkerConfig): Promise<void> {
   threads = planThreads(cfg.faceThread ?? 'auto', navigator.hardwareConcurrency ?? 1, wasmThreadCount());
   ort.env.wasm.wasmPaths = cfg.ortWasmBaseUrl;
   progress({ step: 'model', status: 'start', detail: cfg.manifestUrl.split('/').slice(-2).join('/') });
-  const download = loadGeneratorFromUrl(cfg.manifestUrl, throttled((loaded, total) => progress({ step: 'model', status: 'progress', loaded, total })));
+  const download = loadGeneratorFromUrl(
+    cfg.manifestUrl,
+    throttled((loaded, total) => progress({ step: 'model', status: 'progress', loaded, total })),
+  );
   const [loaded] = await Promise.all([
     download.then((g) => (progress({ step: 'model', status: 'done', loaded: g.bytes.byteLength, total: g.bytes.byteLength }), g)),
     initLandmarks(cfg),

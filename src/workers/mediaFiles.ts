@@ -80,7 +80,10 @@ async function openImage(file: Blob, what: string): Promise<FaceMedia> {
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    throw new RenderError('render-not-media', `${what} is neither a video nor an image this browser can read: choose an MP4, WebM or MOV video, or a JPEG/PNG/WebP image of a face.`);
+    throw new RenderError(
+      'render-not-media',
+      `${what} is neither a video nor an image this browser can read: choose an MP4, WebM or MOV video, or a JPEG/PNG/WebP image of a face.`,
+    );
   }
   const width = bitmap.width & ~1;
   const height = bitmap.height & ~1;
@@ -104,7 +107,10 @@ async function openImage(file: Blob, what: string): Promise<FaceMedia> {
 
 async function openVideo(input: Input, track: InputVideoTrack, what: string): Promise<FaceMedia> {
   if (!(await track.canDecode())) {
-    throw new RenderError('render-codec', `${what} uses a video codec this browser cannot decode (${(await track.getCodec()) ?? 'unknown'}): convert it to H.264 MP4 or VP9 WebM.`);
+    throw new RenderError(
+      'render-codec',
+      `${what} uses a video codec this browser cannot decode (${(await track.getCodec()) ?? 'unknown'}): convert it to H.264 MP4 or VP9 WebM.`,
+    );
   }
   // Frame times from the packet table (no decoding): exact frame count, and where each read starts.
   const times: number[] = [];
@@ -177,12 +183,19 @@ export async function openSpeech(file: Blob, signal?: AbortSignal): Promise<Spee
   const what = describe(file, 'The audio file');
   if (file.size === 0) throw new RenderError('render-not-media', `${what} is empty.`);
   const input = await openInput(file);
-  if (!input) throw new RenderError('render-not-media', `${what} is not an audio or video file this browser can read: choose a WAV, MP3, M4A, OGG/Opus, FLAC, MP4 or WebM file.`);
+  if (!input)
+    throw new RenderError(
+      'render-not-media',
+      `${what} is not an audio or video file this browser can read: choose a WAV, MP3, M4A, OGG/Opus, FLAC, MP4 or WebM file.`,
+    );
   try {
     const track = await input.getPrimaryAudioTrack();
     if (!track) throw new RenderError('render-no-audio', `${what} has no sound track: choose a recording with speech.`);
     if (!(await track.canDecode())) {
-      throw new RenderError('render-codec', `${what} uses an audio codec this browser cannot decode (${(await track.getCodec()) ?? 'unknown'}): convert it to WAV, MP3 or Opus.`);
+      throw new RenderError(
+        'render-codec',
+        `${what} uses an audio codec this browser cannot decode (${(await track.getCodec()) ?? 'unknown'}): convert it to WAV, MP3 or Opus.`,
+      );
     }
     // The decoder's rate, not the container's: they differ for HE-AAC (SBR doubles it).
     let resampler: Resampler | undefined;
@@ -249,7 +262,10 @@ export async function createVideoOutput(width: number, height: number, fps: numb
   const videoCodec = mp4 ? 'avc' : await getFirstEncodableVideoCodec(['vp9', 'vp8', 'av1'], { width, height });
   const audioCodec = mp4 ? 'aac' : 'opus';
   if (!videoCodec || !(await canEncodeAudio(audioCodec))) {
-    throw new RenderError('render-codec', `This browser cannot encode video here (no H.264, VP9, VP8 or AV1 encoder for ${width}×${height}, or no AAC/Opus): use a recent Chrome, Edge or Safari.`);
+    throw new RenderError(
+      'render-codec',
+      `This browser cannot encode video here (no H.264, VP9, VP8 or AV1 encoder for ${width}×${height}, or no AAC/Opus): use a recent Chrome, Edge or Safari.`,
+    );
   }
   const output = new Output({ format: mp4 ? new Mp4OutputFormat({ fastStart: 'in-memory' }) : new WebMOutputFormat(), target: new BufferTarget() });
   // 'realtime': the encoder's fast presets (libvpx's realtime speed); render mode measured 8.3 → 10.0
@@ -264,7 +280,13 @@ export async function createVideoOutput(width: number, height: number, fps: numb
     mimeType,
     extension: mp4 ? 'mp4' : 'webm',
     async write(image: RgbaImage, index: number) {
-      const sample = new VideoSample(image.data, { format: 'RGBA', codedWidth: image.width, codedHeight: image.height, timestamp: index / fps, duration: 1 / fps });
+      const sample = new VideoSample(image.data, {
+        format: 'RGBA',
+        codedWidth: image.width,
+        codedHeight: image.height,
+        timestamp: index / fps,
+        duration: 1 / fps,
+      });
       try {
         await video.add(sample);
       } finally {

@@ -93,10 +93,17 @@ describe('loadGeneratorFromUrl against a real HTTP server', () => {
     expect(huge).toBeInstanceOf(ModelLoadError);
     expect(huge.message).toMatch(/300\.0 MB, over the 256\.0 MB limit/);
     expect(Date.now() - t0).toBeLessThan(5000);
-    await expect(loadGeneratorFromUrl(`${base}/small/manifest.json`)).rejects.toThrow(/generator model .* is larger than the 1\.0 kB limit for a generator model/);
+    await expect(loadGeneratorFromUrl(`${base}/small/manifest.json`)).rejects.toThrow(
+      /generator model .* is larger than the 1\.0 kB limit for a generator model/,
+    );
   });
 
-  for (const [name, folder] of [['a UNC path', 'unc'], ['a leading space', 'space'], ['a tab inside the scheme', 'tab'], ['percent-encoded dots', 'dots']]) {
+  for (const [name, folder] of [
+    ['a UNC path', 'unc'],
+    ['a leading space', 'space'],
+    ['a tab inside the scheme', 'tab'],
+    ['percent-encoded dots', 'dots'],
+  ]) {
     it(`refuses a manifest whose "model" uses ${name}, and fetches nothing`, async () => {
       const before = log.length;
       const err = await loadGeneratorFromUrl(`${base}/${folder}/manifest.json`).catch((e) => e);

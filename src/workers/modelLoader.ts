@@ -52,7 +52,10 @@ export async function readLimited(
 ): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
   const tooLarge = (n?: number) =>
-    new ModelLoadError('bad-model', `The ${what} ${url} is ${n === undefined ? 'larger than' : `${formatBytes(n)}, over`} the ${formatBytes(limit)} limit for a ${what}.`);
+    new ModelLoadError(
+      'bad-model',
+      `The ${what} ${url} is ${n === undefined ? 'larger than' : `${formatBytes(n)}, over`} the ${formatBytes(limit)} limit for a ${what}.`,
+    );
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(declared);
   const expected = Number.isFinite(declared) && declared > 0 ? declared : undefined;
   if (!res.body) {

@@ -46,7 +46,8 @@ export function serveRender(scope: DedicatedWorkerGlobalScope): void {
 }
 
 async function render(config: RenderConfig, job: RenderJob, signal: AbortSignal, progress: (p: RenderProgressMessage) => void) {
-  const report = (stage: RenderProgressMessage['stage'], done = 0, total = 0, etaMs = NaN, facesFound = 0) => progress({ stage, done, total, etaMs, facesFound });
+  const report = (stage: RenderProgressMessage['stage'], done = 0, total = 0, etaMs = NaN, facesFound = 0) =>
+    progress({ stage, done, total, etaMs, facesFound });
   report('loading');
   let face: FaceMedia | undefined;
   let speech: SpeechTrack | undefined;

@@ -141,14 +141,26 @@ async function toBitmap(img: RgbaImage): Promise<ImageBitmap> {
   return createImageBitmap(new ImageData(img.data as Uint8ClampedArray<ArrayBuffer>, img.width, img.height));
 }
 
-async function run(cfg: TrainingConfig, fps: number, total: number | undefined, audio: { samples: Float32Array; sampleRate: number }, queue: FrameQueue): Promise<void> {
+async function run(
+  cfg: TrainingConfig,
+  fps: number,
+  total: number | undefined,
+  audio: { samples: Float32Array; sampleRate: number },
+  queue: FrameQueue,
+): Promise<void> {
   let tuner: FineTuner | undefined;
   let clip: PreparedClip | undefined;
   let manifest: GeneratorManifest | undefined;
   let valLoss = NaN;
   /** The step and validation loss of the weights FineTuner.checkpoint() holds. */
   let kept: { step: number; valLoss: number } | undefined;
-  const result = (): TrainingResult => ({ onnx: tuner!.toOnnx().slice().buffer as ArrayBuffer, manifest, steps: tuner!.steps, valLoss, clipSeconds: clip!.frames / fps });
+  const result = (): TrainingResult => ({
+    onnx: tuner!.toOnnx().slice().buffer as ArrayBuffer,
+    manifest,
+    steps: tuner!.steps,
+    valLoss,
+    clipSeconds: clip!.frames / fps,
+  });
   /**
    * Validates, then checkpoints those weights; the validation is reported once its checkpoint exists, so a
    * point on the loss plot is always a step whose weights survive a GPU failure. GPU work is abandoned as
@@ -161,7 +173,9 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
     await gpu.guard(tuner!.checkpoint().then(() => (kept = { step, valLoss: v.loss })));
     // The page holds trained checkpoints itself: a Cancel that has to terminate a busy worker keeps them.
     const checkpoint: TrainingResult | undefined =
-      step > 0 ? { onnx: tuner!.toOnnx(true).slice().buffer as ArrayBuffer, manifest, steps: step, valLoss: v.loss, clipSeconds: clip!.frames / fps } : undefined;
+      step > 0
+        ? { onnx: tuner!.toOnnx(true).slice().buffer as ArrayBuffer, manifest, steps: step, valLoss: v.loss, clipSeconds: clip!.frames / fps }
+        : undefined;
     post({ type: 'validation', step, loss: v.loss, mouth: step === 0 ? NaN : v.mouth, checkpoint }, checkpoint ? [checkpoint.onnx] : []);
   };
   /** Lets queued messages (cancel, pause) in: the CPU backend's awaits never leave the microtask queue. */
@@ -207,7 +221,14 @@ async function run(cfg: TrainingConfig, fps: number, total: number | undefined, 
     if (lost) throw new GpuFailureError(lost);
 
     tuner = new FineTuner({ modelBytes: loaded.bytes, manifest, clip, batchSize: cfg.batchSize, learningRate: cfg.learningRate, minOffset: cfg.minOffset });
-    post({ type: 'prepared', frames: clip.frames, dropped: clip.dropped, seconds: clip.frames / fps, trainTargets: tuner.trainPlan.targetCount, valPairs: tuner.valPairs.length });
+    post({
+      type: 'prepared',
+      frames: clip.frames,
+      dropped: clip.dropped,
+      seconds: clip.frames / fps,
+      trainTargets: tuner.trainPlan.targetCount,
+      valPairs: tuner.valPairs.length,
+    });
 
     await validateAndCheckpoint(0);
     await yieldToMessages();

@@ -14,7 +14,12 @@ import { classifyTrainingError } from './trainingErrors.ts';
 describe('classifyTrainingError', () => {
   it('recognises a lost GPU from the messages tfjs-webgl and Chromium WebGPU throw', () => {
     // tfjs-backend-webgl webgl_util.ts: create* returning null (a lost context) is reported like this.
-    for (const m of ['Unable to create WebGLTexture.', 'Unable to create WebGLFramebuffer.', 'Unable to create fragment WebGLShader.', 'WebGL Error: CONTEXT_LOST_WEBGL']) {
+    for (const m of [
+      'Unable to create WebGLTexture.',
+      'Unable to create WebGLFramebuffer.',
+      'Unable to create fragment WebGLShader.',
+      'WebGL Error: CONTEXT_LOST_WEBGL',
+    ]) {
       expect(classifyTrainingError(new Error(m)).code, m).toBe('gpu-lost');
     }
     // Chromium 150: a read-back (GPUBuffer.mapAsync) pending or started after device.destroy().
@@ -35,7 +40,12 @@ describe('classifyTrainingError', () => {
   });
 
   it('does not mistake ordinary words for GPU trouble', () => {
-    for (const m of ['not enough room in the zoom buffer', 'the tensor exceeds the schedule', 'Failed to create the preview', 'the file is too large to import']) {
+    for (const m of [
+      'not enough room in the zoom buffer',
+      'the tensor exceeds the schedule',
+      'Failed to create the preview',
+      'the file is too large to import',
+    ]) {
       expect(classifyTrainingError(new Error(m)).code, m).toBe('failed');
     }
   });
@@ -51,7 +61,12 @@ describe('classifyTrainingError', () => {
     expect(classifyTrainingError(unmapped).code).toBe('failed');
     expect(classifyTrainingError(unmapped, { code: 'gpu-lost', detail: 'the WebGPU device was lost: Device was destroyed' }).code).toBe('gpu-lost');
     // A non-finite loss read from a dying GPU is the GPU's fault, not divergence.
-    expect(classifyTrainingError(new FineTuneError('diverged', 'Training diverged at step 3 (loss NaN).'), { code: 'out-of-memory', detail: 'the GPU ran out of memory' }).code).toBe('out-of-memory');
+    expect(
+      classifyTrainingError(new FineTuneError('diverged', 'Training diverged at step 3 (loss NaN).'), {
+        code: 'out-of-memory',
+        detail: 'the GPU ran out of memory',
+      }).code,
+    ).toBe('out-of-memory');
     expect(classifyTrainingError(new GpuFailureError({ code: 'gpu-lost', detail: 'the WebGPU device was lost: Device was destroyed' })).message).toBe(
       'Training stopped: the GPU was lost (the WebGPU device was lost: Device was destroyed). This happens when the graphics driver resets or the system takes the GPU back.',
     );

@@ -17,14 +17,16 @@ import type { TrainingErrorCode } from './protocol.ts';
  * ("Unable to create WebGLTexture." etc.: create* returns null on a lost context; "CONTEXT_LOST_WEBGL" from
  * its error-code names), Chromium's WebGPU ("Device is lost", "[Device] is lost.", mapAsync rejections).
  */
-const GPU_LOST = /CONTEXT_LOST_WEBGL|context (?:was |is )?lost|device (?:was |is )?lost|\[Device[^\]]*\] is lost|Unable to create (?:WebGL(?:Texture|Buffer|Framebuffer|Program)|(?:vertex|fragment) WebGLShader)/i;
+const GPU_LOST =
+  /CONTEXT_LOST_WEBGL|context (?:was |is )?lost|device (?:was |is )?lost|\[Device[^\]]*\] is lost|Unable to create (?:WebGL(?:Texture|Buffer|Framebuffer|Program)|(?:vertex|fragment) WebGLShader)/i;
 
 /**
  * Out of memory: WebGL's OUT_OF_MEMORY error name, WebGPU's GPUOutOfMemoryError, tfjs-webgl's texture-size
  * limit ("Requested texture size [AxB] greater than WebGL maximum on this browser / GPU [MxM].") and a
  * failed ArrayBuffer allocation for a read-back ("Array buffer allocation failed").
  */
-const OUT_OF_MEMORY = /out of memory|OUT_OF_MEMORY|GPUOutOfMemoryError|Requested texture size \[\d+x\d+\] greater than WebGL maximum|Array buffer allocation failed|allocation failed/i;
+const OUT_OF_MEMORY =
+  /out of memory|OUT_OF_MEMORY|GPUOutOfMemoryError|Requested texture size \[\d+x\d+\] greater than WebGL maximum|Array buffer allocation failed|allocation failed/i;
 
 export interface ClassifiedError {
   code: TrainingErrorCode;
@@ -48,6 +50,7 @@ export function classifyTrainingError(e: unknown, gpu?: GpuFailure): ClassifiedE
   if (e instanceof OnnxToTfError || e instanceof ModelLoadError) return { code: 'bad-model', message: msg };
   if (e instanceof FineTuneError && e.code === 'diverged') return { code: 'diverged', message: msg };
   if (GPU_LOST.test(msg)) return { code: 'gpu-lost', message: gpuFailureMessage({ code: 'gpu-lost', detail: msg.replace(/\.$/, '') }) };
-  if (OUT_OF_MEMORY.test(msg)) return { code: 'out-of-memory', message: gpuFailureMessage({ code: 'out-of-memory', detail: `the GPU ran out of memory (${msg.replace(/\.$/, '')})` }) };
+  if (OUT_OF_MEMORY.test(msg))
+    return { code: 'out-of-memory', message: gpuFailureMessage({ code: 'out-of-memory', detail: `the GPU ran out of memory (${msg.replace(/\.$/, '')})` }) };
   return { code: 'failed', message: `Training failed: ${msg}` };
 }

@@ -42,6 +42,12 @@ export default defineConfig({
   server: { headers: ISOLATION_HEADERS, port: 4290, strictPort: true, host: '127.0.0.1', fs: { allow: [ROOT] }, watch: { ignored: ['**/*'] } },
   worker: { format: 'es' },
   optimizeDeps: {
-    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@mediapipe/tasks-vision'],
+    include: [
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-converter',
+      '@tensorflow/tfjs-backend-cpu',
+      '@tensorflow/tfjs-backend-wasm',
+      '@mediapipe/tasks-vision',
+    ],
   },
 });

@@ -85,14 +85,17 @@ describe('augmentation and loss defaults: the browser fine-tune and the offline 
 });
 
 describe('the fine-tune recipe in the PyTorch trainer (npm run eval:finetune-sweep)', () => {
-  it('turns on exactly the fine-tune\'s loss terms at its weights, with its flip', () => {
+  it("turns on exactly the fine-tune's loss terms at its weights, with its flip", () => {
     const a = py<Record<string, number>>(
       `import train
 a = vars(train.parse_args(["--data", "x", "--out", "y"] + IN))
 print(json.dumps({k: v for k, v in a.items() if k.endswith("_weight") or k == "flip"}))`,
       fineTuneTrainerArgs(),
     );
-    const on = Object.entries(a).filter(([k, v]) => k.endsWith('_weight') && v !== 0).map(([k]) => k).sort();
+    const on = Object.entries(a)
+      .filter(([k, v]) => k.endsWith('_weight') && v !== 0)
+      .map(([k]) => k)
+      .sort();
     expect(on).toEqual(['grad_weight', 'mouth_weight']);
     expect([a.mouth_weight, a.grad_weight, a.flip]).toEqual([DEFAULT_LOSS_WEIGHTS.mouth, DEFAULT_LOSS_WEIGHTS.grad, DEFAULT_AUGMENT.flip]);
   });

@@ -21,7 +21,11 @@ const py = (code: string, env: Record<string, string> = {}) => {
 
 describe('tools/train/contract.py', () => {
   it('gives the trainer the engine’s export set, silence and mask fill', () => {
-    const out = JSON.parse(py('import json, contract, export, data, train; print(json.dumps({"export": sorted(export.ALLOWED_OPS), "silence": data.SILENCE, "maskFill": train.MASK_FILL}))'));
+    const out = JSON.parse(
+      py(
+        'import json, contract, export, data, train; print(json.dumps({"export": sorted(export.ALLOWED_OPS), "silence": data.SILENCE, "maskFill": train.MASK_FILL}))',
+      ),
+    );
     expect(out.export).toEqual([...opsWith('export')].sort());
     expect(out.silence).toBe(SILENCE_VALUE);
     expect(out.maskFill).toBe(contract.crop.maskFill);

@@ -71,6 +71,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const r = await checkParity(dir);
-  console.log(`parity: max |onnxruntime-web − PyTorch| = ${r.maxAbsDiff.toExponential(2)} (mean ${r.meanAbsDiff.toExponential(2)}, tolerance ${r.tolerance}) → ${r.ok ? 'OK' : 'FAIL'}`);
+  console.log(
+    `parity: max |onnxruntime-web − PyTorch| = ${r.maxAbsDiff.toExponential(2)} (mean ${r.meanAbsDiff.toExponential(2)}, tolerance ${r.tolerance}) → ${r.ok ? 'OK' : 'FAIL'}`,
+  );
   process.exit(r.ok ? 0 : 1);
 }

@@ -30,9 +30,7 @@ function tone(freq: number, seconds: number, amp = 0.5, rate = SR): Float32Array
 // ---- Independent reference, written straight from the formula (no shared code with mel.ts) ----
 const slaneyMel = (f: number) => (f < 1000 ? f / (200 / 3) : 15 + Math.log(f / 1000) / (Math.log(6.4) / 27));
 const slaneyHz = (m: number) => (m < 15 ? (200 / 3) * m : 1000 * Math.exp((Math.log(6.4) / 27) * (m - 15)));
-const refEdges = Array.from({ length: NMELS + 2 }, (_, i) =>
-  slaneyHz(slaneyMel(55) + (i * (slaneyMel(7600) - slaneyMel(55))) / (NMELS + 1)),
-);
+const refEdges = Array.from({ length: NMELS + 2 }, (_, i) => slaneyHz(slaneyMel(55) + (i * (slaneyMel(7600) - slaneyMel(55))) / (NMELS + 1)));
 const refFilter: number[][] = Array.from({ length: NMELS }, (_, m) =>
   Array.from({ length: NFFT / 2 + 1 }, (_, b) => {
     const f = (b * SR) / NFFT;
@@ -80,7 +78,17 @@ function maxDiffToReference(signal: Float32Array, frames: number[]): number {
 
 describe('log-mel features', () => {
   it('uses the constants the brief fixes', () => {
-    expect(MEL_CONFIG).toMatchObject({ sampleRate: 16000, winLength: 400, nFft: 512, hopLength: 160, nMels: 80, fMin: 55, fMax: 7600, dbFloor: -80, dbCeil: 40 });
+    expect(MEL_CONFIG).toMatchObject({
+      sampleRate: 16000,
+      winLength: 400,
+      nFft: 512,
+      hopLength: 160,
+      nMels: 80,
+      fMin: 55,
+      fMax: 7600,
+      dbFloor: -80,
+      dbCeil: 40,
+    });
     expect(Object.isFrozen(MEL_CONFIG)).toBe(true);
     expect(JSON.parse(JSON.stringify(MEL_CONFIG))).toEqual(MEL_CONFIG);
   });
@@ -132,7 +140,7 @@ describe('log-mel features', () => {
     const s = noise(SR * 2 + 77, 3).map((v, i) => v * 0.2 + 0.3 * Math.sin(i / 9));
     const offline = computeLogMel(s);
     let seed = 99;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const ex = new MelExtractor();
     const got = new Float32Array(offline.length);
     let filled = 0;

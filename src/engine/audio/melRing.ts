@@ -22,7 +22,10 @@ export function melIndexForVideoFrame(frameIndex: number, fps = 25): number {
 function checkWindow(centerIndex: number, past: number, lookahead: number): void {
   if (!Number.isInteger(centerIndex)) throw new AudioError('bad-window', `Mel window centre must be an integer frame index, got ${centerIndex}.`);
   if (!Number.isInteger(past) || past < 0 || !Number.isInteger(lookahead) || lookahead < 0 || past + lookahead === 0) {
-    throw new AudioError('bad-window', `Mel window needs integer past ≥ 0 and lookahead ≥ 0 with past + lookahead > 0, got past=${past}, lookahead=${lookahead}.`);
+    throw new AudioError(
+      'bad-window',
+      `Mel window needs integer past ≥ 0 and lookahead ≥ 0 with past + lookahead > 0, got past=${past}, lookahead=${lookahead}.`,
+    );
   }
 }
 
@@ -120,7 +123,7 @@ export class MelRing {
     }
     // A gap since the last frame reads as silence.
     for (let k = Math.max(this.latest + 1, firstIndex + n - capacity); k < firstIndex; k++) {
-      this.data.fill(SILENCE_VALUE, (k % capacity) * nMels, (k % capacity + 1) * nMels);
+      this.data.fill(SILENCE_VALUE, (k % capacity) * nMels, ((k % capacity) + 1) * nMels);
     }
     // Only the last `capacity` frames of a huge block can be kept.
     const skip = Math.max(0, n - capacity);

@@ -62,7 +62,10 @@ export class Resampler {
   private produced = 0;
 
   constructor(inRate: number, outRate: number = MEL_CONFIG.sampleRate) {
-    for (const [name, r] of [['input', inRate], ['output', outRate]] as const) {
+    for (const [name, r] of [
+      ['input', inRate],
+      ['output', outRate],
+    ] as const) {
       if (!Number.isFinite(r) || r < 1000 || r > 768000) {
         throw new AudioError('bad-sample-rate', `The ${name} sample rate must be between 1000 and 768000 Hz, got ${r}.`);
       }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { readClipFile } from '../../node/clipFrames.ts';
 import { readWav, writeWav16 } from './wav.ts';
 
-
 /** Builds a WAV with an arbitrary fmt (used for float and stereo, which writeWav16 does not cover). */
 function wavBytes(format: number, channels: number, rate: number, bits: number, body: Uint8Array, extraChunk = false): Uint8Array {
   const extra = extraChunk ? 8 + 5 + 1 : 0; // odd-sized LIST chunk plus its pad byte

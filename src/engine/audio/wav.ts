@@ -55,8 +55,7 @@ export function readWav(bytes: ArrayBuffer | Uint8Array, name = 'WAV file'): Wav
   if (!data) throw new AudioError('bad-wav', `${name} has no "data" chunk.`);
   const { format, channels, rate, bits, blockAlign } = fmt;
   const bytesPer = bits / 8;
-  const supported =
-    (format === FORMAT_PCM && [8, 16, 24, 32].includes(bits)) || (format === FORMAT_FLOAT && (bits === 32 || bits === 64));
+  const supported = (format === FORMAT_PCM && [8, 16, 24, 32].includes(bits)) || (format === FORMAT_FLOAT && (bits === 32 || bits === 64));
   if (!supported) {
     throw new AudioError(
       'unsupported-wav',

@@ -42,7 +42,7 @@ describe('audio–video offset estimator on synthetic clips', () => {
     return clipFrom(id, opening, samples);
   }
 
-  it('finds each clip\'s own offset, leave-one-out', () => {
+  it("finds each clip's own offset, leave-one-out", () => {
     const offsets = [0, 0, 0, 0, 3];
     const clips = offsets.map((d, i) => synthetic(`c${i}`, i + 1, d));
     const est = estimateOffsets(clips, { rounds: 2 });
@@ -79,7 +79,7 @@ describe('audio–video offset of a real clip whose audio is shifted', () => {
   }, 60_000);
   afterAll(() => lm?.dispose());
 
-  it('the estimate and the eval\'s ground-truth lag both move by exactly the shift', () => {
+  it("the estimate and the eval's ground-truth lag both move by exactly the shift", () => {
     const id = 'sadtalker_WDA_BobMenendez_000';
     const { frames } = readFrames(clipPath(id), { count: 150 });
     lm.reset();

@@ -232,7 +232,10 @@ export function estimateOffset(predictor: SyncPredictor, clip: SyncClip, maxLag 
  * Offsets of many clips, leave-one-out (a clip's own frames never fit the predictor that judges it), refined
  * `rounds` times: each round refits with the other clips read at their current offsets.
  */
-export function estimateOffsets(clips: SyncClip[], opts: { rounds?: number; maxLag?: number; spec?: SyncFeatureSpec; lambda?: number } = {}): Map<string, OffsetEstimate> {
+export function estimateOffsets(
+  clips: SyncClip[],
+  opts: { rounds?: number; maxLag?: number; spec?: SyncFeatureSpec; lambda?: number } = {},
+): Map<string, OffsetEstimate> {
   const spec = opts.spec ?? DEFAULT_SYNC_FEATURES;
   checkSpec(spec);
   const maxLag = opts.maxLag ?? 8;

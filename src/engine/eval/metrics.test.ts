@@ -30,7 +30,13 @@ function face(seed = 1): Float32Array {
   const r = rng(seed);
   const p = new Float32Array(478 * 3);
   for (let i = 0; i < p.length; i++) p[i] = 100 + r() * 200;
-  for (const [i, x] of [[33, 80], [133, 120], [362, 280], [263, 320]]) p.set([x, 200, 0], i * 3);
+  for (const [i, x] of [
+    [33, 80],
+    [133, 120],
+    [362, 280],
+    [263, 320],
+  ])
+    p.set([x, 200, 0], i * 3);
   return p;
 }
 
@@ -71,9 +77,24 @@ describe('landmarkDistance', () => {
 describe('pearson and bestLagCorrelation', () => {
   it('gives 1 for x and 2x + 1, −1 for a negated copy, 0 for a constant', () => {
     const x = [1, 5, 2, 8, 3, 9, 4];
-    expect(pearson(x, x.map((v) => 2 * v + 1))).toBeCloseTo(1, 12);
-    expect(pearson(x, x.map((v) => -v))).toBeCloseTo(-1, 12);
-    expect(pearson(x, x.map(() => 3))).toBe(0);
+    expect(
+      pearson(
+        x,
+        x.map((v) => 2 * v + 1),
+      ),
+    ).toBeCloseTo(1, 12);
+    expect(
+      pearson(
+        x,
+        x.map((v) => -v),
+      ),
+    ).toBeCloseTo(-1, 12);
+    expect(
+      pearson(
+        x,
+        x.map(() => 3),
+      ),
+    ).toBe(0);
   });
 
   it('skips missing (NaN) frames', () => {
@@ -162,7 +183,13 @@ describe('psnr and ssim', () => {
   });
 
   it('rejects images of different sizes and regions outside the image', () => {
-    expect(() => psnr(textured, image(16, 16, 3, () => 0), 1)).toThrow(MetricError);
+    expect(() =>
+      psnr(
+        textured,
+        image(16, 16, 3, () => 0),
+        1,
+      ),
+    ).toThrow(MetricError);
     expect(() => ssim(textured, textured, 1, { x: 20, y: 0, width: 20, height: 5 })).toThrow(MetricError);
   });
 });
@@ -200,7 +227,8 @@ describe('laplacianVariance (sharpness)', () => {
     const sharp = image(32, 32, 3, (x, y) => ((x >> 1) + (y >> 1)) % 2);
     const blurred = image(32, 32, 3, (x, y) => {
       let s = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += (((Math.min(31, Math.max(0, x + dx)) >> 1) + (Math.min(31, Math.max(0, y + dy)) >> 1)) % 2);
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) s += ((Math.min(31, Math.max(0, x + dx)) >> 1) + (Math.min(31, Math.max(0, y + dy)) >> 1)) % 2;
       return s / 9;
     });
     expect(laplacianVariance(blurred)).toBeLessThan(0.3 * laplacianVariance(sharp));

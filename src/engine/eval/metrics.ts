@@ -147,7 +147,9 @@ function checkPair(a: FloatImage, b: FloatImage, region?: Rect): Rect {
   }
   for (const img of [a, b]) {
     if (img.data.length !== img.width * img.height * img.channels) {
-      throw new MetricError(`Image data has ${img.data.length} values; ${img.width}×${img.height}×${img.channels} needs ${img.width * img.height * img.channels}.`);
+      throw new MetricError(
+        `Image data has ${img.data.length} values; ${img.width}×${img.height}×${img.channels} needs ${img.width * img.height * img.channels}.`,
+      );
     }
   }
   const r = region ?? { x: 0, y: 0, width: a.width, height: a.height };
@@ -242,8 +244,7 @@ export function ssim(a: FloatImage, b: FloatImage, range = 1, region?: Rect): nu
       const va = saa[i] - mua[i] * mua[i];
       const vb = sbb[i] - mub[i] * mub[i];
       const cov = sab[i] - mua[i] * mub[i];
-      total +=
-        ((2 * mua[i] * mub[i] + c1) * (2 * cov + c2)) / ((mua[i] * mua[i] + mub[i] * mub[i] + c1) * (va + vb + c2));
+      total += ((2 * mua[i] * mub[i] + c1) * (2 * cov + c2)) / ((mua[i] * mua[i] + mub[i] * mub[i] + c1) * (va + vb + c2));
       count++;
     }
   }

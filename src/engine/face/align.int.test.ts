@@ -52,7 +52,8 @@ describe('estimateCropTransform', () => {
 });
 
 function similarity(scale: number, angle: number, tx: number, ty: number): Affine {
-  const c = scale * Math.cos(angle), s = scale * Math.sin(angle);
+  const c = scale * Math.cos(angle),
+    s = scale * Math.sin(angle);
   return [c, -s, tx, s, c, ty];
 }
 

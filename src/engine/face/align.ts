@@ -17,6 +17,7 @@ export const CROP_TEMPLATE = 'facemesh-sim-v1';
  * (234↔454) spans ≈75% of the width. With mask ratio 0.5 the masked half therefore covers nose
  * bottom to chin, including the whole mouth and jaw, with a margin under the chin.
  */
+// biome-ignore format: a table, one row per line
 export const TEMPLATE_POINTS: Float32Array = new Float32Array([
   0.2631, 0.2872, // 33
   0.4069, 0.2928, // 133
@@ -69,15 +70,23 @@ export function invertAffine(a: Affine): Affine {
 
 /** Umeyama similarity (no reflection) mapping src[i] → dst[i] in the least-squares sense. */
 export function fitSimilarity(src: ArrayLike<number>, dst: ArrayLike<number>, n: number): Affine {
-  let sx = 0, sy = 0, dx = 0, dy = 0;
+  let sx = 0,
+    sy = 0,
+    dx = 0,
+    dy = 0;
   for (let i = 0; i < n; i++) {
     sx += src[2 * i];
     sy += src[2 * i + 1];
     dx += dst[2 * i];
     dy += dst[2 * i + 1];
   }
-  sx /= n; sy /= n; dx /= n; dy /= n;
-  let a = 0, b = 0, v = 0;
+  sx /= n;
+  sy /= n;
+  dx /= n;
+  dy /= n;
+  let a = 0,
+    b = 0,
+    v = 0;
   for (let i = 0; i < n; i++) {
     const px = src[2 * i] - sx;
     const py = src[2 * i + 1] - sy;

@@ -88,8 +88,10 @@ export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: 
   // Inward unit normals of the hull's edges; signed distance inside = min over edges.
   const edges: number[] = [];
   for (let k = 0; k < m; k++) {
-    const ax = hull[2 * k], ay = hull[2 * k + 1];
-    const bx = hull[(2 * k + 2) % (2 * m)], by = hull[(2 * k + 3) % (2 * m)];
+    const ax = hull[2 * k],
+      ay = hull[2 * k + 1];
+    const bx = hull[(2 * k + 2) % (2 * m)],
+      by = hull[(2 * k + 3) % (2 * m)];
     const len = Math.hypot(bx - ax, by - ay);
     if (len === 0) continue;
     // Positive signed area: the interior is on the side of the normal (-dy, dx).
@@ -140,11 +142,21 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
 
   // Frame bounding box of the crop region that can have weight > 0.
   const cropToFrame = invertAffine(frameToCrop);
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (const [u, v] of [[0, vTop], [S - 1, vTop], [0, S - 1], [S - 1, S - 1]]) {
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
+  for (const [u, v] of [
+    [0, vTop],
+    [S - 1, vTop],
+    [0, S - 1],
+    [S - 1, S - 1],
+  ]) {
     const [x, y] = applyAffine(cropToFrame, u, v);
-    minX = Math.min(minX, x); maxX = Math.max(maxX, x);
-    minY = Math.min(minY, y); maxY = Math.max(maxY, y);
+    minX = Math.min(minX, x);
+    maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y);
+    maxY = Math.max(maxY, y);
   }
   const x0 = Math.max(0, Math.floor(minX));
   const x1 = Math.min(image.width - 1, Math.ceil(maxX));
@@ -174,11 +186,14 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
       const fu = u - ui;
       const fv = v - vi;
       const i00 = vi * S + ui;
-      const w00 = (1 - fu) * (1 - fv), w01 = fu * (1 - fv), w10 = (1 - fu) * fv, w11 = fu * fv;
+      const w00 = (1 - fu) * (1 - fv),
+        w01 = fu * (1 - fv),
+        w10 = (1 - fu) * fv,
+        w11 = fu * fv;
       const p = (y * W + x) * 4;
       for (let ch = 0; ch < 3; ch++) {
         const o = ch * plane + i00;
-        const gen = ((src[o] * w00 + src[o + 1] * w01 + src[o + S] * w10 + src[o + S + 1] * w11) - r0) * k;
+        const gen = (src[o] * w00 + src[o + 1] * w01 + src[o + S] * w10 + src[o + S + 1] * w11 - r0) * k;
         out[p + ch] = out[p + ch] + (gen - out[p + ch]) * w; // Uint8ClampedArray rounds and clamps
       }
     }

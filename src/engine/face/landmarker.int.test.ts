@@ -15,14 +15,17 @@ afterAll(() => lm?.dispose());
 /** Rotates by `deg` about the centre and shifts by (dx, dy); returns the image and its frame→frame map. */
 function moved(img: RgbaImage, deg: number, dx: number, dy: number): { image: RgbaImage; map: [number, number, number, number, number, number] } {
   const t = (deg * Math.PI) / 180;
-  const c = Math.cos(t), s = Math.sin(t);
-  const cx = img.width / 2, cy = img.height / 2;
+  const c = Math.cos(t),
+    s = Math.sin(t);
+  const cx = img.width / 2,
+    cy = img.height / 2;
   const map: [number, number, number, number, number, number] = [c, -s, cx + dx - c * cx + s * cy, s, c, cy + dy - s * cx - c * cy];
   const out = new Uint8ClampedArray(img.data.length);
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       // inverse map, nearest neighbour, edge clamp
-      const ux = x - cx - dx, uy = y - cy - dy;
+      const ux = x - cx - dx,
+        uy = y - cy - dy;
       const sx = Math.min(img.width - 1, Math.max(0, Math.round(c * ux + s * uy + cx)));
       const sy = Math.min(img.height - 1, Math.max(0, Math.round(-s * ux + c * uy + cy)));
       out.set(img.data.subarray((sy * img.width + sx) * 4, (sy * img.width + sx) * 4 + 4), (y * img.width + x) * 4);

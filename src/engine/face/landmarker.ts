@@ -34,18 +34,21 @@ const ROI_SCALE = 1.5;
 
 // Refinement maps of the attention model's sub-outputs onto the 468-point mesh (MediaPipe's
 // landmarks_refinement configs, as used by @vladmandic/human).
+// biome-ignore format: a table, one row per line
 const LIPS_REFINEMENT = [
   61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
   78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415,
   76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306, 184, 74, 73, 72, 11, 302, 303, 304, 408,
   62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292, 183, 42, 41, 38, 12, 268, 271, 272, 407,
 ];
+// biome-ignore format: a table, one row per line
 const RIGHT_EYE_REFINEMENT = [
   33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
   130, 25, 110, 24, 23, 22, 26, 112, 243, 247, 30, 29, 27, 28, 56, 190,
   226, 31, 228, 229, 230, 231, 232, 233, 244, 113, 225, 224, 223, 222, 221, 189,
   35, 124, 46, 53, 52, 65, 143, 111, 117, 118, 119, 120, 121, 128, 245, 156, 70, 63, 105, 66, 107, 55, 193,
 ];
+// biome-ignore format: a table, one row per line
 const LEFT_EYE_REFINEMENT = [
   263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
   359, 255, 339, 254, 253, 252, 256, 341, 463, 467, 260, 259, 257, 258, 286, 414,
@@ -112,8 +115,7 @@ function sampleInput(image: RgbaImage, frameToInput: Affine, size: number, k: nu
       const w10 = (1 - fx) * fy;
       const w11 = fx * fy;
       for (let ch = 0; ch < 3; ch++) {
-        buf[j + ch] =
-          (data[p00 + ch] * w00 + data[p01 + ch] * w01 + data[p10 + ch] * w10 + data[p11 + ch] * w11) * k + o;
+        buf[j + ch] = (data[p00 + ch] * w00 + data[p01 + ch] * w01 + data[p10 + ch] * w10 + data[p11 + ch] * w11) * k + o;
       }
     }
   }
@@ -170,14 +172,19 @@ export class FaceLandmarker {
         `facemesh-attention.json lacks outputs ${missing.join(', ')} (has ${names.join(', ')}); expected the attention mesh model`,
       );
     }
-    return new FaceLandmarker(detector, mesh, {
-      flag: 'Identity',
-      mesh: 'Identity_4',
-      lips: 'Identity_3',
-      // Identity_1/Identity_2 are the subject's right eye/iris, Identity_5/Identity_6 the left (checked on real frames).
-      eyes: ['Identity_1', 'Identity_5'],
-      irises: ['Identity_2', 'Identity_6'],
-    }, opts);
+    return new FaceLandmarker(
+      detector,
+      mesh,
+      {
+        flag: 'Identity',
+        mesh: 'Identity_4',
+        lips: 'Identity_3',
+        // Identity_1/Identity_2 are the subject's right eye/iris, Identity_5/Identity_6 the left (checked on real frames).
+        eyes: ['Identity_1', 'Identity_5'],
+        irises: ['Identity_2', 'Identity_6'],
+      },
+      opts,
+    );
   }
 
   /** Landmarks of the most prominent face in frame pixel coordinates, or null. */

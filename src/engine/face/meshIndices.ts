@@ -27,6 +27,7 @@ export const CHIN = 152;
 export const FOREHEAD = [10, 151, 9] as const;
 export const FACE_SIDES = [234, 454] as const;
 /** The face's silhouette (Face Mesh's FACE_OVAL contour), clockwise from the forehead. */
+// biome-ignore format: a table, one row per line
 export const FACE_OVAL = [
   10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
   152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
@@ -36,6 +37,7 @@ export const FACE_OVAL = [
  * Points that stay put when the mouth opens or the jaw drops: eye corners, nose bridge and tip,
  * nostrils, forehead, temples and the face sides at eye/cheekbone height.
  */
+// biome-ignore format: a table, one row per line
 export const STABLE_POINTS = [
   33, 133, 362, 263, // eye corners
   168, 6, 197, 195, 5, 4, 1, // nose bridge → tip

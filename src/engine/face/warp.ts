@@ -27,12 +27,7 @@ function checkSize(S: number): void {
  * Samples `image` at crop pixels (0..S-1)² through the inverse of frameToCrop and hands each
  * bilinear RGB result to `write(pixelIndex, r, g, b)`. Edge-clamped outside the image.
  */
-function sampleCrop(
-  image: RgbaImage,
-  frameToCrop: Affine,
-  S: number,
-  write: (i: number, r: number, g: number, b: number) => void,
-): void {
+function sampleCrop(image: RgbaImage, frameToCrop: Affine, S: number, write: (i: number, r: number, g: number, b: number) => void): void {
   const [a, b, c, d, e, f] = invertAffine(frameToCrop);
   const { width: W, height: H, data } = image;
   const maxX = W - 1;

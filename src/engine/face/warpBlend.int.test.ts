@@ -155,6 +155,8 @@ describe('face-region paste (only the face is replaced)', () => {
 
   it('a wrong-sized region is refused', () => {
     const frame = { width: 4, height: 4, data: new Uint8ClampedArray(64) };
-    expect(() => pasteBack(frame, { size: 8, data: new Float32Array(192) }, [1, 0, 0, 0, 1, 0], { range: RANGE, maskRatio: 0.5, region: new Float32Array(10) })).toThrow(/8×8 weights/);
+    expect(() =>
+      pasteBack(frame, { size: 8, data: new Float32Array(192) }, [1, 0, 0, 0, 1, 0], { range: RANGE, maskRatio: 0.5, region: new Float32Array(10) }),
+    ).toThrow(/8×8 weights/);
   });
 });

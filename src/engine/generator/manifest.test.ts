@@ -89,6 +89,8 @@ describe('the manifest\'s "model" cannot point anywhere else', () => {
 
   it('resolves a plain name (or a sub-folder) next to the manifest', () => {
     expect(resolveModelUrl('http://127.0.0.1:5173/models/manifest.json', 'generator.onnx').href).toBe('http://127.0.0.1:5173/models/generator.onnx');
-    expect(resolveModelUrl('http://127.0.0.1:5173/models/v2/manifest.json?x=1', 'w/gen-0.4_a.onnx').href).toBe('http://127.0.0.1:5173/models/v2/w/gen-0.4_a.onnx');
+    expect(resolveModelUrl('http://127.0.0.1:5173/models/v2/manifest.json?x=1', 'w/gen-0.4_a.onnx').href).toBe(
+      'http://127.0.0.1:5173/models/v2/w/gen-0.4_a.onnx',
+    );
   });
 });

@@ -132,7 +132,9 @@ export function parseManifest(json: unknown): GeneratorManifest {
       'model',
     );
   }
-  const cropSize = num(json, 'cropSize', 'cropSize', (n) => (Number.isInteger(n) && n >= 16 && n <= 1024 ? null : 'must be a whole number between 16 and 1024'))!;
+  const cropSize = num(json, 'cropSize', 'cropSize', (n) =>
+    Number.isInteger(n) && n >= 16 && n <= 1024 ? null : 'must be a whole number between 16 and 1024',
+  )!;
   const cropTemplate = str(json, 'cropTemplate', 'cropTemplate')!;
   const maskRatio = num(json, 'maskRatio', 'maskRatio', (n) => (n > 0 && n <= 1 ? null : 'must be a fraction in (0, 1] — 0.5 blanks the lower half'))!;
   const range = json.imageRange;
@@ -177,7 +179,8 @@ export function parseManifest(json: unknown): GeneratorManifest {
     `batch 1, ${bins} mel bins${melBinsKey ? ` (mel.${melBinsKey})` : ''}, ${T} frames = audioWindow.past ${past} + lookahead ${lookahead}`,
   );
   const names = [inputs.masked.name, inputs.reference.name, inputs.audio.name];
-  if (new Set(names).size !== 3) throw new ManifestError(`The three inputs need distinct names, but they are ${names.map((n) => `"${n}"`).join(', ')}.`, 'inputs');
+  if (new Set(names).size !== 3)
+    throw new ManifestError(`The three inputs need distinct names, but they are ${names.map((n) => `"${n}"`).join(', ')}.`, 'inputs');
   if (names.includes(output.name)) throw new ManifestError(`The output name "${output.name}" is also used by an input.`, 'output.name');
 
   const m: GeneratorManifest = {

@@ -34,7 +34,10 @@ function conv3x3(x: Float32Array, C: number, H: number, W: number, w: Float32Arr
   return out;
 }
 
-const C = 2, M = 3, H = 5, W = 6;
+const C = 2,
+  M = 3,
+  H = 5,
+  W = 6;
 function oneConvModel(w: Float32Array, b: Float32Array): Uint8Array {
   return buildOnnxModel({
     inputs: [{ name: 'x', dims: [1, C, H, W] }],
@@ -153,7 +156,13 @@ describe('replaceInitializers', () => {
     const original = oneConvModel(w0, b0);
     const w1 = randArray(M * C * 9, 20);
     const b1 = randArray(M, 21);
-    const patched = replaceInitializers(original, new Map([['conv.weight', w1], ['conv.bias', b1]]));
+    const patched = replaceInitializers(
+      original,
+      new Map([
+        ['conv.weight', w1],
+        ['conv.bias', b1],
+      ]),
+    );
 
     const before = await runConv(original, x);
     const after = await runConv(patched, x);

@@ -561,9 +561,7 @@ export interface OnnxNodeSpec {
   attributes?: Record<string, OnnxAttributeSpec>;
 }
 
-export type OnnxTensorSpec =
-  | { name: string; dims: number[]; data: Float32Array }
-  | { name: string; dims: number[]; int64: number[] };
+export type OnnxTensorSpec = { name: string; dims: number[]; data: Float32Array } | { name: string; dims: number[]; int64: number[] };
 
 export interface OnnxValueSpec {
   name: string;

@@ -20,7 +20,11 @@ export const CONTRACT_OPS: ReadonlySet<string> = new Set(Object.keys(OPS));
 
 /** The ops with `capability`. */
 export function opsWith(capability: OpCapability): ReadonlySet<string> {
-  return new Set(Object.entries(OPS).filter(([, caps]) => caps.includes(capability)).map(([op]) => op));
+  return new Set(
+    Object.entries(OPS)
+      .filter(([, caps]) => caps.includes(capability))
+      .map(([op]) => op),
+  );
 }
 
 /**

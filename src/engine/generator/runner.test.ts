@@ -13,9 +13,7 @@ const N = 3 * S * S;
 /** A crop-like image: smooth gradients per channel, in [0, 1]. */
 function image(): Float32Array {
   const out = new Float32Array(N);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < S; y++)
-      for (let x = 0; x < S; x++) out[(c * S + y) * S + x] = 0.2 + 0.6 * ((x + y * (c + 1)) % S) / S;
+  for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[(c * S + y) * S + x] = 0.2 + (0.6 * ((x + y * (c + 1)) % S)) / S;
   return out;
 }
 
@@ -76,10 +74,7 @@ describe('GeneratorRunner (real onnxruntime-web, wasm in Node)', () => {
       expect(meanAbsDiff(silent, speech, [0, S / 2])).toBe(0);
 
       // Deterministic: the same inputs give the same output, also when runs overlap.
-      const [again, speechAgain] = await Promise.all([
-        runner.run({ ...inputs, audio: mel('silence') }),
-        runner.run({ ...inputs, audio: mel('speech') }),
-      ]);
+      const [again, speechAgain] = await Promise.all([runner.run({ ...inputs, audio: mel('silence') }), runner.run({ ...inputs, audio: mel('speech') })]);
       expect(again).toEqual(silent);
       expect(speechAgain).toEqual(speech);
 
@@ -115,9 +110,9 @@ describe('GeneratorRunner (real onnxruntime-web, wasm in Node)', () => {
     expect(runner.backend).toBe('wasm');
     expect(runner.fallbackReason).toBeUndefined();
     await runner.dispose();
-    await expect(runner.run({ masked: new Float32Array(3 * 32 * 32), reference: new Float32Array(3 * 32 * 32), audio: new Float32Array(80 * T) })).rejects.toThrow(
-      /already closed/,
-    );
+    await expect(
+      runner.run({ masked: new Float32Array(3 * 32 * 32), reference: new Float32Array(3 * 32 * 32), audio: new Float32Array(80 * T) }),
+    ).rejects.toThrow(/already closed/);
   });
 
   it('validates before creating a session, and rejects inputs of the wrong size by name', async () => {

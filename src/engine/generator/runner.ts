@@ -59,9 +59,7 @@ async function webGpuUnavailableReason(): Promise<string | null> {
  * wasm threads for this environment: min(4, cores) on cross-origin-isolated pages (threads need
  * SharedArrayBuffer, which only exists there), otherwise 1.
  */
-export function wasmThreadCount(
-  g: { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } } = globalThis as never,
-): number {
+export function wasmThreadCount(g: { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } } = globalThis as never): number {
   if (!g.crossOriginIsolated) return 1;
   return Math.max(1, Math.min(4, g.navigator?.hardwareConcurrency ?? 1));
 }

@@ -182,8 +182,7 @@ export const OP_RULES: Readonly<Record<string, OpRule>> = {
       const pads = intsAttr(n, 'pads') ?? new Array(2 * k).fill(0);
       const outPad = intsAttr(n, 'output_padding') ?? new Array(k).fill(0);
       const explicit = intsAttr(n, 'output_shape');
-      const spatial =
-        explicit?.slice(-k) ?? x.slice(2).map((d, i) => strides[i] * (d - 1) + outPad[i] + (kernel[i] - 1) * dil[i] + 1 - pads[i] - pads[i + k]);
+      const spatial = explicit?.slice(-k) ?? x.slice(2).map((d, i) => strides[i] * (d - 1) + outPad[i] + (kernel[i] - 1) * dil[i] + 1 - pads[i] - pads[i + k]);
       // Every input pixel scatters a (M/group)×kernel patch.
       return { out: [x[0], w[1] * group, ...spatial], macs: prod(x) * w[1] * prod(kernel) };
     },

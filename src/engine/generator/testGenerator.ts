@@ -54,8 +54,7 @@ function randn(rand: () => number, n: number, std: number): Float32Array {
 function audioWeights(M: number, rand: () => number): Float32Array {
   const w = new Float32Array(M * 3);
   const noise = randn(rand, M * 3, 0.1);
-  for (let m = 0; m < M; m++)
-    for (let c = 0; c < 3; c++) w[m * 3 + c] = (6 / M) * (Math.cos((Math.PI * (m + 0.5) * (c + 1)) / M) + noise[m * 3 + c]);
+  for (let m = 0; m < M; m++) for (let c = 0; c < 3; c++) w[m * 3 + c] = (6 / M) * (Math.cos((Math.PI * (m + 0.5) * (c + 1)) / M) + noise[m * 3 + c]);
   return w;
 }
 

@@ -53,7 +53,7 @@ describe('validateGenerator', () => {
   it('not-onnx: random bytes, an HTML error page, a truncated download', () => {
     const { bytes, manifest } = generator();
     let s = 7;
-    const random = Uint8Array.from({ length: 4096 }, () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24));
+    const random = Uint8Array.from({ length: 4096 }, () => (s = (s * 1103515245 + 12345) >>> 0) >>> 24);
     expectCode(() => validateGenerator(random, manifest), 'not-onnx', /not a valid ONNX model/);
     const html = new TextEncoder().encode('<!DOCTYPE html><html><body>404 Not Found</body></html>');
     expectCode(() => validateGenerator(html, manifest), 'not-onnx', /not a valid ONNX model/);
@@ -64,7 +64,11 @@ describe('validateGenerator', () => {
   it('too-large: over the manifest limit, with both sizes in the message', () => {
     const { bytes, manifest } = generator();
     expect(bytes.length).toBeGreaterThan(2048);
-    expectCode(() => validateGenerator(bytes, { ...manifest, maxBytes: 2048 }), 'too-large', new RegExp(`\\(${bytes.length} bytes\\), more than the 2\\.0 kB limit set by the manifest \\(maxBytes\\)`));
+    expectCode(
+      () => validateGenerator(bytes, { ...manifest, maxBytes: 2048 }),
+      'too-large',
+      new RegExp(`\\(${bytes.length} bytes\\), more than the 2\\.0 kB limit set by the manifest \\(maxBytes\\)`),
+    );
     expectCode(() => validateGenerator(bytes, manifest, { maxBytes: 1000 }), 'too-large', /more than the/);
   });
 

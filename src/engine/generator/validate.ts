@@ -69,13 +69,7 @@ function firstDifference(a: unknown, b: unknown, path: string): string | null {
   return `${path} is ${JSON.stringify(a)} but the engine uses ${JSON.stringify(b)}`;
 }
 
-function checkTensor(
-  kind: 'input' | 'output',
-  role: string,
-  spec: GeneratorTensorSpec,
-  actual: OnnxValueInfo | undefined,
-  available: OnnxValueInfo[],
-): void {
+function checkTensor(kind: 'input' | 'output', role: string, spec: GeneratorTensorSpec, actual: OnnxValueInfo | undefined, available: OnnxValueInfo[]): void {
   if (!actual) {
     const names = available.map((v) => `"${v.name}"`).join(', ') || 'none';
     throw new GeneratorValidationError(
@@ -113,10 +107,7 @@ export function validateGenerator(bytes: Uint8Array, manifest: GeneratorManifest
   if (opts.expectedMel !== undefined) {
     const diff = firstDifference(manifest.mel, opts.expectedMel, 'mel');
     if (diff) {
-      throw new GeneratorValidationError(
-        'manifest-mismatch',
-        `The model was made for different audio features than this app computes: ${diff}.`,
-      );
+      throw new GeneratorValidationError('manifest-mismatch', `The model was made for different audio features than this app computes: ${diff}.`);
     }
   }
 
@@ -144,9 +135,21 @@ export function validateGenerator(bytes: Uint8Array, manifest: GeneratorManifest
     ['audio', manifest.inputs.audio],
   ] as const;
   for (const [role, spec] of roles) {
-    checkTensor('input', role, spec, info.inputs.find((i) => i.name === spec.name), info.inputs);
+    checkTensor(
+      'input',
+      role,
+      spec,
+      info.inputs.find((i) => i.name === spec.name),
+      info.inputs,
+    );
   }
-  checkTensor('output', 'generated-image', manifest.output, info.outputs.find((o) => o.name === manifest.output.name), info.outputs);
+  checkTensor(
+    'output',
+    'generated-image',
+    manifest.output,
+    info.outputs.find((o) => o.name === manifest.output.name),
+    info.outputs,
+  );
   const known = new Set(roles.map(([, s]) => s.name));
   const extra = info.inputs.filter((i) => !known.has(i.name));
   if (extra.length) {

@@ -10,9 +10,7 @@ export class LatencyTracker {
   private samples: number[] = [];
   private delayMs = 0;
 
-  constructor(
-    private readonly opts: { window?: number; hysteresisMs?: number; maxDelayMs?: number } = {},
-  ) {}
+  constructor(private readonly opts: { window?: number; hysteresisMs?: number; maxDelayMs?: number } = {}) {}
 
   add(captureMs: number, outputMs: number): void {
     const latency = outputMs - captureMs;

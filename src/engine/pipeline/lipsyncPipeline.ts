@@ -130,7 +130,13 @@ export class LipsyncPipeline {
     const t = frame.transform;
     const transform: Affine = [t[0] * k, t[1] * k, t[2] * k, t[3] * k, t[4] * k, t[5] * k];
     const crop = warpToCrop(image, transform, S, imageRange);
-    return { ...frame, transform, crop, masked: maskLower(crop, maskRatio, maskFill), cut: { maskRatio, maskFill, imageRange: [imageRange[0], imageRange[1]] } };
+    return {
+      ...frame,
+      transform,
+      crop,
+      masked: maskLower(crop, maskRatio, maskFill),
+      cut: { maskRatio, maskFill, imageRange: [imageRange[0], imageRange[1]] },
+    };
   }
 
   /** Runs the generator. `audio` is the [80, T] mel window the manifest asks for. */

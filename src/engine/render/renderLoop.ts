@@ -128,7 +128,10 @@ export function renderAudioFrom(samples: Float32Array, sampleRate: number): Rend
   let peak = 0;
   for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
   if (peak < SILENCE_PEAK) {
-    throw new RenderError('render-silent-audio', 'The audio track is silent (no sound anywhere in it): the mouth would stay closed. Choose a recording with speech.');
+    throw new RenderError(
+      'render-silent-audio',
+      'The audio track is silent (no sound anywhere in it): the mouth would stay closed. Choose a recording with speech.',
+    );
   }
   const s16 = sampleRate === MEL_CONFIG.sampleRate ? samples : resampleBuffer(samples, sampleRate);
   return { mel: computeLogMel(s16), melFrames: melFrameCount(s16.length), seconds: samples.length / sampleRate };
@@ -279,11 +282,15 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     if (run.step === 0) await holdFrame(run);
     else if (run.step === 1) {
       const painted = await paintAll(prefetched(source.read(run.sourceStart, run.sourceStart + run.length)), run.outputStart);
-      if (painted !== run.length) throw new RenderError('render-failed', `The face video ended early: frame ${run.sourceStart + painted} of ${source.frameCount} could not be decoded.`);
+      if (painted !== run.length)
+        throw new RenderError('render-failed', `The face video ended early: frame ${run.sourceStart + painted} of ${source.frameCount} could not be decoded.`);
     } else await backward(run);
   }
   if (facesFound === 0 && plan.audioFrames > 0) {
-    throw new RenderError('render-no-face', 'No face was found in any frame of the face video or image: use one where a face looks at the camera, large enough and well lit.');
+    throw new RenderError(
+      'render-no-face',
+      'No face was found in any frame of the face video or image: use one where a face looks at the camera, large enough and well lit.',
+    );
   }
   const elapsedMs = now() - t0;
   const stages = Object.fromEntries(Object.entries(spent).map(([k, ms]) => [k, ms / Math.max(1, done)])) as RenderStages;

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from './rng.ts';
 import contract from '../contract.json' with { type: 'json' };
-import { CropWarper, DEFAULT_AUGMENT, IDENTITY_AFFINE, augmentFromContract, drawAugment, resolveAugment, warpLandmarks, type Affine, type ColourJitter } from './augment.ts';
+import {
+  CropWarper,
+  DEFAULT_AUGMENT,
+  IDENTITY_AFFINE,
+  augmentFromContract,
+  drawAugment,
+  resolveAugment,
+  warpLandmarks,
+  type Affine,
+  type ColourJitter,
+} from './augment.ts';
 import { LANDMARK_COUNT } from '../face/meshIndices.ts';
 import { mouthWeightMap } from './losses.ts';
 
@@ -37,7 +47,9 @@ function warp(src: Uint8Array, affine: Affine, colour = NO_COLOUR, range: [numbe
 
 /** Intensity-weighted centroid of channel 0 in continuous crop coordinates (pixel centres at i + 0.5). */
 function centroid(planar: Float32Array, size: number): [number, number] {
-  let sx = 0, sy = 0, sw = 0;
+  let sx = 0,
+    sy = 0,
+    sw = 0;
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++) {
       const w = planar[y * size + x];
@@ -83,7 +95,10 @@ describe('augment settings and draws', () => {
   it('draws stay within the configured ranges and cover them', () => {
     const rng = mulberry32(11);
     const d = DEFAULT_AUGMENT;
-    let maxShift = 0, maxZoom = 0, maxRefShift = 0, maxBright = 0;
+    let maxShift = 0,
+      maxZoom = 0,
+      maxRefShift = 0,
+      maxBright = 0;
     for (let i = 0; i < 2000; i++) {
       const a = drawAugment(rng, d);
       for (const t of [a.target.tx, a.target.ty]) expect(Math.abs(t)).toBeLessThanOrEqual(2 * d.shift);
@@ -113,7 +128,8 @@ describe('augment settings and draws', () => {
     expect(run(5)).toEqual(run(5));
     expect(run(6)).not.toEqual(run(5));
     const src = noiseCrop(1);
-    const a5 = run(5)[0], a6 = run(6)[0];
+    const a5 = run(5)[0],
+      a6 = run(6)[0];
     expect(warp(src, a5.target, a5.colour)).toEqual(warp(src, run(5)[0].target, run(5)[0].colour));
     expect(warp(src, a6.target, a6.colour)).not.toEqual(warp(src, a5.target, a5.colour));
   });
@@ -122,7 +138,11 @@ describe('augment settings and draws', () => {
 describe('CropWarper', () => {
   it('identity warp and colour reproduce the plain conversion exactly, in any imageRange', () => {
     const src = noiseCrop(2);
-    for (const range of [[0, 1], [-1, 1], [0, 255]] as [number, number][]) {
+    for (const range of [
+      [0, 1],
+      [-1, 1],
+      [0, 255],
+    ] as [number, number][]) {
       expect(warp(src, IDENTITY_AFFINE, NO_COLOUR, range)).toEqual(plainPlanar(src, S, range));
       const a = drawAugment(mulberry32(9), ZERO);
       expect(warp(src, a.target, a.colour, range)).toEqual(plainPlanar(src, S, range));
@@ -176,7 +196,8 @@ describe('CropWarper', () => {
     // Stronger than the defaults so the dot really moves (several px).
     const strong = resolveAugment({ shift: 0.08, scale: 0.15 });
     for (let trial = 0; trial < 20; trial++) {
-      const px = 16 + Math.floor(rng() * 32), py = 16 + Math.floor(rng() * 32);
+      const px = 16 + Math.floor(rng() * 32),
+        py = 16 + Math.floor(rng() * 32);
       const src = new Uint8Array(S * S * 3);
       src[3 * (py * S + px)] = 255;
       const lm = new Float32Array([px + 0.5, py + 0.5, 7]); // landmark at the dot's pixel centre
@@ -206,14 +227,18 @@ describe('CropWarper', () => {
     const a = { scale: 1, tx: (2 * 5) / S, ty: 0 };
     const w0 = mouthWeightMap(lm, S);
     const w1 = mouthWeightMap(warpLandmarks(lm, S, a), S);
-    const c0 = centroid(w0, S), c1 = centroid(w1, S);
+    const c0 = centroid(w0, S),
+      c1 = centroid(w1, S);
     expect(c1[0]).toBeCloseTo(c0[0] - 5, 1);
     expect(c1[1]).toBeCloseTo(c0[1], 3);
   });
 
   it('the colour jitter is identical for target and reference of a sample (flat colour pair)', () => {
     const rng = mulberry32(4);
-    for (const range of [[0, 1], [-1, 1]] as [number, number][]) {
+    for (const range of [
+      [0, 1],
+      [-1, 1],
+    ] as [number, number][]) {
       for (let i = 0; i < 10; i++) {
         const a = drawAugment(rng, DEFAULT_AUGMENT);
         const rgb: [number, number, number] = [90, 140, 200];

@@ -167,16 +167,26 @@ export class CropWarper {
     // With contrast 1, brightness 0, gain 1 this is y = x exactly.
     const c = colour.contrast;
     const off = 127.5 - 127.5 * c + 255 * colour.brightness;
-    const a0 = c * colour.gain[0], b0 = off * colour.gain[0];
-    const a1 = c * colour.gain[1], b1 = off * colour.gain[1];
-    const a2 = c * colour.gain[2], b2 = off * colour.gain[2];
+    const a0 = c * colour.gain[0],
+      b0 = off * colour.gain[0];
+    const a1 = c * colour.gain[1],
+      b1 = off * colour.gain[1];
+    const a2 = c * colour.gain[2],
+      b2 = off * colour.gain[2];
     const k = (hi - lo) / 255;
     for (let y = 0; y < S; y++) {
-      const r0 = 3 * y0[y] * S, r1 = 3 * y1[y] * S, wy = fy[y];
+      const r0 = 3 * y0[y] * S,
+        r1 = 3 * y1[y] * S,
+        wy = fy[y];
       const o = y * S;
       for (let x = 0; x < S; x++) {
-        const c0 = 3 * x0[x], c1 = 3 * x1[x], wx = fx[x];
-        const p00 = r0 + c0, p01 = r0 + c1, p10 = r1 + c0, p11 = r1 + c1;
+        const c0 = 3 * x0[x],
+          c1 = 3 * x1[x],
+          wx = fx[x];
+        const p00 = r0 + c0,
+          p01 = r0 + c1,
+          p10 = r1 + c0,
+          p11 = r1 + c1;
         const i = flip ? o + S - 1 - x : o + x;
         out[i] = jitter(bilinear(src, p00, p01, p10, p11, wx, wy), a0, b0) * k + lo;
         out[plane + i] = jitter(bilinear(src, p00 + 1, p01 + 1, p10 + 1, p11 + 1, wx, wy), a1, b1) * k + lo;

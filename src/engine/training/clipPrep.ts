@@ -126,7 +126,7 @@ export async function prepareClip(opts: PrepareClipOptions): Promise<PreparedCli
   if (!audio.samples.length) throw new ClipPrepError('no-audio', 'The clip has no audio track: fine-tuning needs the voice that goes with the video.');
   let peak = 0;
   for (let i = 0; i < audio.samples.length; i++) peak = Math.max(peak, Math.abs(audio.samples[i]));
-  if (peak < 1e-4) throw new ClipPrepError('silent-audio', 'The clip\'s audio is silent: check the microphone (or the file\'s audio track) and record again.');
+  if (peak < 1e-4) throw new ClipPrepError('silent-audio', "The clip's audio is silent: check the microphone (or the file's audio track) and record again.");
   const proc = new CropFrameProcessor(opts.landmarker, S);
   proc.reset();
   const crops: Uint8Array[] = [];

@@ -28,11 +28,21 @@ beforeAll(async () => {
   installFastCpuKernels();
 });
 
-describe('fast cpu kernels give the original kernels\' results', () => {
+describe("fast cpu kernels give the original kernels' results", () => {
   it.each([
     { x: [2, 9, 8, 3], f: [3, 3, 3, 4], strides: [2, 2], pad: 1 },
     { x: [1, 8, 8, 2], f: [3, 3, 2, 5], strides: [1, 1], pad: 'valid' },
-    { x: [1, 1, 16, 4], f: [1, 3, 4, 6], strides: [1, 2], pad: [[0, 0], [0, 0], [1, 1], [0, 0]] },
+    {
+      x: [1, 1, 16, 4],
+      f: [1, 3, 4, 6],
+      strides: [1, 2],
+      pad: [
+        [0, 0],
+        [0, 0],
+        [1, 1],
+        [0, 0],
+      ],
+    },
   ] as const)('Conv2DBackpropFilter %j', ({ x, f, strides, pad }) => {
     const xs = tf.randomNormal([...x], 0, 1, 'float32', 1);
     const y = tf.conv2d(xs as tf.Tensor4D, tf.zeros([...f]) as tf.Tensor4D, [...strides] as [number, number], pad as never);

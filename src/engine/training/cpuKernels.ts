@@ -29,8 +29,29 @@ function conv2DBackpropFilterFast(args: KernelArgs, fallback: KernelFn): tf.Tens
     filterShape: [number, number, number, number];
   };
   if (dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') return fallback(args);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: M, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: Ho,
+    outWidth: Wo,
+    outChannels: M,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const xv = backend.data.get(x.dataId).values as Float32Array;

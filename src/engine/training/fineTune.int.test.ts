@@ -80,7 +80,9 @@ describe('prepareClip on a real clip', () => {
   it('refuses a clip without audio or without a face, saying so', async () => {
     const landmarker = { detect: () => null };
     const frames = [{ width: 8, height: 8, data: new Uint8ClampedArray(256) }];
-    await expect(prepareClip({ frames, fps: 25, audio: { samples: new Float32Array(0), sampleRate: 16000 }, landmarker, size: S })).rejects.toMatchObject({ code: 'no-audio' });
+    await expect(prepareClip({ frames, fps: 25, audio: { samples: new Float32Array(0), sampleRate: 16000 }, landmarker, size: S })).rejects.toMatchObject({
+      code: 'no-audio',
+    });
     const noise = Float32Array.from({ length: 1600 }, (_, i) => Math.sin(i));
     const err = await prepareClip({ frames, fps: 25, audio: { samples: noise, sampleRate: 16000 }, landmarker, size: S }).catch((e) => e);
     expect(err).toBeInstanceOf(ClipPrepError);
@@ -164,7 +166,9 @@ describe('FineTuner augmentation', () => {
   const ZERO = { shift: 0, scale: 0, refShift: 0, refScale: 0, brightness: 0, contrast: 0, gain: 0 };
 
   it('training batches: masked cut from the augmented target, weight follows it, audio untouched; seeded', () => {
-    const a = tuner({ seed: 3 }), b = tuner({ seed: 3 }), c = tuner({ seed: 4 });
+    const a = tuner({ seed: 3 }),
+      b = tuner({ seed: 3 }),
+      c = tuner({ seed: 4 });
     try {
       const pairs = a.valPairs.slice(0, 2);
       const plain = a['batch'](pairs);
@@ -190,11 +194,14 @@ describe('FineTuner augmentation', () => {
   });
 
   it('validation and preview are not augmented; zero-strength augmentation trains exactly like none', async () => {
-    const on = tuner({ seed: 5 }), off = tuner({ seed: 5, augment: false }), zero = tuner({ seed: 5, augment: ZERO });
+    const on = tuner({ seed: 5 }),
+      off = tuner({ seed: 5, augment: false }),
+      zero = tuner({ seed: 5, augment: ZERO });
     try {
       expect(await on.validate()).toEqual(await off.validate());
       expect((await on.preview(1)).prediction).toEqual((await off.preview(1)).prediction);
-      const s0 = await off.step(), s1 = await off.step();
+      const s0 = await off.step(),
+        s1 = await off.step();
       // Same pairs (augmentation draws from its own stream) and identity batches ⇒ the same losses.
       expect(await zero.step()).toEqual(s0);
       expect(await zero.step()).toEqual(s1);
@@ -217,7 +224,9 @@ describe.skipIf(!!noTorch)('FineTuner with a generator exported by tools/train',
     const ft = new FineTuner({ modelBytes: gen.bytes, manifest: gen.manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8 });
     try {
       const { before, after, stepsPerSec } = await trainSteps(ft, 30);
-      console.log(`exported generator S=${S} widths 8,16,16,16, batch 4, tfjs cpu: ${stepsPerSec.toFixed(2)} steps/s; val loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)} (mouth ${before.mouth.toFixed(4)} → ${after.mouth.toFixed(4)})`);
+      console.log(
+        `exported generator S=${S} widths 8,16,16,16, batch 4, tfjs cpu: ${stepsPerSec.toFixed(2)} steps/s; val loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)} (mouth ${before.mouth.toFixed(4)} → ${after.mouth.toFixed(4)})`,
+      );
       expect(after.loss).toBeLessThan(before.loss * 0.98);
       const bytes = ft.toOnnx();
       expect(readOnnxModel(bytes).nodes).toEqual(readOnnxModel(gen.bytes).nodes);

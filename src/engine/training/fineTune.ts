@@ -17,7 +17,17 @@ import { LANDMARK_COUNT } from '../face/meshIndices.ts';
 import type { RgbaImage } from '../types.ts';
 import { onnxToTf, type TfOnnxNetwork } from './onnxToTf.ts';
 import { DEFAULT_LOSS_WEIGHTS, lipsyncLoss, mouthWeightMap, type LossTerms, type LossWeights } from './losses.ts';
-import { DEFAULT_MIN_OFFSET, SamplerError, epochPairs, holdOutTail, planPairs, restrictValid, samplePairs, type PairPlan, type TrainingPair } from './sampler.ts';
+import {
+  DEFAULT_MIN_OFFSET,
+  SamplerError,
+  epochPairs,
+  holdOutTail,
+  planPairs,
+  restrictValid,
+  samplePairs,
+  type PairPlan,
+  type TrainingPair,
+} from './sampler.ts';
 import { mulberry32, type Rng } from './rng.ts';
 import { CropWarper, drawAugment, resolveAugment, warpLandmarks, type AugmentSettings } from './augment.ts';
 import { CodedError } from '../codedError.ts';
@@ -117,7 +127,12 @@ export class FineTuner {
     const split = holdOutTail(clip.frames, opts.holdOut ?? 0.1);
     this.trainPlan = planSplit(clip.valid, split.train, this.minOffset, 'training part', clip.fps);
     const valPlan = planSplit(clip.valid, split.holdout, this.minOffset, 'held-out tail', clip.fps);
-    this.valPairs = samplePairs({ valid: restrictValid(clip.valid, split.holdout), count: Math.min(opts.valPairs ?? 16, Math.max(valPlan.targetCount, 1) * 4), rng: seed + 1, minOffset: this.minOffset }).pairs;
+    this.valPairs = samplePairs({
+      valid: restrictValid(clip.valid, split.holdout),
+      count: Math.min(opts.valPairs ?? 16, Math.max(valPlan.targetCount, 1) * 4),
+      rng: seed + 1,
+      minOffset: this.minOffset,
+    }).pairs;
     this.schedule = epochPairs({ plan: this.trainPlan, rng: this.rng });
 
     this.net = onnxToTf(opts.modelBytes);
@@ -138,7 +153,10 @@ export class FineTuner {
    * CPU-side batch in the generator's layout; `augment` only for training steps. The masked input is cut
    * from the (augmented) target, and the mouth weight follows the target's warp.
    */
-  private batch(pairs: readonly TrainingPair[], augment = false): { masked: Float32Array; reference: Float32Array; target: Float32Array; audio: Float32Array; weight: Float32Array } {
+  private batch(
+    pairs: readonly TrainingPair[],
+    augment = false,
+  ): { masked: Float32Array; reference: Float32Array; target: Float32Array; audio: Float32Array; weight: Float32Array } {
     const { clip, manifest } = this.opts;
     const S = this.S;
     const B = pairs.length;
@@ -174,7 +192,14 @@ export class FineTuner {
       }
       mouthWeightMap(lips, S, weight.subarray(b * plane, (b + 1) * plane));
       const { past, lookahead } = manifest.audioWindow;
-      melWindowFromFrames(clip.mel, clip.melFrames, melIndexForVideoFrame(p.target, clip.fps), past, lookahead, audio.subarray(b * MEL_CONFIG.nMels * this.T, (b + 1) * MEL_CONFIG.nMels * this.T));
+      melWindowFromFrames(
+        clip.mel,
+        clip.melFrames,
+        melIndexForVideoFrame(p.target, clip.fps),
+        past,
+        lookahead,
+        audio.subarray(b * MEL_CONFIG.nMels * this.T, (b + 1) * MEL_CONFIG.nMels * this.T),
+      );
     });
     const masked = new Float32Array(target);
     for (let b = 0; b < B; b++) for (let c = 0; c < 3; c++) masked.fill(manifest.maskFill, (b * 3 + c) * plane + this.y0 * S, (b * 3 + c + 1) * plane);

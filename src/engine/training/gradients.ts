@@ -147,7 +147,11 @@ const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: bo
     saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {
       const axis = reduceAxes((attrs as { axis: number }).axis, saved[0].shape)[0];
-      const parts = tf.split(dy as tf.Tensor, saved.map((t) => t.shape[axis]), axis);
+      const parts = tf.split(
+        dy as tf.Tensor,
+        saved.map((t) => t.shape[axis]),
+        axis,
+      );
       // Kernels with list inputs take a gradient per input, in order (as tfjs-core's own Concat gradient).
       return parts.map((t) => () => t) as never;
     },
@@ -225,8 +229,22 @@ const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: bo
       if (d[0] !== 1 || d[1] !== 1) throw new Error(`conv2d gradient: dilations ${d} are not supported (1 only)`);
       const e = tf.engine();
       return {
-        x: () => e.runKernel('Conv2DBackpropInput', { dy: dy as tf.Tensor, filter }, { strides, pad, dataFormat, dimRoundingMode, inputShape: x.shape } as never) as tf.Tensor,
-        filter: () => e.runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, { strides, pad, dataFormat, dimRoundingMode, filterShape: filter.shape } as never) as tf.Tensor,
+        x: () =>
+          e.runKernel('Conv2DBackpropInput', { dy: dy as tf.Tensor, filter }, {
+            strides,
+            pad,
+            dataFormat,
+            dimRoundingMode,
+            inputShape: x.shape,
+          } as never) as tf.Tensor,
+        filter: () =>
+          e.runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, {
+            strides,
+            pad,
+            dataFormat,
+            dimRoundingMode,
+            filterShape: filter.shape,
+          } as never) as tf.Tensor,
       };
     },
   },

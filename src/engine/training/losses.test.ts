@@ -21,16 +21,26 @@ function landmarks(cx: number, cy: number, rx: number, ry: number): Float32Array
   return p;
 }
 
-describe('the fine-tune\'s loss terms and the contract', () => {
+describe("the fine-tune's loss terms and the contract", () => {
   const terms = Object.entries(contract.losses).filter(([k]) => !k.startsWith('$')) as [string, { weight: number; fineTune: boolean; why?: string }][];
 
-  it('computes exactly the terms the contract marks fineTune, at the contract\'s weights', () => {
-    expect(terms.filter(([, t]) => t.fineTune).map(([k]) => k).sort()).toEqual([...FINE_TUNE_LOSSES].sort());
+  it("computes exactly the terms the contract marks fineTune, at the contract's weights", () => {
+    expect(
+      terms
+        .filter(([, t]) => t.fineTune)
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual([...FINE_TUNE_LOSSES].sort());
     expect(DEFAULT_LOSS_WEIGHTS).toEqual({ mouth: contract.losses.mouth.weight, grad: contract.losses.grad.weight });
   });
 
   it('states why for every term it leaves out, and the README lists each one', () => {
-    expect(OFFLINE_ONLY_LOSSES.map((l) => l.term).sort()).toEqual(terms.filter(([, t]) => !t.fineTune).map(([k]) => k).sort());
+    expect(OFFLINE_ONLY_LOSSES.map((l) => l.term).sort()).toEqual(
+      terms
+        .filter(([, t]) => !t.fineTune)
+        .map(([k]) => k)
+        .sort(),
+    );
     for (const { term, why } of OFFLINE_ONLY_LOSSES) {
       expect(why.length, term).toBeGreaterThan(10);
       expect(readme, term).toContain(`- \`${term}\` (`);

@@ -54,7 +54,10 @@ export const LIP_POINTS: readonly number[] = [...OUTER_LIPS, ...INNER_LIPS];
  * `landmarks` is one frame's [478·3] in crop pixels.
  */
 export function mouthWeightMap(landmarks: Float32Array, size: number, out = new Float32Array(size * size)): Float32Array {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (const i of LIP_POINTS) {
     const x = landmarks[3 * i];
     const y = landmarks[3 * i + 1];
@@ -81,13 +84,7 @@ export function mouthWeightMap(landmarks: Float32Array, size: number, out = new 
  * Loss terms for a batch. `output`/`target` [B,3,S,S], `weight` [B,1,S,S] (mouthWeightMap per sample),
  * `y0` the first generated row. Returns scalars; call inside tf.tidy / an optimizer's minimize.
  */
-export function lipsyncLoss(
-  output: tf.Tensor,
-  target: tf.Tensor,
-  weight: tf.Tensor,
-  y0: number,
-  w: LossWeights = DEFAULT_LOSS_WEIGHTS,
-): LossTerms<tf.Scalar> {
+export function lipsyncLoss(output: tf.Tensor, target: tf.Tensor, weight: tf.Tensor, y0: number, w: LossWeights = DEFAULT_LOSS_WEIGHTS): LossTerms<tf.Scalar> {
   ensureTrainingGradients();
   const [B, C, S] = output.shape;
   const rows = S - y0;

@@ -36,7 +36,10 @@ function wrapError(e: unknown, what: string): ModelStoreError {
   if (e instanceof ModelStoreError) return e;
   const name = (e as DOMException | null)?.name;
   if (name === 'QuotaExceededError') {
-    return new ModelStoreError('quota-exceeded', `Not enough browser storage to ${what}: delete saved models you no longer need (or free disk space) and try again.`);
+    return new ModelStoreError(
+      'quota-exceeded',
+      `Not enough browser storage to ${what}: delete saved models you no longer need (or free disk space) and try again.`,
+    );
   }
   return new ModelStoreError('failed', `Could not ${what}: ${(e as Error)?.message ?? String(e)}`);
 }
@@ -62,7 +65,8 @@ export class ModelStore {
   constructor(private readonly idb: IDBFactory | undefined = globalThis.indexedDB) {}
 
   private open(): Promise<IDBDatabase> {
-    if (!this.idb) return Promise.reject(new ModelStoreError('unavailable', 'This browser has no IndexedDB (private mode?): fine-tuned models cannot be saved.'));
+    if (!this.idb)
+      return Promise.reject(new ModelStoreError('unavailable', 'This browser has no IndexedDB (private mode?): fine-tuned models cannot be saved.'));
     this.db ??= new Promise<IDBDatabase>((resolve, reject) => {
       const r = this.idb!.open(DB_NAME, 1);
       r.onupgradeneeded = () => {

@@ -40,14 +40,15 @@ async function runOrt(bytes: Uint8Array, x: Inputs, S: number, M: number, T: num
 }
 
 function runTf(net: ReturnType<typeof onnxToTf>, x: Inputs, S: number, M: number, T: number, batch = 1): Float32Array {
-  return tf.tidy(() =>
-    net
-      .forward({
-        masked: tf.tensor(x.masked, [batch, 3, S, S]),
-        reference: tf.tensor(x.reference, [batch, 3, S, S]),
-        audio: tf.tensor(x.audio, [batch, M, T]),
-      })
-      .dataSync() as Float32Array,
+  return tf.tidy(
+    () =>
+      net
+        .forward({
+          masked: tf.tensor(x.masked, [batch, 3, S, S]),
+          reference: tf.tensor(x.reference, [batch, 3, S, S]),
+          audio: tf.tensor(x.audio, [batch, M, T]),
+        })
+        .dataSync() as Float32Array,
   );
 }
 
@@ -90,7 +91,9 @@ beforeAll(async () => {
 });
 
 describe('onnxToTf on the built-in test generator', () => {
-  const S = 32, M = 80, T = 16;
+  const S = 32,
+    M = 80,
+    T = 16;
   const { bytes } = buildTestGenerator({ size: S, melFrames: T, past: 8 });
 
   it('matches onnxruntime within 1e-4, before and after training', async () => {
@@ -125,7 +128,9 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
   }, 300_000);
 
   it('the 0.4 architecture (128 px, full-resolution reference path) matches onnxruntime within 1e-4', async () => {
-    const S = 128, M = 80, T = 16;
+    const S = 128,
+      M = 80,
+      T = 16;
     const ops = new Set(readOnnxModel(full.bytes).nodes.map((n) => n.opType));
     for (const op of ['Conv', 'Resize', 'Slice', 'Gemm', 'Reshape', 'Unsqueeze', 'Concat', 'Tanh', 'Sub']) expect(ops).toContain(op);
     const x = contractInputs(S, M, T, 11);
@@ -138,7 +143,9 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
   });
 
   it('after training, the written-back ONNX gives the tfjs outputs within 1e-4; batches match single runs', async () => {
-    const S = 64, M = 80, T = 16;
+    const S = 64,
+      M = 80,
+      T = 16;
     const x = contractInputs(S, M, T, 5);
     const net = onnxToTf(tiny.bytes);
     try {

@@ -165,9 +165,11 @@ export class TfOnnxNetwork {
       const name = n.inputs[i];
       if (!name) return;
       const ok = kind === 'ints' ? this.staticInts.has(name) : this.staticFloats.has(name) && this.staticFloats.get(name)!.length > 0;
-      if (!ok) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: its ${what} ("${name}") is computed at run time; the trainer needs it constant.`);
+      if (!ok)
+        throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: its ${what} ("${name}") is computed at run time; the trainer needs it constant.`);
     };
-    for (const n of nodes) for (const { index, what, kind } of TfOnnxNetwork.KERNELS[n.opType]?.staticInputs?.(n, this.info.opset) ?? []) need(n, index, what, kind);
+    for (const n of nodes)
+      for (const { index, what, kind } of TfOnnxNetwork.KERNELS[n.opType]?.staticInputs?.(n, this.info.opset) ?? []) need(n, index, what, kind);
   }
 
   /** Float32 initializer names that are trained. */
@@ -330,7 +332,8 @@ export class TfOnnxNetwork {
       run: (net, n, env) => {
         const a = net.nchw(env, n.inputs[0], n);
         const b = net.nchw(env, n.inputs[1], n);
-        if (a.rank !== 2 || b.rank !== 2) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: Gemm needs 2-D inputs, got [${a.shape}] and [${b.shape}].`);
+        if (a.rank !== 2 || b.rank !== 2)
+          throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: Gemm needs 2-D inputs, got [${a.shape}] and [${b.shape}].`);
         let y = tf.matMul(a, b, attrInt(n, 'transA', 0) === 1, attrInt(n, 'transB', 0) === 1);
         const alpha = attrFloat(n, 'alpha', 1);
         if (alpha !== 1) y = tf.mul(y, alpha);
@@ -376,7 +379,14 @@ export class TfOnnxNetwork {
           if (attrInt(n, 'noop_with_empty_axes', 0) === 1) return asValue(x, false);
           return asValue(tf.mean(x, undefined, keep), false);
         }
-        return asValue(tf.mean(x, axes.map((a) => (a < 0 ? a + x.rank : a)), keep), false);
+        return asValue(
+          tf.mean(
+            x,
+            axes.map((a) => (a < 0 ? a + x.rank : a)),
+            keep,
+          ),
+          false,
+        );
       },
     },
   };
@@ -398,7 +408,8 @@ export class TfOnnxNetwork {
     const axes = (legacy ? attrInts(n, 'axes') : this.ints(n.inputs[3])) ?? starts?.map((_, i) => i);
     const steps = legacy ? undefined : this.ints(n.inputs[4]);
     if (!starts || !ends || !axes) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)} has no constant starts/ends.`);
-    if (steps?.some((s) => s !== 1)) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: only step 1 slices are supported, got steps [${steps}].`);
+    if (steps?.some((s) => s !== 1))
+      throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: only step 1 slices are supported, got steps [${steps}].`);
     const rank = x.t.rank;
     const nchwShape = x.nhwc ? TO_NCHW.map((p) => x.t.shape[p]) : x.t.shape;
     const begin = new Array<number>(rank).fill(0);
@@ -433,7 +444,13 @@ export class TfOnnxNetwork {
     let input = x;
     let pad: number | 'valid' = 'valid';
     if (pt === pb && pl === pr && pt === pl) pad = pt === 0 ? 'valid' : pt;
-    else input = tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
+    else
+      input = tf.pad(x, [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ]);
     let y: tf.Tensor = tf.conv2d(input, filter, [strides[0], strides[1]], pad);
     if (n.inputs[2]) y = tf.add(y, this.nchw(env, n.inputs[2], n));
     return { kind: 'tensor', t: y, nhwc: true };
@@ -526,7 +543,13 @@ export class TfOnnxNetwork {
 function dilateFilter(f: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
   const [kh, kw, c, m] = f.shape;
   let y: tf.Tensor = tf.reshape(f, [kh, 1, kw, 1, c * m]);
-  y = tf.pad(y, [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0]]);
+  y = tf.pad(y, [
+    [0, 0],
+    [0, dh - 1],
+    [0, 0],
+    [0, dw - 1],
+    [0, 0],
+  ]);
   y = tf.reshape(y, [kh * dh, kw * dw, c, m]);
   return tf.slice(y, [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, c, m]) as tf.Tensor4D;
 }

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from './rng.ts';
-import {
-  epochPairs,
-  holdOutTail,
-  pairsToInt32,
-  planPairs,
-  restrictValid,
-  samplePairs,
-  SamplerError,
-  type TrainingPair,
-} from './sampler.ts';
+import { epochPairs, holdOutTail, pairsToInt32, planPairs, restrictValid, samplePairs, SamplerError, type TrainingPair } from './sampler.ts';
 
 /** Random validity mask with a random face-found rate. */
 function randomMask(rng: () => number, length: number): Uint8Array {

@@ -198,7 +198,10 @@ function locateTarget(plan: PairPlan, index: number): [ClipPlan, number] {
 export function* epochPairs(opts: Omit<SampleOptions, 'count' | 'epochs'> & { plan?: PairPlan }): Generator<TrainingPair> {
   const plan = opts.plan ?? planPairs(opts);
   const rng = toRng(opts.rng);
-  const order = shuffleInPlace(Array.from({ length: plan.targetCount }, (_, i) => i), rng);
+  const order = shuffleInPlace(
+    Array.from({ length: plan.targetCount }, (_, i) => i),
+    rng,
+  );
   for (const index of order) {
     const [clip, target] = locateTarget(plan, index);
     yield { clip: clip.clip, target, reference: sampleReference(clip, target, plan.minOffset, rng) };

@@ -1,6 +1,15 @@
 import { useEffect, useRef, useState } from 'react';
 import { useFineTuneStore } from './fineTuneStore.ts';
-import { cancelFineTune, downloadResult, importAndTrain, pauseTraining, recordAndTrain, refreshSavedModels, resumeTraining, saveResult } from './fineTuneController.ts';
+import {
+  cancelFineTune,
+  downloadResult,
+  importAndTrain,
+  pauseTraining,
+  recordAndTrain,
+  refreshSavedModels,
+  resumeTraining,
+  saveResult,
+} from './fineTuneController.ts';
 import { LossPlot } from './LossPlot.tsx';
 import { trainRateText } from './trainRate.ts';
 import { PreviewGrid } from './PreviewGrid.tsx';
@@ -32,17 +41,36 @@ export function FineTuneView() {
       <div className="controls">
         <label>
           Record
-          <input type="number" min={3} max={120} value={s.recordSeconds} disabled={busy} data-testid="record-seconds" onChange={(e) => s.set({ recordSeconds: Number(e.target.value) })} /> s
+          <input
+            type="number"
+            min={3}
+            max={120}
+            value={s.recordSeconds}
+            disabled={busy}
+            data-testid="record-seconds"
+            onChange={(e) => s.set({ recordSeconds: Number(e.target.value) })}
+          />{' '}
+          s
         </label>
         <label>
           Steps
-          <input type="number" min={1} max={100000} value={s.steps} disabled={busy} data-testid="train-steps" onChange={(e) => s.set({ steps: Number(e.target.value) })} />
+          <input
+            type="number"
+            min={1}
+            max={100000}
+            value={s.steps}
+            disabled={busy}
+            data-testid="train-steps"
+            onChange={(e) => s.set({ steps: Number(e.target.value) })}
+          />
         </label>
         <label>
           Batch
           <input type="number" min={1} max={32} value={s.batchSize} disabled={busy} onChange={(e) => s.set({ batchSize: Number(e.target.value) })} />
         </label>
-        <button type="button" data-testid="record-train" disabled={busy} onClick={() => void recordAndTrain()}>Record &amp; train</button>
+        <button type="button" data-testid="record-train" disabled={busy} onClick={() => void recordAndTrain()}>
+          Record &amp; train
+        </button>
         <label className="file">
           Import video…
           <input
@@ -78,16 +106,15 @@ export function FineTuneView() {
         </div>
       )}
 
-      {s.stage && <p className="stage" data-testid="finetune-stage">{s.stage}</p>}
+      {s.stage && (
+        <p className="stage" data-testid="finetune-stage">
+          {s.stage}
+        </p>
+      )}
       {busy && (
         <div className="progress">
           <progress max={1} value={s.progress} data-testid="finetune-progress" />
-          {training && (
-            <span data-testid="train-rate">
-              {' '}
-              {trainRateText(s)}
-            </span>
-          )}
+          {training && <span data-testid="train-rate"> {trainRateText(s)}</span>}
         </div>
       )}
       {s.backend && (
@@ -102,8 +129,12 @@ export function FineTuneView() {
       {s.result && (
         <div className="save">
           <input value={name} onChange={(e) => setName(e.target.value)} data-testid="model-name" aria-label="Model name" />
-          <button type="button" data-testid="save-model" onClick={() => void saveResult(name.trim() || 'Fine-tuned')}>Save model</button>
-          <button type="button" data-testid="download-result" onClick={() => downloadResult(name.trim() || 'Fine-tuned')}>Download .onnx</button>
+          <button type="button" data-testid="save-model" onClick={() => void saveResult(name.trim() || 'Fine-tuned')}>
+            Save model
+          </button>
+          <button type="button" data-testid="download-result" onClick={() => downloadResult(name.trim() || 'Fine-tuned')}>
+            Download .onnx
+          </button>
         </div>
       )}
 

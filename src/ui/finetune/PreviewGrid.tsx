@@ -21,7 +21,7 @@ function Bitmap({ bitmap, label }: { bitmap: ImageBitmap; label: string }) {
 export function PreviewGrid({ preview }: { preview?: { step: number; target: ImageBitmap; reference: ImageBitmap; prediction: ImageBitmap } }) {
   if (!preview) return null;
   return (
-    <div className="preview-grid" data-testid="preview-grid" data-step={preview.step} style={{ display: "flex", gap: 8 }}>
+    <div className="preview-grid" data-testid="preview-grid" data-step={preview.step} style={{ display: 'flex', gap: 8 }}>
       <Bitmap bitmap={preview.target} label="target" />
       <Bitmap bitmap={preview.reference} label="reference" />
       <Bitmap bitmap={preview.prediction} label="prediction" />

@@ -13,7 +13,19 @@ import { useFineTuneStore } from './fineTuneStore.ts';
 
 const store = () => useFineTuneStore.getState();
 const app = () => useAppStore.getState();
-const MESSAGE_CODES = ['clip-too-short', 'no-face', 'no-audio', 'silent-audio', 'not-a-video', 'gpu-lost', 'out-of-memory', 'quota-exceeded', 'unsupported-op', 'bad-model', 'finetune'];
+const MESSAGE_CODES = [
+  'clip-too-short',
+  'no-face',
+  'no-audio',
+  'silent-audio',
+  'not-a-video',
+  'gpu-lost',
+  'out-of-memory',
+  'quota-exceeded',
+  'unsupported-op',
+  'bad-model',
+  'finetune',
+];
 
 const training = new TrainingSession({ onEvent });
 
@@ -70,7 +82,21 @@ function isBusy(): boolean {
 
 async function trainOn(file: Blob): Promise<void> {
   const s = store();
-  s.set({ phase: 'decoding', stage: 'Reading the clip…', progress: 0, train: [], val: [], step: 0, stepsPerSec: 0, etaSec: 0, activity: undefined, cancelling: false, preview: undefined, result: undefined, framesDropped: 0 });
+  s.set({
+    phase: 'decoding',
+    stage: 'Reading the clip…',
+    progress: 0,
+    train: [],
+    val: [],
+    step: 0,
+    stepsPerSec: 0,
+    etaSec: 0,
+    activity: undefined,
+    cancelling: false,
+    preview: undefined,
+    result: undefined,
+    framesDropped: 0,
+  });
   const outcome = await training.train(file, {
     base: activeBase(),
     backend: (new URLSearchParams(location.search).get('trainBackend') as TrainingConfig['backend'] | null) ?? 'auto',
@@ -92,7 +118,12 @@ function onOutcome(o: TrainingOutcome): void {
   const s = store();
   switch (o.kind) {
     case 'done':
-      s.set({ phase: 'done', result: o.result, progress: 1, stage: `Done: ${o.result.steps} steps (${s.stepsPerSec.toFixed(2)} steps/s on ${s.backend}), validation loss ${s.val[0]?.loss.toFixed(4)} → ${o.result.valLoss.toFixed(4)}. Save it to use it.` });
+      s.set({
+        phase: 'done',
+        result: o.result,
+        progress: 1,
+        stage: `Done: ${o.result.steps} steps (${s.stepsPerSec.toFixed(2)} steps/s on ${s.backend}), validation loss ${s.val[0]?.loss.toFixed(4)} → ${o.result.valLoss.toFixed(4)}. Save it to use it.`,
+      });
       return;
     case 'cancelled':
       s.set({
@@ -129,7 +160,11 @@ function onEvent(m: TrainingEvent): void {
       s.set({ backend: m.backend, backendReason: m.reason });
       return;
     case 'prepare-progress':
-      s.set({ framesDropped: m.dropped, progress: m.total ? m.done / m.total : s.progress, stage: `Finding the face: frame ${m.done}${m.total ? ` of ${m.total}` : ''}` });
+      s.set({
+        framesDropped: m.dropped,
+        progress: m.total ? m.done / m.total : s.progress,
+        stage: `Finding the face: frame ${m.done}${m.total ? ` of ${m.total}` : ''}`,
+      });
       if (s.phase === 'decoding' && !m.total) s.set({ phase: 'preparing' });
       return;
     case 'prepared':
@@ -142,7 +177,14 @@ function onEvent(m: TrainingEvent): void {
       if (m.dropped) app().addMessage('info', 'frames-dropped', `${m.dropped} of ${m.frames} frames had no face and were left out.`);
       return;
     case 'progress':
-      s.set({ step: m.step, stepsPerSec: m.stepsPerSec, etaSec: m.etaSec, progress: m.step / m.steps, activity: undefined, train: [...s.train, { step: m.step, loss: m.trainLoss }] });
+      s.set({
+        step: m.step,
+        stepsPerSec: m.stepsPerSec,
+        etaSec: m.etaSec,
+        progress: m.step / m.steps,
+        activity: undefined,
+        train: [...s.train, { step: m.step, loss: m.trainLoss }],
+      });
       return;
     case 'busy':
       s.set({ activity: m.what });

@@ -14,7 +14,9 @@ describe('trainRateText', () => {
 
   it('shows the measured rate and ETA once steps are done, and what runs between steps', () => {
     expect(trainRateText({ step: 4, steps: 200, stepsPerSec: 0.5, etaSec: 392, activity: 'step' })).toBe('step 4/200 · 0.50 steps/s · ETA 6:32');
-    expect(trainRateText({ step: 20, steps: 200, stepsPerSec: 0.5, etaSec: 360, activity: 'validation' })).toBe('step 20/200 · 0.50 steps/s · ETA 6:00 · validating…');
+    expect(trainRateText({ step: 20, steps: 200, stepsPerSec: 0.5, etaSec: 360, activity: 'validation' })).toBe(
+      'step 20/200 · 0.50 steps/s · ETA 6:00 · validating…',
+    );
   });
 
   it('says it is cancelling', () => {

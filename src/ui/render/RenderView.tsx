@@ -29,12 +29,22 @@ export function RenderView() {
         <span data-testid="render-face-name">{s.face?.name ?? 'no face chosen'}</span>
         <label className="file">
           Audio…
-          <input data-testid="render-audio" type="file" accept="audio/*,video/*" disabled={rendering || s.phase === 'recording'} onChange={(e) => setAudio(e.target.files?.[0])} />
+          <input
+            data-testid="render-audio"
+            type="file"
+            accept="audio/*,video/*"
+            disabled={rendering || s.phase === 'recording'}
+            onChange={(e) => setAudio(e.target.files?.[0])}
+          />
         </label>
         {s.phase === 'recording' ? (
-          <button type="button" data-testid="render-record-stop" onClick={() => stopRecordingVoice()}>Stop recording</button>
+          <button type="button" data-testid="render-record-stop" onClick={() => stopRecordingVoice()}>
+            Stop recording
+          </button>
         ) : (
-          <button type="button" data-testid="render-record" disabled={rendering} onClick={() => void recordVoice()}>Record voice</button>
+          <button type="button" data-testid="render-record" disabled={rendering} onClick={() => void recordVoice()}>
+            Record voice
+          </button>
         )}
         <span data-testid="render-audio-name">{s.audio?.name ?? 'no audio chosen'}</span>
         <label>
@@ -47,7 +57,12 @@ export function RenderView() {
       </div>
       {(s.faceUrl || s.audioUrl) && (
         <div className="render-inputs">
-          {s.faceUrl && (isImage ? <img src={s.faceUrl} alt="Face" className="render-face" /> : <video src={s.faceUrl} className="render-face" controls muted playsInline />)}
+          {s.faceUrl &&
+            (isImage ? (
+              <img src={s.faceUrl} alt="Face" className="render-face" />
+            ) : (
+              <video src={s.faceUrl} className="render-face" controls muted playsInline />
+            ))}
           {s.audioUrl && <audio src={s.audioUrl} controls data-testid="render-audio-player" />}
         </div>
       )}
@@ -80,7 +95,13 @@ export function RenderView() {
         </p>
       )}
       {s.output && (
-        <div className="render-result" data-testid="render-result" data-frames={s.output.frames} data-render-fps={s.output.renderFps} data-stages={JSON.stringify(s.output.stages)}>
+        <div
+          className="render-result"
+          data-testid="render-result"
+          data-frames={s.output.frames}
+          data-render-fps={s.output.renderFps}
+          data-stages={JSON.stringify(s.output.stages)}
+        >
           <div className="views">
             <figure className="view">
               {isImage ? <img src={s.faceUrl} alt="Input face" /> : <video src={s.faceUrl} controls muted playsInline />}

@@ -58,7 +58,10 @@ export function stopRecordingVoice(): void {
 export async function render(preview: boolean): Promise<void> {
   const s = store();
   if (!s.face || !s.audio) {
-    s.set({ phase: 'failed', error: { code: 'bad-option', message: !s.face ? 'Choose a face video or image first.' : 'Choose an audio file, or record your voice, first.' } });
+    s.set({
+      phase: 'failed',
+      error: { code: 'bad-option', message: !s.face ? 'Choose a face video or image first.' : 'Choose an audio file, or record your voice, first.' },
+    });
     return;
   }
   abort?.abort();
@@ -97,7 +100,11 @@ export async function render(preview: boolean): Promise<void> {
     if (controller !== abort) return;
     const error = toErrorDetail(e, 'render-failed');
     // A cancel is the user's own doing: back to idle, with a note rather than a failure.
-    store().set(error.code === 'render-cancelled' ? { phase: 'idle', error: { code: error.code, message: 'Render cancelled: nothing was kept.' } } : { phase: 'failed', error });
+    store().set(
+      error.code === 'render-cancelled'
+        ? { phase: 'idle', error: { code: error.code, message: 'Render cancelled: nothing was kept.' } }
+        : { phase: 'failed', error },
+    );
   } finally {
     if (controller === abort) abort = undefined;
   }
