@@ -163,7 +163,7 @@ describe('FineTuner on a real clip', () => {
 describe('FineTuner augmentation', () => {
   const { bytes, manifest } = buildTestGenerator({ size: S, melFrames: 16, past: 8, cropTemplate: 'facemesh-sim-v1' });
   const tuner = (opts: Partial<FineTuneOptions> = {}) => new FineTuner({ modelBytes: bytes, manifest, clip, batchSize: 2, valPairs: 4, ...opts });
-  const ZERO = { shift: 0, scale: 0, refShift: 0, refScale: 0, brightness: 0, contrast: 0, gain: 0 };
+  const ZERO = { shift: 0, scale: 0, refShift: 0, refScale: 0, brightness: 0, contrast: 0, gain: 0, flip: 0 };
 
   it('training batches: masked cut from the augmented target, weight follows it, audio untouched; seeded', () => {
     const a = tuner({ seed: 3 }),
