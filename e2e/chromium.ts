@@ -23,3 +23,21 @@ export function fakeDeviceFlags(clip = 'camera'): string[] {
     `--use-file-for-fake-audio-capture=${resolve(FIXTURES, `${clip}.wav`)}`,
   ];
 }
+
+/**
+ * Page init script: remembers every VideoFrame the page's own code constructs, so a test can ask how many
+ * are still open after teardown (`openPageVideoFrames`). A closed frame reports codedWidth 0. Frames the
+ * browser makes itself (a breakout-box stream feeding a worker, a decoder's output) are not seen here.
+ */
+export function trackPageVideoFrames(): void {
+  const Native = globalThis.VideoFrame;
+  const made: WeakRef<VideoFrame>[] = [];
+  globalThis.VideoFrame = new Proxy(Native, {
+    construct(target, args) {
+      const frame = Reflect.construct(target, args) as VideoFrame;
+      made.push(new WeakRef(frame));
+      return frame;
+    },
+  });
+  (globalThis as unknown as { openPageVideoFrames: () => number }).openPageVideoFrames = () => made.filter((r) => (r.deref()?.codedWidth ?? 0) > 0).length;
+}

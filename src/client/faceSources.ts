@@ -247,6 +247,8 @@ function pumpFrames(fps: number, next: () => Promise<ImageBitmap | null>, onClos
   let busy = false;
   let due = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** The frame being written: a write still pending when the track stops may never settle, so close() closes it. */
+  let inFlight: VideoFrame | undefined;
   const tick = async () => {
     if (closed) return;
     due += period;
@@ -259,9 +261,11 @@ function pumpFrames(fps: number, next: () => Promise<ImageBitmap | null>, onClos
       const image = await next();
       if (image && !closed) {
         const frame = new VideoFrame(image, { timestamp: Math.round(performance.now() * 1000) });
+        inFlight = frame;
         try {
           await writer.write(frame);
         } finally {
+          inFlight = undefined;
           frame.close(); // the track has its own reference; a no-op if the write already closed it
         }
       }
@@ -280,6 +284,7 @@ function pumpFrames(fps: number, next: () => Promise<ImageBitmap | null>, onClos
       clearTimeout(timer);
       writer.close().catch(() => undefined);
       track.stop();
+      inFlight?.close();
       onClose();
     },
   };

@@ -439,11 +439,20 @@ export class LipsyncSession {
     this.readyWaiter?.reject(new LipsyncError('closed', 'Stopped.'));
     this.readyWaiter = undefined;
     if (worker) {
-      // The worker closes its queued frames and GPU resources and says 'stopped'; one stuck in a long
-      // computation (a model still loading) is terminated regardless after STOP_WAIT_MS.
-      const stopped = new Promise<void>((r) => worker.addEventListener('message', (e: MessageEvent<FromWorker>) => e.data?.type === 'stopped' && r()));
+      // The worker says 'stopping' (it will no longer treat the face stream's end as a lost camera), the face
+      // source ends, the worker closes the frames still on their way and its GPU resources and says 'stopped'.
+      // One stuck in a long computation (a model still loading) is terminated regardless after STOP_WAIT_MS.
+      const reply = (type: FromWorker['type']) =>
+        new Promise<void>((r) =>
+          worker.addEventListener('message', (e: MessageEvent<FromWorker>) => (e.data?.type === type || e.data?.type === 'stopped') && r()),
+        );
+      const stopping = reply('stopping');
+      const stopped = reply('stopped');
+      const deadline = new Promise((r) => setTimeout(r, STOP_WAIT_MS));
       worker.postMessage({ type: 'stop' } satisfies ToWorker);
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_WAIT_MS))]);
+      await Promise.race([stopping, deadline]);
+      this.face?.close();
+      await Promise.race([stopped, deadline]);
       worker.terminate();
     }
     for (const [, p] of this.pendingModel) p.reject(new LipsyncError('closed', 'Stopped before the model was swapped.'));

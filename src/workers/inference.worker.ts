@@ -55,6 +55,10 @@ let running = false;
 let firstFrameOut = false;
 /** The camera's frames: the stream until reading starts, then its reader (cancelled on stop). */
 let cameraIn: ReadableStream<VideoFrame> | ReadableStreamDefaultReader<VideoFrame> | undefined;
+/** Resolves when the read loop over the camera stream has ended. */
+let cameraEnded: Promise<void> = Promise.resolve();
+/** How long stop() waits for the camera stream to end before cancelling it. */
+const DRAIN_MS = 1000;
 
 // Which frame is generated with which audio, and what is dropped: src/engine/live/scheduler.ts.
 const scheduler = new LiveScheduler<VideoFrame, Queued>({ now: epochNow, release: (f) => f.close() });
@@ -224,8 +228,10 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
   const reader = readable.getReader();
   cameraIn = reader;
   void prepareLoop();
+  let ended: () => void = () => undefined;
+  cameraEnded = new Promise<void>((r) => (ended = r));
   try {
-    while (running) {
+    for (;;) {
       const { value, done } = await reader.read();
       if (done || !value) {
         // The track ended under us (unplugged, taken, stopped): say so instead of freezing on the last frame.
@@ -233,8 +239,9 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
         break;
       }
       if (!running) {
-        value.close(); // read just as Stop came: the scheduler was already cleared
-        break;
+        // Stopping: the page has ended the source; close what is still on its way until the stream ends.
+        value.close();
+        continue;
       }
       stats.count('framesIn');
       scheduler.offerFrame(value, epochNow(), value.timestamp);
@@ -244,7 +251,32 @@ async function start(readable: ReadableStream<VideoFrame>, writable: WritableStr
     if (running) post({ type: 'error', code: 'camera-ended', message: `The camera stopped: reading its video failed (${(e as Error).message}).`, fatal: true });
   } finally {
     reader.releaseLock();
+    ended();
   }
+}
+
+/**
+ * Closes every frame still travelling from the page (a transferred stream holds some in the page's realm: a
+ * cancel() would drop those unclosed, for the garbage collector to find) by reading until the stream ends,
+ * which it does once the page stops the source; cancels whatever is left after DRAIN_MS.
+ */
+async function drainCamera(camera: typeof cameraIn): Promise<void> {
+  if (!camera) return;
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), DRAIN_MS));
+  if (camera instanceof ReadableStream) {
+    // Stopped before the read loop began (a model still loading): drain here.
+    const reader = camera.getReader();
+    const drain = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        value?.close();
+        if (done) return;
+      }
+    })().catch(() => undefined);
+    if ((await Promise.race([drain, timeout])) === 'timeout') await reader.cancel().catch(() => undefined);
+    return;
+  }
+  if ((await Promise.race([cameraEnded, timeout])) === 'timeout') await camera.cancel().catch(() => undefined);
 }
 
 function onMel(msg: MelWorkletMessage): void {
@@ -423,10 +455,11 @@ async function stop(): Promise<void> {
   running = false;
   if (statsTimer) clearInterval(statsTimer);
   scheduler.clear();
-  // Frames still queued in the camera stream are closed by cancelling it, not left to the garbage collector.
+  // The page ends the face source when it reads this, and the frames still on their way are closed as they come.
+  post({ type: 'stopping' });
   const camera = cameraIn;
   cameraIn = undefined;
-  await camera?.cancel().catch(() => undefined);
+  await drainCamera(camera);
   wakePrepare?.();
   wakeGenerate?.();
   try {

@@ -90,6 +90,8 @@ export type FromWorker =
   | { type: 'stats'; stats: LiveStatus }
   | { type: 'model-changed'; requestId: number; backend: BackendInfo }
   | { type: 'error'; code: WorkerErrorCode; message: string; fatal: boolean; requestId?: number }
+  /** Stop received: the page may now end the face source (the worker closes the frames still on their way). */
+  | { type: 'stopping' }
   | { type: 'stopped' };
 
 export type WorkerErrorCode =
