@@ -25,6 +25,14 @@ export function fakeDeviceFlags(clip = 'camera'): string[] {
 }
 
 /**
+ * Chromium's own notice that a VideoFrame was reclaimed unclosed. It also fires for frames its breakout-box
+ * plumbing makes in the page (a track read by a worker through a transferred stream), which no page code can
+ * close: seen a while after an avatar fed by a still image is removed, never with a frame the page's code made
+ * still open. Tests that filter it count the page's own frames instead (`trackPageVideoFrames`).
+ */
+export const BROWSER_FRAME_GC = /^A VideoFrame was garbage collected without being closed/;
+
+/**
  * Page init script: remembers every VideoFrame the page's own code constructs, so a test can ask how many
  * are still open after teardown (`openPageVideoFrames`). A closed frame reports codedWidth 0. Frames the
  * browser makes itself (a breakout-box stream feeding a worker, a decoder's output) are not seen here.
