@@ -1,5 +1,6 @@
 /** Chromium launch flags for the tests: fake camera/mic from a real clip, no network chatter. */
 import { resolve } from 'node:path';
+import type { Page } from '@playwright/test';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures/gen');
 /** The production build the tests serve (E2E_DIST lets two checkouts' test runs share a machine: own build, own port). */
@@ -26,11 +27,25 @@ export function fakeDeviceFlags(clip = 'camera'): string[] {
 
 /**
  * Chromium's own notice that a VideoFrame was reclaimed unclosed. It also fires for frames its breakout-box
- * plumbing makes in the page (a track read by a worker through a transferred stream), which no page code can
- * close: seen a while after an avatar fed by a still image is removed, never with a frame the page's code made
- * still open. Tests that filter it count the page's own frames instead (`trackPageVideoFrames`).
+ * plumbing makes (a track read by a worker through a transferred stream, frames handed between threads), which
+ * no page code can close: seen now and then a while after a session fed by a still image or the camera stops,
+ * never with a frame the page's code made still open. The tests count the page's own frames instead
+ * (`trackPageVideoFrames`); every close path in the workers is covered by their unit and e2e tests.
  */
 export const BROWSER_FRAME_GC = /^A VideoFrame was garbage collected without being closed/;
+
+/** The page's console errors and uncaught errors as they come, without Chromium's BROWSER_FRAME_GC notice. */
+export function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && !BROWSER_FRAME_GC.test(m.text()) && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+/** How many VideoFrames the page's own code made are still open (needs `trackPageVideoFrames` as an init script). */
+export function openPageVideoFrames(page: Page): Promise<number> {
+  return page.evaluate(() => (globalThis as unknown as { openPageVideoFrames: () => number }).openPageVideoFrames());
+}
 
 /**
  * Page init script: remembers every VideoFrame the page's own code constructs, so a test can ask how many

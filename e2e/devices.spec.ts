@@ -7,7 +7,7 @@
  * notice an ending without that event: the worker's frames ending and the mic's state read on health reports.
  */
 import { expect, test, chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
+import { BASE_FLAGS, fakeDeviceFlags, trackPageVideoFrames, watchConsole } from './chromium.ts';
 import { EMBED_LIB_PATH } from './prepare.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 import type { LipsyncController, LipsyncErrorDetail, LipsyncAvatarElement } from '../src/lib/api.ts';
@@ -49,9 +49,8 @@ async function openApp(b: Browser, query = SMALL): Promise<{ page: Page; console
   const context = await b.newContext();
   await keepUserMedia(context);
   const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.addInitScript(trackPageVideoFrames);
+  const consoleErrors = watchConsole(page);
   await page.goto(`${ORIGIN}/${query}`);
   return { page, consoleErrors };
 }

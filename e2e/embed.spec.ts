@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
-import { BASE_FLAGS, BROWSER_FRAME_GC, DIST, fakeDeviceFlags, trackPageVideoFrames } from './chromium.ts';
+import { BASE_FLAGS, DIST, fakeDeviceFlags, openPageVideoFrames, trackPageVideoFrames, watchConsole } from './chromium.ts';
 import { EMBED_LIB_PATH } from './prepare.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 import type { LipsyncAvatarElement, LipsyncErrorDetail } from '../src/lib/api.ts';
@@ -50,13 +50,9 @@ async function openPage(path: string): Promise<Watched> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.addInitScript(trackPageVideoFrames);
-  const consoleErrors: string[] = [];
+  const consoleErrors = watchConsole(page);
   const offOrigin: string[] = [];
   const requests: string[] = [];
-  // Chromium's notice about frames its own stream plumbing made is not ours (see BROWSER_FRAME_GC); frames the
-  // page's code makes are counted instead, and must all be closed once avatars are gone.
-  page.on('console', (m) => m.type() === 'error' && !BROWSER_FRAME_GC.test(m.text()) && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
   context.on('request', (r) => {
     const url = r.url();
     requests.push(url);
@@ -473,7 +469,7 @@ test('the library build works from a different base path, and from a baseUrl els
       p,
     ).toBe(true);
   // Both avatars are gone: every frame the library made in the page was closed.
-  expect(await page.evaluate(() => (globalThis as unknown as { openPageVideoFrames: () => number }).openPageVideoFrames())).toBe(0);
+  expect(await openPageVideoFrames(page)).toBe(0);
   expect(w.consoleErrors).toEqual([]);
   expect(w.offOrigin).toEqual([]);
   await page.context().close();

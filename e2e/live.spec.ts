@@ -3,7 +3,7 @@
  * the real workers, onnxruntime-web and the Face Mesh network.
  */
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
-import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
+import { BASE_FLAGS, fakeDeviceFlags, openPageVideoFrames, trackPageVideoFrames, watchConsole } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -18,10 +18,9 @@ test.afterAll(async () => browser?.close());
 async function openApp(query = ''): Promise<{ page: Page; consoleErrors: string[]; offOrigin: string[] }> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const consoleErrors: string[] = [];
+  await page.addInitScript(trackPageVideoFrames);
+  const consoleErrors = watchConsole(page);
   const offOrigin: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
   context.on('request', (r) => {
     const url = r.url();
     if (!url.startsWith(ORIGIN) && !url.startsWith('blob:') && !url.startsWith('data:')) offOrigin.push(url);
@@ -47,8 +46,7 @@ async function compareFrames(page: Page, pairs: number) {
       return g.getImageData(0, 0, c.width, c.height);
     };
     const camFrames = new Map<number, ImageData>();
-    // Clones, so the app's own tracks are untouched; stopped at the end, like every frame read here is closed
-    // (the app's tests fail on "A VideoFrame was garbage collected", so this helper must not cause one).
+    // Clones, so the app’s own tracks are untouched; stopped at the end, and every frame read here is closed.
     const camClone = cam.getVideoTracks()[0].clone();
     const outClone = out.getVideoTracks()[0].clone();
     const camReader = new Processor({ track: camClone }).readable.getReader();
@@ -171,6 +169,7 @@ test('face tracking on its own thread (?faceThread=own, the 4-core default): the
   }
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Start');
+  expect(await openPageVideoFrames(page)).toBe(0);
   // A second run starts a fresh face thread (the first one went with its worker).
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });

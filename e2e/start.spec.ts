@@ -7,7 +7,7 @@
  */
 import { expect, test, chromium, type Browser, type Locator, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
-import { BASE_FLAGS, fakeDeviceFlags } from './chromium.ts';
+import { BASE_FLAGS, fakeDeviceFlags, watchConsole } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -53,9 +53,7 @@ async function openApp(query = ''): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext();
   await context.addInitScript(instrument);
   const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const errors = watchConsole(page);
   await page.goto(`${ORIGIN}/${query}`);
   return { page, errors };
 }

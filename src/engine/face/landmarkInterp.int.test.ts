@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import { interOcularDistance, STABLE_POINTS } from './meshIndices.ts';
-import { landmarksBetween } from './landmarkInterp.ts';
+import { LANDMARK_STRIDE, landmarksBetween } from './landmarkInterp.ts';
 import type { FaceLandmarks } from '../types.ts';
 
 const maxStableError = (a: FaceLandmarks, b: FaceLandmarks) =>
@@ -28,12 +28,34 @@ describe('landmarksBetween', () => {
     }
   }, 120_000);
 
+  it('with two frames between tracked ones (LANDMARK_STRIDE 3), the blend at ⅓ and ⅔ stays within the same jitter', async () => {
+    const lm = await createNodeFaceLandmarker('wasm');
+    try {
+      const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 10 });
+      const found = frames.map((f, i) => lm.detect(f, i * 40)!);
+      const errors: number[] = [];
+      for (let n = 0; n + 3 < found.length; n += 3) {
+        for (const j of [1, 2]) {
+          const mid = landmarksBetween(found[n], found[n + 3], j / 3);
+          if (mid) errors.push(maxStableError(mid, found[n + j]) / interOcularDistance(found[n + j].points));
+        }
+      }
+      expect(LANDMARK_STRIDE).toBe(3);
+      expect(errors.length).toBeGreaterThan(3);
+      expect(errors.reduce((a, e) => a + e, 0) / errors.length).toBeLessThan(0.02);
+      expect(Math.max(...errors)).toBeLessThan(0.04);
+    } finally {
+      lm.dispose();
+    }
+  }, 120_000);
+
   it('refuses when the head moved more than the limit (the frame must be tracked)', () => {
     const a: FaceLandmarks = { points: new Float32Array(478 * 3), score: 0.9 };
     for (const i of [33, 133]) a.points[3 * i] = 100;
     for (const i of [263, 362]) a.points[3 * i] = 160; // eyes 60 px apart: the limit is 4.8 px
     const moved = (dx: number): FaceLandmarks => ({ points: a.points.map((v, k) => (k % 3 === 0 ? v + dx : v)), score: 0.8 });
     expect(landmarksBetween(a, moved(4))?.points[0]).toBeCloseTo(a.points[0] + 2, 5);
+    expect(landmarksBetween(a, moved(3), 1 / 3)?.points[0]).toBeCloseTo(a.points[0] + 1, 5);
     expect(landmarksBetween(a, moved(4))?.score).toBe(0.8);
     expect(landmarksBetween(a, moved(9))).toBeNull();
   });

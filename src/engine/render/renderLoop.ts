@@ -14,7 +14,7 @@ import { computeLogMel, melFrameCount } from '../audio/mel.ts';
 import { MEL_CONFIG } from '../audio/melConfig.ts';
 import { resampleBuffer } from '../audio/resample.ts';
 import { melIndexForVideoFrame, melWindowFromFrames } from '../audio/melRing.ts';
-import { landmarksBetween } from '../face/landmarkInterp.ts';
+import { LANDMARK_STRIDE, landmarksBetween } from '../face/landmarkInterp.ts';
 import { sourceRuns, type RenderPlan, type SourceRun } from './renderPlan.ts';
 import { CodedError } from '../codedError.ts';
 
@@ -68,7 +68,7 @@ export interface RenderProgress {
 export interface RenderSummary {
   frames: number;
   facesFound: number;
-  /** Frames whose landmarks were the mean of their neighbours' (see interpolateLandmarks) rather than tracked. */
+  /** Frames whose landmarks were blended from their tracked neighbours' (see interpolateLandmarks) rather than tracked. */
   interpolated: number;
   elapsedMs: number;
   /** Output frames per second of wall time. */
@@ -81,7 +81,7 @@ export interface RenderSummary {
   stages: RenderStages;
 }
 
-/** A frame with its landmarks (null: no face, or not looked for). `heldAt`: an odd frame waiting to be interpolated. */
+/** A frame with its landmarks (null: no face, or not looked for). `heldAt`: a frame waiting to be interpolated. */
 interface Tracked {
   image: RgbaImage;
   landmarks: FaceLandmarks | null;
@@ -110,10 +110,12 @@ export interface RenderLoopOptions {
   /** Tracks faces one frame ahead (off this thread); without one the pipeline's own landmarker runs in line. */
   tracker?: RenderTracker;
   /**
-   * Track every other frame and give the frames between the mean of their neighbours' landmarks where the head
-   * did not move (landmarksBetween); frames where it moved are tracked too. Default true.
+   * Track every `landmarkStride`-th frame and give the frames between a blend of their tracked neighbours'
+   * landmarks where the head did not move (landmarksBetween); frames where it moved are tracked too. Default true.
    */
   interpolateLandmarks?: boolean;
+  /** Default LANDMARK_STRIDE (3: two frames blended for each one tracked). */
+  landmarkStride?: number;
   /** Decoded frames held at once for a backward run (default 192 MB). */
   memoryBudgetBytes?: number;
   now?: () => number;
@@ -228,42 +230,50 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     const landmarks = pipeline.findFace(image, timestampMs);
     return { image, landmarks, landmarksMs: now() - t };
   };
-  const interpolate = o.interpolateLandmarks ?? true;
+  const stride = (o.interpolateLandmarks ?? true) ? Math.max(1, Math.round(o.landmarkStride ?? LANDMARK_STRIDE)) : 1;
   let interpolated = 0;
   /**
    * `images` (output frames from `first` on) with their landmarks, in order. The tracker runs one frame ahead; with
-   * interpolation only on even frames, an odd frame waiting for its next neighbour's landmarks.
+   * interpolation only every `stride`-th frame (and the run's last, of `count`) is tracked, the frames between
+   * waiting for the next tracked one.
    */
-  async function* trackedFrames(images: AsyncIterable<RgbaImage>, first: number): AsyncGenerator<Tracked> {
-    const key = (k: number) => !interpolate || k % 2 === 0;
+  async function* trackedFrames(images: AsyncIterable<RgbaImage>, first: number, count: number): AsyncGenerator<Tracked> {
     let before: Tracked | undefined;
-    let held: { image: RgbaImage; i: number } | undefined;
-    const between = async (after: Tracked | undefined): Promise<Tracked> => {
-      const { image, i } = held!;
-      held = undefined;
-      const mid = before?.landmarks && after?.landmarks && i < plan.audioFrames ? landmarksBetween(before.landmarks, after.landmarks) : null;
-      if (!mid) return tracked(image, i); // the head moved, a neighbour has no face, or this is the run's end
-      interpolated++;
-      return { image, landmarks: mid, landmarksMs: 0 };
-    };
-    const steps = oneAhead(images, async (image, k) => (key(k) ? tracked(image, first + k) : { image, landmarks: null, landmarksMs: 0, heldAt: first + k }));
+    const held: { image: RgbaImage; i: number }[] = [];
+    /** The held frames, blended between `before` and `after` where the head stayed put, else tracked. */
+    async function* between(after: Tracked | undefined): AsyncGenerator<Tracked> {
+      const n = held.length;
+      for (const [j, { image, i }] of held.splice(0).entries()) {
+        const mid =
+          before?.landmarks && after?.landmarks && i < plan.audioFrames ? landmarksBetween(before.landmarks, after.landmarks, (j + 1) / (n + 1)) : null;
+        if (!mid)
+          yield await tracked(image, i); // the head moved, a neighbour has no face, or this is the run's end
+        else {
+          interpolated++;
+          yield { image, landmarks: mid, landmarksMs: 0 };
+        }
+      }
+    }
+    const steps = oneAhead(images, async (image, k) =>
+      k % stride === 0 || k === count - 1 ? tracked(image, first + k) : { image, landmarks: null, landmarksMs: 0, heldAt: first + k },
+    );
     for await (const t of steps) {
       if (t.heldAt !== undefined) {
-        held = { image: t.image, i: t.heldAt };
+        held.push({ image: t.image, i: t.heldAt });
         continue;
       }
-      if (held) yield await between(t);
+      yield* between(t);
       yield t;
       before = t;
     }
-    if (held) yield await between(undefined);
+    yield* between(undefined);
   }
 
   /** Paints each of `images` (output frames from `first` on), tracking ahead while a frame is painted. */
-  const paintAll = async (images: AsyncIterable<RgbaImage>, first: number): Promise<number> => {
+  const paintAll = async (images: AsyncIterable<RgbaImage>, first: number, count: number): Promise<number> => {
     let i = first;
     lap('read');
-    for await (const t of trackedFrames(images, first)) {
+    for await (const t of trackedFrames(images, first, count)) {
       throwIfCancelled(o.signal);
       lap('read');
       spent.landmarks += t.landmarksMs;
@@ -281,7 +291,7 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     throwIfCancelled(o.signal);
     if (run.step === 0) await holdFrame(run);
     else if (run.step === 1) {
-      const painted = await paintAll(prefetched(source.read(run.sourceStart, run.sourceStart + run.length)), run.outputStart);
+      const painted = await paintAll(prefetched(source.read(run.sourceStart, run.sourceStart + run.length)), run.outputStart, run.length);
       if (painted !== run.length)
         throw new RenderError('render-failed', `The face video ended early: frame ${run.sourceStart + painted} of ${source.frameCount} could not be decoded.`);
     } else await backward(run);
@@ -330,7 +340,7 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
         block.push(image);
       }
       if (block.length !== hi + 1 - lo) throw new RenderError('render-failed', `The face video could not be decoded back from frame ${hi}.`);
-      i += await paintAll(fromArray(block.reverse()), i);
+      i += await paintAll(fromArray(block.reverse()), i, block.length);
       hi = lo - 1;
     }
   }
