@@ -28,20 +28,20 @@ describe('landmarksBetween', () => {
     }
   }, 120_000);
 
-  it('with two frames between tracked ones (LANDMARK_STRIDE 3), the blend at ⅓ and ⅔ stays within the same jitter', async () => {
+  it('with LANDMARK_STRIDE − 1 frames between tracked ones (render mode), each blend stays within the same jitter', async () => {
     const lm = await createNodeFaceLandmarker('wasm');
     try {
-      const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 10 });
+      const stride = LANDMARK_STRIDE;
+      const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 3 * stride + 1 });
       const found = frames.map((f, i) => lm.detect(f, i * 40)!);
       const errors: number[] = [];
-      for (let n = 0; n + 3 < found.length; n += 3) {
-        for (const j of [1, 2]) {
-          const mid = landmarksBetween(found[n], found[n + 3], j / 3);
+      for (let n = 0; n + stride < found.length; n += stride) {
+        for (let j = 1; j < stride; j++) {
+          const mid = landmarksBetween(found[n], found[n + stride], j / stride);
           if (mid) errors.push(maxStableError(mid, found[n + j]) / interOcularDistance(found[n + j].points));
         }
       }
-      expect(LANDMARK_STRIDE).toBe(3);
-      expect(errors.length).toBeGreaterThan(3);
+      expect(errors.length).toBeGreaterThan(stride); // a seated speaker: most blends are allowed
       expect(errors.reduce((a, e) => a + e, 0) / errors.length).toBeLessThan(0.02);
       expect(Math.max(...errors)).toBeLessThan(0.04);
     } finally {

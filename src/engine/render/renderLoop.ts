@@ -110,12 +110,10 @@ export interface RenderLoopOptions {
   /** Tracks faces one frame ahead (off this thread); without one the pipeline's own landmarker runs in line. */
   tracker?: RenderTracker;
   /**
-   * Track every `landmarkStride`-th frame and give the frames between a blend of their tracked neighbours'
+   * Track every LANDMARK_STRIDE-th frame and give the frames between a blend of their tracked neighbours'
    * landmarks where the head did not move (landmarksBetween); frames where it moved are tracked too. Default true.
    */
   interpolateLandmarks?: boolean;
-  /** Default LANDMARK_STRIDE (3: two frames blended for each one tracked). */
-  landmarkStride?: number;
   /** Decoded frames held at once for a backward run (default 192 MB). */
   memoryBudgetBytes?: number;
   now?: () => number;
@@ -230,7 +228,7 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     const landmarks = pipeline.findFace(image, timestampMs);
     return { image, landmarks, landmarksMs: now() - t };
   };
-  const stride = (o.interpolateLandmarks ?? true) ? Math.max(1, Math.round(o.landmarkStride ?? LANDMARK_STRIDE)) : 1;
+  const stride = (o.interpolateLandmarks ?? true) ? LANDMARK_STRIDE : 1;
   let interpolated = 0;
   /**
    * `images` (output frames from `first` on) with their landmarks, in order. The tracker runs one frame ahead; with
