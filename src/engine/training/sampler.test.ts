@@ -231,3 +231,46 @@ describe('bad options', () => {
     expectSamplerError(() => samplePairs({ valid: v, clips: [v], rng: 1, count: 5 }), 'invalid-option', /not both/);
   });
 });
+
+describe('samplePairs near references', () => {
+  it('keeps the reference rule, and draws about `fraction` of references from minOffset < |r − t| ≤ within (random masks)', () => {
+    const rng = mulberry32(77);
+    let near = 0;
+    let total = 0;
+    let nearPossible = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const minOffset = 3 + (trial % 5);
+      const within = minOffset + 1 + (trial % 12);
+      const mask = randomMask(rng, 40 + Math.floor(rng() * 200));
+      if (admissibleTargets(mask, minOffset).length === 0) continue;
+      const { pairs } = samplePairs({ valid: mask, minOffset, rng: trial, count: 200, nearReference: { fraction: 0.6, within } });
+      for (const p of pairs) {
+        const d = Math.abs(p.reference - p.target);
+        expect(d).toBeGreaterThan(minOffset);
+        expect(mask[p.reference]).toBe(1);
+        const band = admissibleRefs(mask, p.target, minOffset).filter((r) => Math.abs(r - p.target) <= within).length;
+        if (band > 0) {
+          nearPossible++;
+          if (d <= within) near++;
+        }
+        total++;
+      }
+    }
+    expect(total).toBeGreaterThan(20_000);
+    // 60 % drawn from the band plus the uniform draws that land in it by chance.
+    expect(near / nearPossible).toBeGreaterThan(0.6);
+    expect(near / nearPossible).toBeLessThan(0.8);
+  });
+
+  it('changes nothing when off, and refuses a band that would break the rule', () => {
+    const mask = new Uint8Array(300).fill(1);
+    const plain = samplePairs({ valid: mask, rng: 5, epochs: 2 }).pairs;
+    expect(samplePairs({ valid: mask, rng: 5, epochs: 2, nearReference: { fraction: 0, within: 15 } }).pairs).toEqual(plain);
+    const nearOnes = samplePairs({ valid: mask, rng: 5, epochs: 2, nearReference: { fraction: 1, within: 15 } }).pairs;
+    expect(nearOnes.every((p) => Math.abs(p.reference - p.target) > 5 && Math.abs(p.reference - p.target) <= 15)).toBe(true);
+    // Uniform references on a 300-frame clip are mostly far.
+    expect(plain.filter((p) => Math.abs(p.reference - p.target) <= 15).length / plain.length).toBeLessThan(0.15);
+    expectSamplerError(() => samplePairs({ valid: mask, rng: 1, count: 5, nearReference: { fraction: 0.5, within: 5 } }), 'invalid-option', /above minOffset/);
+    expectSamplerError(() => samplePairs({ valid: mask, rng: 1, count: 5, nearReference: { fraction: 1.5, within: 15 } }), 'invalid-option', /\[0, 1\]/);
+  });
+});

@@ -56,9 +56,23 @@ export interface PlanOptions {
   skipShortClips?: boolean;
 }
 
+/**
+ * Draw some references from near the target (still |r − t| > minOffset). A reference a few frames away has the
+ * target's pose, light and lip colour, so the generator learns to carry them over and change only what the audio
+ * asks for; uniform references alone (often seconds away) teach it the reference says little about the mouth.
+ */
+export interface NearReference {
+  /** Probability in [0, 1] that a pair's reference comes from the near band. */
+  fraction: number;
+  /** The near band: minOffset < |r − t| ≤ within. */
+  within: number;
+}
+
 export interface SampleOptions extends PlanOptions {
   /** A PRNG or a seed for mulberry32. */
   rng: Rng | number;
+  /** Off by default: every reference is uniform over the clip. */
+  nearReference?: NearReference;
   /** Number of pairs, targets drawn uniformly over all admissible targets (with replacement). */
   count?: number;
   /** Number of whole epochs: each is a shuffled pass over every admissible target once. */
@@ -167,15 +181,42 @@ export function planPairs(opts: PlanOptions): PairPlan {
   return { minOffset, clips, skippedClips, targetCount };
 }
 
-/** Uniform reference among the clip's valid frames with |r − target| > minOffset. */
-export function sampleReference(clip: ClipPlan, target: number, minOffset: number, rng: Rng): number {
+/**
+ * A reference among the clip's valid frames with |r − target| > minOffset: uniform over all of them, or, with
+ * probability `near.fraction`, uniform over those also within `near.within` (when the clip has any).
+ */
+export function sampleReference(clip: ClipPlan, target: number, minOffset: number, rng: Rng, near?: NearReference): number {
   const [left, right] = referenceRanges(clip.validFrames, target, minOffset);
   const count = left + (clip.validFrames.length - right);
   if (count === 0) {
     throw new SamplerError('clip-too-short', `Clip ${clip.clip}: frame ${target} has no valid frame more than ${minOffset} frames away.`);
   }
+  if (near && near.fraction > 0 && rng() < near.fraction) {
+    // Near band: validFrames[farLeft, left) ∪ validFrames[right, farRight).
+    const farLeft = lowerBound(clip.validFrames, target - near.within);
+    const farRight = lowerBound(clip.validFrames, target + near.within + 1);
+    const nearLeft = left - farLeft;
+    const nearCount = nearLeft + (farRight - right);
+    if (nearCount > 0) {
+      const k = randomInt(rng, nearCount);
+      return k < nearLeft ? clip.validFrames[farLeft + k] : clip.validFrames[right + (k - nearLeft)];
+    }
+  }
   const k = randomInt(rng, count);
   return k < left ? clip.validFrames[k] : clip.validFrames[right + (k - left)];
+}
+
+function checkNearReference(near: NearReference | undefined, minOffset: number): void {
+  if (near === undefined) return;
+  if (!(near.fraction >= 0 && near.fraction <= 1)) {
+    throw new SamplerError('invalid-option', `nearReference.fraction must be in [0, 1], got ${String(near.fraction)}.`);
+  }
+  if (!Number.isInteger(near.within) || near.within <= minOffset) {
+    throw new SamplerError(
+      'invalid-option',
+      `nearReference.within must be an integer above minOffset (${minOffset}), so the near band keeps |r − t| > minOffset; got ${String(near.within)}.`,
+    );
+  }
 }
 
 function toRng(rng: Rng | number): Rng {
@@ -197,6 +238,7 @@ function locateTarget(plan: PairPlan, index: number): [ClipPlan, number] {
 /** One shuffled epoch: every admissible target of every clip exactly once, each with a fresh reference. */
 export function* epochPairs(opts: Omit<SampleOptions, 'count' | 'epochs'> & { plan?: PairPlan }): Generator<TrainingPair> {
   const plan = opts.plan ?? planPairs(opts);
+  checkNearReference(opts.nearReference, plan.minOffset);
   const rng = toRng(opts.rng);
   const order = shuffleInPlace(
     Array.from({ length: plan.targetCount }, (_, i) => i),
@@ -204,7 +246,7 @@ export function* epochPairs(opts: Omit<SampleOptions, 'count' | 'epochs'> & { pl
   );
   for (const index of order) {
     const [clip, target] = locateTarget(plan, index);
-    yield { clip: clip.clip, target, reference: sampleReference(clip, target, plan.minOffset, rng) };
+    yield { clip: clip.clip, target, reference: sampleReference(clip, target, plan.minOffset, rng, opts.nearReference) };
   }
 }
 
@@ -220,14 +262,16 @@ export function samplePairs(opts: SampleOptions): SampleResult {
     throw new SamplerError('invalid-option', `${hasCount ? 'count' : 'epochs'} must be a positive integer, got ${String(n)}.`);
   }
   const plan = planPairs(opts);
+  checkNearReference(opts.nearReference, plan.minOffset);
   const rng = toRng(opts.rng);
+  const near = opts.nearReference;
   const pairs: TrainingPair[] = [];
   if (hasEpochs) {
-    for (let e = 0; e < n; e++) pairs.push(...epochPairs({ plan, rng }));
+    for (let e = 0; e < n; e++) pairs.push(...epochPairs({ plan, rng, nearReference: near }));
   } else {
     for (let i = 0; i < n; i++) {
       const [clip, target] = locateTarget(plan, randomInt(rng, plan.targetCount));
-      pairs.push({ clip: clip.clip, target, reference: sampleReference(clip, target, plan.minOffset, rng) });
+      pairs.push({ clip: clip.clip, target, reference: sampleReference(clip, target, plan.minOffset, rng, near) });
     }
   }
   const skippedTargets = plan.clips.flatMap((c) => Array.from(c.skippedTargets, (frame) => ({ clip: c.clip, frame })));
