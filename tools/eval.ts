@@ -72,6 +72,11 @@ export interface EvalOptions {
   /** Evaluate only the clip's held-out tail (this fraction of its frames, as fine-tuning holds it out). */
   tail?: number;
   json?: string;
+  /**
+   * Landmarks the pipeline cuts and pastes with: 'refined' (attention mesh, as the tools prepare training data) or
+   * 'plain' (the live path's cheaper mesh). Scoring always reads landmarks with the refined mesh.
+   */
+  pipelineLandmarks?: 'refined' | 'plain';
   /** Folder for one PNG contact sheet per clip. */
   sheets?: string;
 }
@@ -122,7 +127,11 @@ export function parseArgs(argv: string[]): EvalOptions {
     else if (a === '--manifest') opts.manifest = value();
     else if (a === '--json') opts.json = value();
     else if (a === '--sheets') opts.sheets = value();
-    else if (a === '--tail') {
+    else if (a === '--pipeline-landmarks') {
+      const v = value();
+      if (v !== 'refined' && v !== 'plain') throw new EvalToolError('bad-args', `--pipeline-landmarks is refined or plain, got ${v}.`);
+      opts.pipelineLandmarks = v;
+    } else if (a === '--tail') {
       const v = value();
       const f = Number(v);
       if (!(f > 0 && f < 1)) throw new EvalToolError('bad-args', `--tail must be a fraction between 0 and 1 (e.g. 0.1), got ${v}.`);
@@ -143,7 +152,7 @@ export function parseArgs(argv: string[]): EvalOptions {
   if (!opts.clips || !opts.model) {
     throw new EvalToolError(
       'bad-args',
-      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR]',
+      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR] [--pipeline-landmarks refined|plain]',
     );
   }
   return opts as EvalOptions;
@@ -312,6 +321,8 @@ class ClipEvaluator {
     private readonly runner: GeneratorRunner,
     private readonly landmarker: LandmarkSource,
     private readonly manifest: GeneratorManifest,
+    /** The pipeline finds faces with its own landmarker, not the scoring one. */
+    private readonly ownPipelineLandmarks = false,
   ) {}
 
   private get T(): number {
@@ -392,7 +403,13 @@ class ClipEvaluator {
     // Ground truth: the live pipeline's landmarks and crops on the real frames.
     this.pipeline.reset();
     const prepared = frames.map((f, t) => this.pipeline.prepare(f, (t * 1000) / fps));
-    const truth = prepared.map((p) => p?.landmarks.points ?? null);
+    // Ground truth is read by the scoring landmarker, like every output series: when the pipeline cuts with another
+    // mesh (--pipeline-landmarks plain), the real frames are read again.
+    let truth = prepared.map((p) => p?.landmarks.points ?? null);
+    if (this.ownPipelineLandmarks) {
+      this.landmarker.reset?.();
+      truth = frames.map((f, t) => (prepared[t] ? (this.landmarker.detect(f, (t * 1000) / fps)?.points ?? null) : null));
+    }
     const facesFound = truth.filter(Boolean).length;
     if (facesFound < 3) throw new EvalToolError('no-face', `Clip ${id}: a face was found in only ${facesFound} of ${n} frames.`);
     log(`  ${id}: ${n} frames, face in ${facesFound}`);
@@ -570,8 +587,9 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
   const modelBytes = readBytes(opts.model, 'model');
   const runner = await GeneratorRunner.create({ modelBytes, manifest, ort, preferredBackends: ['wasm'], wasmThreads: 1, expectedMel: MEL_CONFIG });
   const landmarker = await createNodeFaceLandmarker();
-  const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: true });
-  const evaluator = new ClipEvaluator(pipeline, runner, landmarker, manifest);
+  const plain = opts.pipelineLandmarks === 'plain' ? await createNodeFaceLandmarker('wasm', { refineLandmarks: false }) : null;
+  const pipeline = new LipsyncPipeline(plain ?? landmarker, runner, manifest, { smooth: true });
+  const evaluator = new ClipEvaluator(pipeline, runner, landmarker, manifest, plain !== null);
 
   const clips: ClipResult[] = [];
   try {
@@ -587,6 +605,7 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
     }
   } finally {
     await runner.dispose();
+    plain?.dispose();
   }
   if (clips.length === 0) throw new EvalToolError('no-face', 'No clip could be evaluated (no faces found).');
   const report: EvalReport = {

@@ -265,7 +265,7 @@ export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void
     preferredBackends: ['wasm'],
     expectedMel: MEL_CONFIG,
   });
-  const landmarker = await createNodeFaceLandmarker();
+  const landmarker = await createNodeFaceLandmarker('wasm', { refineLandmarks: false }); // as the app's render (faceTracking.ts)
   const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: face.kind === 'video' });
   const seconds = plan.outputFrames / plan.fps;
   log(

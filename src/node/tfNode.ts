@@ -93,11 +93,12 @@ export function fileModelHandler(jsonPath: string): tf.io.IOHandler {
 }
 
 /** A FaceLandmarker for Node tools and tests (call initNodeTf first, or let this do it). */
-export async function createNodeFaceLandmarker(backend: 'wasm' | 'cpu' = 'wasm'): Promise<FaceLandmarker> {
+export async function createNodeFaceLandmarker(backend: 'wasm' | 'cpu' = 'wasm', opts: { refineLandmarks?: boolean } = {}): Promise<FaceLandmarker> {
   await initNodeTf(backend);
   const dir = nodeFaceModelDir();
   return FaceLandmarker.create({
     modelBaseUrl: dir,
     loadModel: async (url: string) => fileModelHandler(url),
+    refineLandmarks: opts.refineLandmarks,
   });
 }

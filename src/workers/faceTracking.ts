@@ -75,6 +75,11 @@ export interface Loaded {
   reason?: string;
 }
 
+/** Whether face tracking on this tfjs backend uses the refined (attention) mesh: on a GPU yes, on a CPU the plain one. */
+export function refineOn(backend: LandmarkBackend): boolean {
+  return backend === 'webgpu' || backend === 'webgl';
+}
+
 /** tfjs backend (by the GPU probe) + the Face Mesh models, warmed up. */
 export async function loadLandmarker(config: FaceTrackingConfig, progress: (p: StartProgress) => void): Promise<Loaded> {
   setWasmPaths(config.tfWasmBaseUrl);
@@ -96,15 +101,20 @@ export async function loadLandmarker(config: FaceTrackingConfig, progress: (p: S
       reason = `${name} failed (${(e as Error).message})`;
     }
   }
-  progress({ step: 'face-model', status: 'start', detail: `on ${backend}` });
+  // On a GPU the refined (attention) mesh is cheap. On a CPU it is most of the live path's non-generator time, and the
+  // plain mesh costs a fifth: it cuts and pastes alike on frontal faces (same LMD/PSNR in `npm run eval --
+  // --pipeline-landmarks plain`), a little less steadily on turned ones; there, more frames per second matter more.
+  const refineLandmarks = refineOn(backend);
+  const detail = `on ${backend}${refineLandmarks ? '' : ', plain mesh'}`;
+  progress({ step: 'face-model', status: 'start', detail });
   let landmarker: FaceLandmarker;
   try {
-    landmarker = await FaceLandmarker.create({ modelBaseUrl: config.faceModelBaseUrl });
+    landmarker = await FaceLandmarker.create({ modelBaseUrl: config.faceModelBaseUrl, refineLandmarks });
   } catch (e) {
     throw new Error(`The face tracking model could not be loaded from ${config.faceModelBaseUrl}: ${(e as Error).message}`);
   }
   landmarker.warmUp();
-  progress({ step: 'face-model', status: 'done', detail: `on ${backend}` });
+  progress({ step: 'face-model', status: 'done', detail });
   return { landmarker, backend, reason };
 }
 

@@ -101,6 +101,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not 0 <= args.flip <= 1:
         ap.error(f"--flip is a probability in [0, 1], got {args.flip}")
+    # Create the output folder now, not after minutes of training.
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data = PreparedData(args.data)

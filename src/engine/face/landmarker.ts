@@ -1,7 +1,8 @@
 /**
  * Face landmarks with MediaPipe's two-stage pipeline on TFJS graph models:
  * BlazeFace short-range (128², anchors) finds the face, Face Mesh with attention (192² rotated crop)
- * gives 468 mesh points + refined lips/eyes + 10 iris points = 478. Like MediaPipe, the next frame's
+ * gives 468 mesh points + refined lips/eyes + 10 iris points = 478 (or, unrefined, the plain mesh's 468
+ * with iris centres from the eye contours). Like MediaPipe, the next frame's
  * crop comes from the previous landmarks; the detector only runs when the track is lost.
  * Synchronous (execute + dataSync) so it fits a per-frame loop on any tfjs backend.
  */
@@ -25,6 +26,13 @@ export interface FaceLandmarkerOptions {
   minDetectionScore?: number;
   /** Mesh face score below which the track is dropped and the detector runs again. */
   minTrackingScore?: number;
+  /**
+   * MediaPipe's `refine_landmarks`. true (default): the attention mesh, whose lips, eyes and irises are refined; the
+   * tools, training data and metrics read lip shapes off it. false: the plain mesh, several times cheaper. The live
+   * path needs only the crop (stable points) and the paste mask (face oval, mouth corners), which both give alike;
+   * irises are then the eye contours' centres.
+   */
+  refineLandmarks?: boolean;
 }
 
 const DETECTOR_SIZE = 128;
@@ -123,6 +131,18 @@ function sampleInput(image: RgbaImage, frameToInput: Affine, size: number, k: nu
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+interface MeshOutputs {
+  flag: string;
+  mesh: string;
+  /** The attention model's refinement heads; absent for the plain mesh. */
+  refined?: { lips: string; eyes: [string, string]; irises: [string, string] };
+}
+
+function meshOutputOrder(o: MeshOutputs): string[] {
+  const r = o.refined;
+  return r ? [o.flag, o.mesh, r.lips, r.eyes[0], r.eyes[1], r.irises[0], r.irises[1]] : [o.flag, o.mesh];
+}
+
 interface Roi {
   cx: number;
   cy: number;
@@ -142,7 +162,7 @@ export class FaceLandmarker {
   private constructor(
     private readonly detector: GraphModel,
     private readonly mesh: GraphModel,
-    private readonly meshOutputs: { flag: string; mesh: string; lips: string; eyes: [string, string]; irises: [string, string] },
+    private readonly meshOutputs: MeshOutputs,
     opts: FaceLandmarkerOptions,
   ) {
     this.minDetectionScore = opts.minDetectionScore ?? 0.5;
@@ -161,30 +181,28 @@ export class FaceLandmarker {
         throw new FaceLandmarkerError('model-load', `Could not load face model ${url}: ${(e as Error).message}`);
       }
     };
-    const [detector, mesh] = await Promise.all([load('facemesh-detection-short.json'), load('facemesh-attention.json')]);
-    // Heads of the attention mesh model (names from its signature; sizes are checked on first run).
+    const refine = opts.refineLandmarks ?? true;
+    const meshFile = refine ? 'facemesh-attention.json' : 'facemesh.json';
+    const [detector, mesh] = await Promise.all([load('facemesh-detection-short.json'), load(meshFile)]);
+    // Heads of the mesh model (names from its signature; sizes are checked on first run).
+    const outputs: MeshOutputs = refine
+      ? {
+          flag: 'Identity',
+          mesh: 'Identity_4',
+          // Identity_1/Identity_2 are the subject's right eye/iris, Identity_5/Identity_6 the left (checked on real frames).
+          refined: { lips: 'Identity_3', eyes: ['Identity_1', 'Identity_5'], irises: ['Identity_2', 'Identity_6'] },
+        }
+      : { flag: 'Identity_1', mesh: 'Identity_2' };
     const names = mesh.outputs.map((o) => o.name.replace(/:0$/, ''));
-    const want = ['Identity', 'Identity_4', 'Identity_3', 'Identity_1', 'Identity_5', 'Identity_2', 'Identity_6'];
+    const want = meshOutputOrder(outputs);
     const missing = want.filter((n) => !names.includes(n));
     if (missing.length) {
       throw new FaceLandmarkerError(
         'model-output',
-        `facemesh-attention.json lacks outputs ${missing.join(', ')} (has ${names.join(', ')}); expected the attention mesh model`,
+        `${meshFile} lacks outputs ${missing.join(', ')} (has ${names.join(', ')}); expected the ${refine ? 'attention' : 'plain'} mesh model`,
       );
     }
-    return new FaceLandmarker(
-      detector,
-      mesh,
-      {
-        flag: 'Identity',
-        mesh: 'Identity_4',
-        lips: 'Identity_3',
-        // Identity_1/Identity_2 are the subject's right eye/iris, Identity_5/Identity_6 the left (checked on real frames).
-        eyes: ['Identity_1', 'Identity_5'],
-        irises: ['Identity_2', 'Identity_6'],
-      },
-      opts,
-    );
+    return new FaceLandmarker(detector, mesh, outputs, opts);
   }
 
   /** Landmarks of the most prominent face in frame pixel coordinates, or null. */
@@ -279,18 +297,17 @@ export class FaceLandmarker {
     if (!(roi.size > 1) || !Number.isFinite(roi.cx) || !Number.isFinite(roi.cy)) return null;
     const toInput = roiTransform(roi.cx, roi.cy, roi.size, roi.angle, MESH_SIZE);
     sampleInput(image, toInput, MESH_SIZE, 1 / 255, 0, this.meshInput);
-    const names = this.meshOutputs;
-    const order = [names.flag, names.mesh, names.lips, names.eyes[0], names.eyes[1], names.irises[0], names.irises[1]];
-    const [flagD, meshD, lipsD, eyeR, eyeL, irisR, irisL] = tf.tidy(() => {
+    const order = meshOutputOrder(this.meshOutputs);
+    const outs = tf.tidy(() => {
       const input = tf.tensor4d(this.meshInput, [1, MESH_SIZE, MESH_SIZE, 3]);
-      const outs = this.mesh.execute(input, order) as tf.Tensor[];
-      return outs.map((t) => t.dataSync() as Float32Array);
+      return (this.mesh.execute(input, order) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array);
     });
-    const sizes = [1, 1404, 160, 142, 142, 10, 10];
-    const got = [flagD, meshD, lipsD, eyeR, eyeL, irisR, irisL].map((d) => d.length);
+    const sizes = [1, 1404, 160, 142, 142, 10, 10].slice(0, order.length);
+    const got = outs.map((d) => d.length);
     if (got.some((n, i) => n !== sizes[i])) {
       throw new FaceLandmarkerError('model-output', `Face mesh model output sizes ${got.join(',')} differ from ${sizes.join(',')}`);
     }
+    const [flagD, meshD, lipsD, eyeR, eyeL, irisR, irisL] = outs;
     const flag = flagD[0];
     const score = flag >= 0 && flag <= 1 ? flag : sigmoid(flag);
     const pts = new Float32Array(LANDMARK_COUNT * 3);
@@ -301,21 +318,28 @@ export class FaceLandmarker {
         pts[3 * map[i] + 1] = src[2 * i + 1];
       }
     };
-    refine2d(lipsD, LIPS_REFINEMENT);
-    refine2d(eyeR, RIGHT_EYE_REFINEMENT);
-    refine2d(eyeL, LEFT_EYE_REFINEMENT);
-    const addIris = (src: Float32Array, first: number, contour: number[]) => {
-      let z = 0;
-      for (const i of contour) z += pts[3 * i + 2];
-      z /= contour.length;
+    const addIris = (src: Float32Array | null, first: number, contour: number[]) => {
+      let [x, y, z] = [0, 0, 0];
+      for (const i of contour) {
+        x += pts[3 * i];
+        y += pts[3 * i + 1];
+        z += pts[3 * i + 2];
+      }
+      const n = contour.length;
       for (let i = 0; i < 5; i++) {
-        pts[3 * (first + i)] = src[2 * i];
-        pts[3 * (first + i) + 1] = src[2 * i + 1];
-        pts[3 * (first + i) + 2] = z;
+        // Unrefined: all five iris points at the eye contour's centre.
+        pts[3 * (first + i)] = src ? src[2 * i] : x / n;
+        pts[3 * (first + i) + 1] = src ? src[2 * i + 1] : y / n;
+        pts[3 * (first + i) + 2] = z / n;
       }
     };
-    addIris(irisR, 468, RIGHT_EYE_CONTOUR);
-    addIris(irisL, 473, LEFT_EYE_CONTOUR);
+    if (this.meshOutputs.refined) {
+      refine2d(lipsD, LIPS_REFINEMENT);
+      refine2d(eyeR, RIGHT_EYE_REFINEMENT);
+      refine2d(eyeL, LEFT_EYE_REFINEMENT);
+    }
+    addIris(irisR ?? null, 468, RIGHT_EYE_CONTOUR);
+    addIris(irisL ?? null, 473, LEFT_EYE_CONTOUR);
     // Model-input pixels → frame pixels; z scales like x.
     const back = invertAffine(toInput);
     const zScale = roi.size / MESH_SIZE;
@@ -341,7 +365,7 @@ interface GraphNode {
  * wasm backend cannot run. Rewrites them as Cast→float MatMul→Cast back (values are small integers,
  * exact in float32). A no-op for models without them.
  */
-function floatIntMatMuls(artifacts: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
+export function floatIntMatMuls(artifacts: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
   const topology = artifacts.modelTopology as { node?: GraphNode[] } | undefined;
   const nodes = topology?.node;
   if (!nodes) return artifacts;
