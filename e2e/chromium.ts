@@ -64,3 +64,22 @@ export function trackPageVideoFrames(): void {
   });
   (globalThis as unknown as { openPageVideoFrames: () => number }).openPageVideoFrames = () => made.filter((r) => (r.deref()?.codedWidth ?? 0) > 0).length;
 }
+
+/** Page init script: records the main thread's long tasks (over 50 ms, the Long Tasks API) for `longTasksSince`. */
+export function trackLongTasks(): void {
+  const tasks: { start: number; duration: number }[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+  (globalThis as unknown as { longTasks: typeof tasks }).longTasks = tasks;
+}
+
+/** The page's clock now (performance.now()), to pass to `longTasksSince` later. */
+export function pageNow(page: Page): Promise<number> {
+  return page.evaluate(() => performance.now());
+}
+
+/** Main-thread tasks over 50 ms that started after `since` (needs `trackLongTasks` as an init script). */
+export function longTasksSince(page: Page, since: number): Promise<{ start: number; duration: number }[]> {
+  return page.evaluate((t) => (globalThis as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter((e) => e.start >= t), since);
+}
