@@ -118,6 +118,8 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   await expect(page.getByTestId('hud-backend')).toContainText(/wasm|webgpu/);
   // Headless Chromium has no real GPU: the app falls back to wasm and says why.
   await expect(page.getByTestId('msg-backend')).toContainText(/wasm/);
+  // ...and tracks faces on the CPU with the plain Face Mesh, and says so.
+  await expect(page.getByTestId('hud-landmarks')).toContainText('wasm, plain mesh');
   await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
 
   const frames = await compareFrames(page, 6);

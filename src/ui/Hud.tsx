@@ -1,3 +1,4 @@
+import { refinesLandmarksOn } from '../engine/face/meshChoice.ts';
 import { useAppStore } from './store.ts';
 
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(1)} ms`);
@@ -31,7 +32,9 @@ export function Hud() {
         </dd>
         <dt>face tracking</dt>
         <dd data-testid="hud-landmarks" title={backend?.landmarksReason}>
-          {backend ? `tfjs ${backend.landmarks}${backend.landmarksOwnThread ? ', own thread' : ''}` : '–'}
+          {backend
+            ? `tfjs ${backend.landmarks}, ${refinesLandmarksOn(backend.landmarks) ? 'refined' : 'plain'} mesh${backend.landmarksOwnThread ? ', own thread' : ''}`
+            : '–'}
         </dd>
         <dt>model</dt>
         <dd data-testid="hud-model">

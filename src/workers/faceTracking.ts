@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { FaceLandmarker } from '../engine/face/landmarker.ts';
+import { refinesLandmarksOn } from '../engine/face/meshChoice.ts';
 import type { FaceLandmarks, RgbaImage } from '../engine/types.ts';
 import { chooseLandmarkBackends } from './gpuProbe.ts';
 import { readRgba } from './frameIo.ts';
@@ -75,11 +76,6 @@ export interface Loaded {
   reason?: string;
 }
 
-/** Whether face tracking on this tfjs backend uses the refined (attention) mesh: on a GPU yes, on a CPU the plain one. */
-export function refineOn(backend: LandmarkBackend): boolean {
-  return backend === 'webgpu' || backend === 'webgl';
-}
-
 /** tfjs backend (by the GPU probe) + the Face Mesh models, warmed up. */
 export async function loadLandmarker(config: FaceTrackingConfig, progress: (p: StartProgress) => void): Promise<Loaded> {
   setWasmPaths(config.tfWasmBaseUrl);
@@ -101,10 +97,7 @@ export async function loadLandmarker(config: FaceTrackingConfig, progress: (p: S
       reason = `${name} failed (${(e as Error).message})`;
     }
   }
-  // On a GPU the refined (attention) mesh is cheap. On a CPU it is most of the live path's non-generator time, and the
-  // plain mesh costs a fifth: it cuts and pastes alike on frontal faces (same LMD/PSNR in `npm run eval --
-  // --pipeline-landmarks plain`), a little less steadily on turned ones; there, more frames per second matter more.
-  const refineLandmarks = refineOn(backend);
+  const refineLandmarks = refinesLandmarksOn(backend);
   const detail = `on ${backend}${refineLandmarks ? '' : ', plain mesh'}`;
   progress({ step: 'face-model', status: 'start', detail });
   let landmarker: FaceLandmarker;
