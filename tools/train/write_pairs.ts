@@ -29,6 +29,10 @@ if (!root || root.startsWith('--')) {
   console.error('usage: tsx tools/train/write_pairs.ts <root> [--epochs N] [--seed S] [--min-offset K] [--near-fraction F] [--near-within W]');
   process.exit(2);
 }
+if (args.includes('--near-within') && !args.includes('--near-fraction')) {
+  console.error('--near-within W sets the near band of --near-fraction F: give --near-fraction too (e.g. --near-fraction 0.5 --near-within 15).');
+  process.exit(2);
+}
 const index = JSON.parse(readFileSync(join(root, 'index.json'), 'utf8')) as { clips: IndexClip[] };
 const clips = index.clips.map((c) => new Uint8Array(readFileSync(join(root, c.dir, 'valid.u8'))));
 const { pairs, skippedTargets, plan } = samplePairs({
