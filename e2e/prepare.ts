@@ -108,7 +108,7 @@ function silentMic(): void {
 export const CLAPPER_MODEL_DIR = resolve(DIST, 'test-models/clapper');
 
 /**
- * The A/V timing fixture: the real face as camera and, as the mic, 1 kHz tone bursts of 200 ms at irregular times
+ * The A/V timing fixture: the real face as camera and, as the mic, bursts of white noise, 200 ms each, at irregular times
  * (so only one alignment fits) with digital silence between them; plus the clapper generator in the build.
  */
 function clapperFixture(): void {
@@ -117,7 +117,9 @@ function clapperFixture(): void {
   const wav = resolve(FIXTURES, 'clapper.wav');
   if (!existsSync(wav)) {
     const starts = [0.3, 0.9, 1.8, 2.3, 3.3, 3.8, 4.6, 5.4, 5.9, 6.9, 7.4];
-    const expr = `if(${starts.map((s) => `between(t,${s},${s + 0.2})`).join('+')},0.3*sin(2*PI*1000*t),0)`;
+    // Broadband noise, not a tone: a tone lifts a few mel bands only, so the clapper's mean over all bands would
+    // flash at the bursts' edges (their clicks) instead of staying bright for the whole burst.
+    const expr = `if(${starts.map((s) => `between(t,${s},${s + 0.2})`).join('+')},0.3*(2*random(0)-1),0)`;
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc='${expr}':s=48000:d=8`, '-c:a', 'pcm_s16le', wav]);
   }
   mkdirSync(CLAPPER_MODEL_DIR, { recursive: true });
