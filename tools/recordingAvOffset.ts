@@ -65,9 +65,17 @@ export function measureAvOffset(file: string, maxMs = 400): AvOffset {
 
   const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a:0', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-'], { maxBuffer: 1 << 30 });
   const audio = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  // Decoded audio starts at its first frame's time, not at 0: a track that starts later (a recorder's audio often
+  // does, by tens of ms) would otherwise shift the whole envelope by that much.
+  const audioStart = parseFloat(
+    execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'frame=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', file], {
+      encoding: 'utf8',
+    }),
+  );
+  const audioT0 = Number.isFinite(audioStart) ? audioStart : 0;
   // Loudness (RMS over 25 ms, as one mel frame sees it) at time t seconds.
   const envelope = (t: number): number => {
-    const c = Math.round(t * 16000);
+    const c = Math.round((t - audioT0) * 16000);
     let s = 0;
     for (let k = c - 200; k < c + 200; k++) if (k >= 0 && k < audio.length) s += audio[k] * audio[k];
     return Math.sqrt(s / 400);
@@ -78,7 +86,7 @@ export function measureAvOffset(file: string, maxMs = 400): AvOffset {
     const ys: number[] = [];
     for (let f = 0; f < n; f++) {
       const t = pts[f] - d / 1000;
-      if (t < 0 || t * 16000 >= audio.length) continue;
+      if (t < audioT0 || (t - audioT0) * 16000 >= audio.length) continue;
       xs.push(brightness[f]);
       ys.push(envelope(t));
     }
