@@ -6,7 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeLogMel } from '../engine/audio/mel.ts';
-import { MEL_FRAMES_PER_MESSAGE, type HealthMessage, type MelBlockMessage, type MelWorkletMessage, type ToMelWorklet } from '../engine/audio/messages.ts';
+import {
+  MEL_FRAMES_PER_MESSAGE,
+  PCM_CHUNK,
+  type HealthMessage,
+  type MelBlockMessage,
+  type MelWorkletMessage,
+  type PcmChunkMessage,
+  type ToMelWorklet,
+} from '../engine/audio/messages.ts';
 import { resampleBuffer } from '../engine/audio/resample.ts';
 import { readWav } from '../engine/audio/wav.ts';
 
@@ -105,6 +113,28 @@ describe("AudioWorklet 'lipsync-mel'", () => {
     for (const m of mel) expect(m.frames.every((v) => v === -1)).toBe(true);
   });
 
+  it('keeps frame k at startContextTime + k/100 when the context skips render quanta (the gap counts as silence)', async () => {
+    frame = START_FRAME;
+    const { proc, received } = start();
+    const before = 48000; // 1 s, then the audio thread misses 14 quanta (as Chromium's does at start), then 1 s
+    const skipped = 14 * 128;
+    run(proc, (a, b) => [speech48k.slice(a, b)], before);
+    frame += skipped;
+    run(proc, (a, b) => [speech48k.slice(before + a, before + b)], 48000);
+    await settle();
+    const mel = received.filter((m): m is MelBlockMessage => m.type === 'mel');
+    const streamed = new Float32Array(mel.length * MEL_FRAMES_PER_MESSAGE * 80);
+    mel.forEach((m, i) => streamed.set(m.frames, i * MEL_FRAMES_PER_MESSAGE * 80));
+    // What the context clock says happened: 1 s of speech, the skipped span, 1 s of speech.
+    const timeline = new Float32Array(before + skipped + 48000);
+    timeline.set(speech48k.subarray(0, before));
+    timeline.set(speech48k.subarray(before, before + 48000), before + skipped);
+    const offline = computeLogMel(resampleBuffer(timeline, RATE));
+    expect(mel.every((m) => m.startContextTime === START_FRAME / RATE)).toBe(true);
+    expect(streamed.length / 80).toBeGreaterThan(200);
+    expect(streamed).toEqual(offline.subarray(0, streamed.length));
+  });
+
   it('restarts numbering and the time anchor on reset, and sends mel to a connected port', async () => {
     const { proc, node, received } = start();
     run(proc, (a, b) => [speech48k.slice(a, b)], 9600);
@@ -129,6 +159,33 @@ describe("AudioWorklet 'lipsync-mel'", () => {
     for (const m of after) expect(m.frames.every((v) => v === -1)).toBe(true);
   });
 
+  it("while tapped, sends the mono audio itself to the mel port, each chunk stamped with its first sample's context time", async () => {
+    const { proc, node } = start();
+    const worker = new MessageChannel();
+    channels.push(worker);
+    const toWorker: MelWorkletMessage[] = [];
+    worker.port2.onmessage = (e: MessageEvent<MelWorkletMessage>) => toWorker.push(e.data);
+    node.postMessage({ type: 'connect', port: worker.port1 } satisfies ToMelWorklet, [worker.port1]);
+    run(proc, (a, b) => [speech48k.slice(a, b)], 4096); // not tapped yet: no audio sent
+    node.postMessage({ type: 'tap', on: true } satisfies ToMelWorklet);
+    await settle();
+    const tapFrom = frame;
+    const offset = 4096;
+    run(proc, (a, b) => [speech48k.slice(offset + a, offset + b), speech48k.slice(offset + a, offset + b)], 48000); // stereo: downmixed
+    node.postMessage({ type: 'tap', on: false } satisfies ToMelWorklet);
+    await settle();
+    run(proc, (a, b) => [speech48k.slice(a, b)], 9600);
+    await settle();
+    const pcm = toWorker.filter((m): m is PcmChunkMessage => m.type === 'pcm');
+    expect(pcm.length).toBe(Math.floor(48000 / PCM_CHUNK));
+    pcm.forEach((m, i) => {
+      expect(m.sampleRate).toBe(RATE);
+      expect(m.startContextTime).toBeCloseTo((tapFrom + i * PCM_CHUNK) / RATE, 9);
+      const at = offset + i * PCM_CHUNK;
+      expect(Array.from(m.samples.subarray(0, 5))).toEqual(Array.from(speech48k.subarray(at, at + 5)));
+    });
+  });
+
   it('reports input health on its node port from the audio clock: silence after 3 s, sound again, nothing connected', async () => {
     const { proc, received } = start();
     run(proc, (a, b) => [speech48k.slice(a, b)], 48000); // 1 s of speech
@@ -143,7 +200,7 @@ describe("AudioWorklet 'lipsync-mel'", () => {
     expect(inSpeech.length).toBeGreaterThanOrEqual(3);
     expect(inSpeech.every((h) => h.state === 'ok' && h.peak > 0)).toBe(true);
     const firstSilent = health.find((h) => h.state === 'silent')!;
-    expect(firstSilent.audioTime - silenceFrom / RATE).toBeGreaterThanOrEqual(3);
+    expect(firstSilent.audioTime - silenceFrom / RATE).toBeGreaterThanOrEqual(3 - 1e-9);
     expect(firstSilent.audioTime - silenceFrom / RATE).toBeLessThan(3.01);
     const back = health.find((h) => h.state === 'ok' && h.audioTime * RATE > silenceFrom + 48000 * 3);
     expect(back, 'cleared when sound returns').toBeDefined();

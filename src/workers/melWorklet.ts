@@ -4,13 +4,14 @@
  * Posts {type:'mel'} blocks of MEL_FRAMES_PER_MESSAGE frames (buffer transferred) to the port
  * received with {type:'connect'} (or to its own port until then), and {type:'level'} about every
  * 50 ms and {type:'health'} (silence measured on the audio clock, see audioHealth.ts) to its own port.
- * {type:'reset'} restarts frame numbering, the context-time anchor and the health measurement.
+ * {type:'reset'} restarts frame numbering, the context-time anchor and the health measurement; {type:'tap', on}
+ * starts or stops also posting the mono audio itself ({type:'pcm'} chunks) to the mel port, for a recording.
  * Per 128-sample block nothing is allocated except the posted messages themselves.
  */
 import { AudioHealthMeter } from '../engine/audio/audioHealth.ts';
 import { MelExtractor } from '../engine/audio/mel.ts';
 import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
-import { LEVEL_INTERVAL_S, MEL_FRAMES_PER_MESSAGE, type MelWorkletMessage, type ToMelWorklet } from '../engine/audio/messages.ts';
+import { LEVEL_INTERVAL_S, MEL_FRAMES_PER_MESSAGE, PCM_CHUNK, type MelWorkletMessage, type ToMelWorklet } from '../engine/audio/messages.ts';
 import { Resampler } from '../engine/audio/resample.ts';
 
 // AudioWorkletGlobalScope (TypeScript's libs do not describe it).
@@ -25,6 +26,8 @@ declare const AudioWorkletProcessor: { prototype: AudioWorkletProcessorBase; new
 
 /** Render quantum of the Web Audio API; larger blocks are handled too. */
 const MAX_BLOCK = 128;
+/** A longer gap in the context clock restarts the mel numbering instead of filling it with silence. */
+const MAX_SKIP_S = 5;
 
 class LipsyncMelProcessor extends AudioWorkletProcessor {
   private readonly resampler = new Resampler(sampleRate, MEL_CONFIG.sampleRate);
@@ -42,6 +45,12 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
   private levelSumSq = 0;
   private levelPeak = 0;
   private readonly health = new AudioHealthMeter(sampleRate);
+  /** Mono audio gathered for a recording's tap (null while no recording listens), and its first sample's frame. */
+  /** The context frame the next process() call should start at (a larger one means quanta were skipped). */
+  private nextFrame = 0;
+  private pcm: Float32Array | null = null;
+  private pcmLength = 0;
+  private pcmStartFrame = 0;
 
   constructor(options?: unknown) {
     super(options);
@@ -51,6 +60,10 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
   private onMessage(msg: ToMelWorklet): void {
     if (msg?.type === 'reset') this.reset();
     else if (msg?.type === 'connect' && msg.port) this.melPort = msg.port;
+    else if (msg?.type === 'tap') {
+      this.pcm = msg.on ? new Float32Array(PCM_CHUNK) : null;
+      this.pcmLength = 0;
+    }
   }
 
   private reset(): void {
@@ -63,6 +76,7 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
     this.levelSumSq = 0;
     this.levelPeak = 0;
     this.health.reset();
+    this.pcmLength = 0; // a partial recording chunk would straddle the restart
   }
 
   override process(inputs: Float32Array[][]): boolean {
@@ -71,22 +85,65 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
     const length = channels.length > 0 ? channels[0].length : MAX_BLOCK;
     if (length !== this.mono.length) {
       this.mono = new Float32Array(length);
-      this.resampled = new Float32Array(this.resampler.maxOutput(length));
+      this.resampled = new Float32Array(this.resampler.maxOutput(Math.max(length, MAX_BLOCK)));
     }
     const mono = this.mono;
     this.downmix(channels, mono);
-    this.startContextTime ??= currentFrame / sampleRate;
+    if (this.startContextTime === undefined) this.startContextTime = currentFrame / sampleRate;
+    else if (currentFrame > this.nextFrame) this.fillSkipped(currentFrame - this.nextFrame);
+    this.nextFrame = currentFrame + length;
     this.meter(mono);
     const health = this.health.block(channels.length > 0 ? mono : null, currentFrame, length);
     if (health) this.port.postMessage({ type: 'health', ...health } satisfies MelWorkletMessage);
+    this.feed(mono, currentFrame);
+    return true;
+  }
+
+  /**
+   * The context clock moved on without calling process() (Chromium skips render quanta when its audio thread
+   * starts late or falls behind: 40–270 ms at start on a loaded machine). Mel frames are numbered by samples, so the
+   * skipped span goes in as silence: frame k stays at startContextTime + k/100, the clock every frame is placed on.
+   */
+  private fillSkipped(frames: number): void {
+    if (frames > MAX_SKIP_S * sampleRate) {
+      this.reset();
+      this.startContextTime = currentFrame / sampleRate;
+      return;
+    }
+    const silence = new Float32Array(MAX_BLOCK);
+    for (let done = 0; done < frames; done += MAX_BLOCK) {
+      const n = Math.min(MAX_BLOCK, frames - done);
+      this.feed(n === MAX_BLOCK ? silence : silence.subarray(0, n), this.nextFrame + done);
+    }
+  }
+
+  /** Mono samples whose first is context frame `frame`: into the recording tap and the mel frames. */
+  private feed(mono: Float32Array, frame: number): void {
+    if (this.pcm) this.tap(mono, frame);
     const n = this.resampler.process(mono, this.resampled);
     this.mel.push(this.resampled, n);
     while (this.mel.pending >= MEL_FRAMES_PER_MESSAGE) {
       const { firstIndex, frames } = this.mel.drain(MEL_FRAMES_PER_MESSAGE);
-      const msg: MelWorkletMessage = { type: 'mel', firstIndex, frames, startContextTime: this.startContextTime };
+      const msg: MelWorkletMessage = { type: 'mel', firstIndex, frames, startContextTime: this.startContextTime! };
       this.melPort.postMessage(msg, [frames.buffer]);
     }
-    return true;
+  }
+
+  private tap(mono: Float32Array, frame: number): void {
+    let i = 0;
+    while (i < mono.length) {
+      if (this.pcmLength === 0) this.pcmStartFrame = frame + i;
+      const n = Math.min(mono.length - i, PCM_CHUNK - this.pcmLength);
+      this.pcm!.set(mono.subarray(i, i + n), this.pcmLength);
+      this.pcmLength += n;
+      i += n;
+      if (this.pcmLength === PCM_CHUNK) {
+        const msg: MelWorkletMessage = { type: 'pcm', startContextTime: this.pcmStartFrame / sampleRate, sampleRate, samples: this.pcm! };
+        this.melPort.postMessage(msg, [this.pcm!.buffer]);
+        this.pcm = new Float32Array(PCM_CHUNK);
+        this.pcmLength = 0;
+      }
+    }
   }
 
   private downmix(channels: Float32Array[], mono: Float32Array): void {

@@ -28,15 +28,33 @@ export interface HealthMessage extends AudioHealth {
   type: 'health';
 }
 
+/**
+ * Mono microphone audio at the context's rate, sent to the mel port while a recording taps it: the recording stamps
+ * it with its own AudioContext time, the clock the mel frames (and so every generated mouth) are placed on.
+ */
+export interface PcmChunkMessage {
+  type: 'pcm';
+  /** AudioContext time (s) of the first sample. */
+  startContextTime: number;
+  sampleRate: number;
+  /** The buffer is transferred. */
+  samples: Float32Array;
+}
+
+/** Samples per posted PCM chunk (about 43 ms at 48 kHz). */
+export const PCM_CHUNK = 2048;
+
 /** Everything the worklet posts. */
-export type MelWorkletMessage = MelBlockMessage | LevelMessage | HealthMessage;
+export type MelWorkletMessage = MelBlockMessage | LevelMessage | HealthMessage | PcmChunkMessage;
 
 /** Everything the worklet accepts on its node port. */
 export type ToMelWorklet =
   /** Restart frame numbering at 0 with a new startContextTime (e.g. after a device change). */
   | { type: 'reset' }
   /** Send mel blocks to this port from now on (e.g. straight to the inference worker). */
-  | { type: 'connect'; port: MessagePort };
+  | { type: 'connect'; port: MessagePort }
+  /** Also send the microphone audio itself (PcmChunkMessage) to the mel port, or stop sending it. */
+  | { type: 'tap'; on: boolean };
 
 /**
  * Mel frames per posted block. Every frame (10 ms) is posted as soon as it exists: a frame waits for its
