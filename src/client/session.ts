@@ -14,10 +14,11 @@
  */
 import { missingLiveFeatures } from './mediaErrors.ts';
 import { LipsyncError } from './errors.ts';
+import type { Recording } from './recorder.ts';
 import { acquireStartSlot } from './initQueue.ts';
 import { endedMessage, watchTrack, type InputKind } from './deviceWatch.ts';
 import type { AudioHealth } from '../engine/audio/audioHealth.ts';
-import type { MelWorkletMessage } from '../engine/audio/messages.ts';
+import type { MelWorkletMessage, ToMelWorklet } from '../engine/audio/messages.ts';
 import { createInferenceWorker, defaultBaseUrl, melWorkletModuleUrl } from './runtimeFiles.ts';
 import type { FaceThreadChoice } from '../workers/gpuProbe.ts';
 import type {
@@ -113,6 +114,9 @@ export class LipsyncSession {
   private clockTimer?: ReturnType<typeof setInterval>;
   private nextRequestId = 1;
   private pendingModel = new Map<number, { resolve: (b: BackendInfo) => void; reject: (e: Error) => void }>();
+  private pendingRecord = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
+  /** The mel worklet: also taps the microphone audio for a recording. */
+  private melNode?: AudioWorkletNode;
   private readyWaiter?: { resolve: (b: BackendInfo) => void; reject: (e: Error) => void };
   private startedAt = 0;
   /** Hands the camera, output and mel port to the worker once it is ready. */
@@ -284,6 +288,7 @@ export class LipsyncSession {
     const out = audioCtx.createMediaStreamDestination();
     source.connect(delay).connect(out);
     this.delay = delay;
+    this.melNode = mel;
     this.outputStream = new MediaStream([generator, ...out.stream.getAudioTracks()]);
 
     // One worker starts at a time on a page (see initQueue.ts); the slot is held until ready or failure.
@@ -379,6 +384,11 @@ export class LipsyncSession {
         this.lastStats = msg.stats;
         this.emitStats();
         break;
+      case 'recording':
+      case 'recorded':
+        this.pendingRecord.get(msg.requestId)?.resolve(msg);
+        this.pendingRecord.delete(msg.requestId);
+        break;
       case 'model-changed': {
         this.backend = msg.backend;
         this.pendingModel.get(msg.requestId)?.resolve(msg.backend);
@@ -394,7 +404,10 @@ export class LipsyncSession {
         }
         // An error answering a request rejects that request's promise; only the others become events.
         const err = new LipsyncError(msg.code, msg.message, msg.fatal);
-        if (msg.requestId !== undefined && this.pendingModel.has(msg.requestId)) {
+        if (msg.requestId !== undefined && this.pendingRecord.has(msg.requestId)) {
+          this.pendingRecord.get(msg.requestId)!.reject(err);
+          this.pendingRecord.delete(msg.requestId);
+        } else if (msg.requestId !== undefined && this.pendingModel.has(msg.requestId)) {
           this.pendingModel.get(msg.requestId)!.reject(err);
           this.pendingModel.delete(msg.requestId);
         } else if (this.readyWaiter && msg.fatal) {
@@ -428,6 +441,40 @@ export class LipsyncSession {
     return done;
   }
 
+  /**
+   * Records the output until stop(): the generated frames and the microphone audio, encoded in the inference worker
+   * with each frame stamped at the time of the audio its mouth came from, so the file is in sync by construction
+   * (liveRecorder.ts). Resolves once recording has begun.
+   */
+  async record(): Promise<Recording> {
+    const mel = this.melNode;
+    if (!this.worker || !mel || !this.backend) throw new LipsyncError('record', 'Start live mode before recording.', false);
+    const tap = (on: boolean) => mel.port.postMessage({ type: 'tap', on } satisfies ToMelWorklet);
+    tap(true);
+    try {
+      await this.recordRequest('record-start');
+    } catch (e) {
+      tap(false);
+      throw e;
+    }
+    let stopped: Promise<Blob> | undefined;
+    return {
+      mimeType: 'video/webm',
+      stop: () =>
+        (stopped ??= this.recordRequest('record-stop')
+          .then((m) => new Blob([(m as Extract<FromWorker, { type: 'recorded' }>).bytes], { type: 'video/webm' }))
+          .finally(() => tap(false))),
+    };
+  }
+
+  private recordRequest(type: 'record-start' | 'record-stop'): Promise<FromWorker> {
+    if (!this.worker) return Promise.reject(new LipsyncError('record', 'The session has stopped; the recording is lost.', false));
+    const requestId = this.nextRequestId++;
+    const reply = new Promise<FromWorker>((resolve, reject) => this.pendingRecord.set(requestId, { resolve, reject }));
+    this.post({ type, requestId });
+    return reply;
+  }
+
   async stop(): Promise<void> {
     for (const off of this.unwatch.splice(0)) off();
     if (this.clockTimer) clearInterval(this.clockTimer);
@@ -457,6 +504,9 @@ export class LipsyncSession {
     }
     for (const [, p] of this.pendingModel) p.reject(new LipsyncError('closed', 'Stopped before the model was swapped.'));
     this.pendingModel.clear();
+    for (const [, p] of this.pendingRecord) p.reject(new LipsyncError('record', 'Stopped before the recording was finished.', false));
+    this.pendingRecord.clear();
+    this.melNode = undefined;
     this.face?.close();
     this.audio?.close();
     // The output's audio track outlives its AudioContext unless stopped: end the whole stream.

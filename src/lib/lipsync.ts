@@ -25,7 +25,6 @@ import { CAMERA, openFaceSource } from '../client/faceSources.ts';
 import { fetchMedia, resolveUserUrl } from '../client/fetchMedia.ts';
 import { readModelFile } from '../client/modelFile.ts';
 import { DEFAULT_MAX_MODEL_BYTES } from '../engine/generator/validate.ts';
-import { startRecording, type Recording } from '../client/recorder.ts';
 import { mutedMessage, silenceMessage } from '../client/deviceWatch.ts';
 import { LipsyncSession, type ModelInput, type SessionProgress } from '../client/session.ts';
 import type { BackendInfo, LiveStatus } from '../workers/protocol.ts';
@@ -95,7 +94,7 @@ class Lipsync extends EventTarget implements LipsyncController {
   private _stats: LipsyncStats | null = null;
   private _backend: LipsyncBackendInfo | null = null;
   private model: LipsyncModel | undefined;
-  private recording?: { recording: Recording; timer?: ReturnType<typeof setTimeout>; done: Promise<Blob> };
+  private recording?: { done: Promise<Blob> };
   /** Errors already dispatched for the current start, so a failure reported twice fires once. */
   private reported = new Set<string>();
   /** Face and audio in use (setSources() replaces them). */
@@ -267,20 +266,22 @@ class Lipsync extends EventTarget implements LipsyncController {
   }
 
   record(durationMs?: number): Promise<Blob> {
-    const stream = this.outputStream;
-    if (!stream) return this.fail(new LipsyncError('record', 'Start the avatar before recording.', false));
+    const session = this.session;
+    if (!session || !this.outputStream) return this.fail(new LipsyncError('record', 'Start the avatar before recording.', false));
     if (this.recording) return this.fail(new LipsyncError('record', 'Already recording; call stopRecording() first.', false));
-    let recording: Recording;
-    try {
-      recording = startRecording(stream);
-    } catch (e) {
-      return this.fail(new LipsyncError('record', (e as Error).message, false));
-    }
     let finish!: () => void;
     const stopped = new Promise<void>((r) => (finish = r));
-    const done = handled(stopped.then(() => recording.stop()).finally(() => (this.recording = undefined)));
-    const timer = durationMs !== undefined && durationMs > 0 ? setTimeout(finish, durationMs) : undefined;
-    this.recording = { recording, timer, done };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const recorded = session.record().then(async (recording) => {
+      // The duration counts from when recording has begun (the worker first readies its encoders).
+      if (durationMs !== undefined && durationMs > 0) timer = setTimeout(finish, durationMs);
+      await stopped;
+      return recording.stop();
+    });
+    const done = handled(
+      recorded.catch((e: unknown) => this.fail<Blob>(new LipsyncError('record', (e as Error).message, false))).finally(() => (this.recording = undefined)),
+    );
+    this.recording = { done };
     this.stopRecordingNow = () => {
       clearTimeout(timer);
       finish();

@@ -2,7 +2,7 @@
 import { LiveSession } from '../client/liveSession.ts';
 import { MediaAccessError } from '../client/mediaErrors.ts';
 import { mutedMessage, silenceMessage } from '../client/deviceWatch.ts';
-import { startRecording, type Recording } from '../client/recorder.ts';
+import type { Recording } from '../client/recorder.ts';
 import { readModelFile } from '../client/modelFile.ts';
 import { applyProgress, initialSteps } from '../client/startProgress.ts';
 import { useAppStore, type DeviceOption } from './store.ts';
@@ -11,6 +11,8 @@ let session: LiveSession | undefined;
 /** A generator manifest is a few kB; anything near this is the wrong file. */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 let recording: Recording | undefined;
+/** A recording is being started (the worker prepares its encoders): a second click waits for it. */
+let starting = false;
 const store = () => useAppStore.getState();
 
 /**
@@ -187,13 +189,16 @@ export async function toggleRecording(): Promise<void> {
     store().set({ recording: false, recorded: { url: URL.createObjectURL(blob), bytes: blob.size, fileName: `lipsync-${stamp}.webm` } });
     return;
   }
-  const stream = session?.outputStream;
-  if (!stream) return;
+  const live = session;
+  if (!live || starting) return;
+  starting = true;
   try {
-    recording = startRecording(stream);
+    recording = await live.record();
     store().set({ recording: true });
   } catch (e) {
     store().addMessage('error', 'record', (e as Error).message);
+  } finally {
+    starting = false;
   }
 }
 

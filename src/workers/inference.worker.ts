@@ -28,10 +28,11 @@ import { chooseGeneratorBackends, planThreads, type ThreadPlan } from './gpuProb
 import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
 import type { BackendInfo, FromWorker, StartProgress, ToWorker, WorkerConfig } from './protocol.ts';
 import { RENDER_WORKER_NAME, serveRender } from './render.ts';
+import { LiveRecorder } from './liveRecorder.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const epochNow = () => performance.timeOrigin + performance.now();
-const post = (msg: FromWorker) => scope.postMessage(msg);
+const post = (msg: FromWorker, transfer: Transferable[] = []) => scope.postMessage(msg, transfer);
 
 interface Queued {
   image: RgbaImage;
@@ -96,6 +97,12 @@ else
         break;
       case 'set-model':
         void setModel(msg);
+        break;
+      case 'record-start':
+        void startRecording(msg.requestId);
+        break;
+      case 'record-stop':
+        void finishRecording(msg.requestId);
         break;
       case 'stop':
         void stop();
@@ -280,6 +287,10 @@ async function drainCamera(camera: typeof cameraIn): Promise<void> {
 }
 
 function onMel(msg: MelWorkletMessage): void {
+  if (msg.type === 'pcm') {
+    recorder?.addAudio(msg.startContextTime, msg.samples, msg.sampleRate);
+    return;
+  }
   if (msg.type !== 'mel') return;
   scheduler.pushMel(msg);
   wakeGenerate?.();
@@ -404,6 +415,9 @@ async function writeFrame(item: Queued): Promise<void> {
   // After Stop the writer is closing: a frame written now would be refused and left to the garbage collector.
   if (!writer || !running) return;
   const out = rgbaFrame(item.image, item.timestamp, item.duration ?? undefined);
+  outputSize = { width: item.image.width, height: item.image.height };
+  const audioS = recorder && scheduler.audioTimeFor(item.epochMs);
+  if (recorder && audioS !== undefined) recorder.addFrame(out.clone(), audioS);
   pixelPool.release(item.image.data as Uint8ClampedArray<ArrayBuffer>);
   try {
     await writer.write(out);
@@ -451,8 +465,45 @@ function postStats(): void {
   });
 }
 
+/** The recording in progress (see liveRecorder.ts), and the size of the frames written out, which it encodes. */
+let recorder: LiveRecorder | undefined;
+let outputSize: { width: number; height: number } | undefined;
+let recorderFinishing = false;
+
+async function startRecording(requestId: number): Promise<void> {
+  const fail = (message: string) => post({ type: 'error', code: 'record', message, fatal: false, requestId });
+  const startS = scheduler.audioTimeNow();
+  if (recorder) return fail('Already recording.');
+  if (!running || !outputSize || startS === undefined) return fail('Nothing to record yet: wait for the first output frame.');
+  try {
+    recorder = await LiveRecorder.start(startS, outputSize.width, outputSize.height);
+    post({ type: 'recording', requestId });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+async function finishRecording(requestId: number): Promise<void> {
+  const r = recorder;
+  if (!r || recorderFinishing) return post({ type: 'error', code: 'record', message: 'Not recording.', fatal: false, requestId });
+  recorderFinishing = true;
+  try {
+    // The recorder keeps taking frames and audio until it has everything generated from audio before now.
+    const bytes = await r.finish(scheduler.audioTimeNow() ?? Infinity);
+    post({ type: 'recorded', requestId, bytes, frames: r.framesWritten, framesSkipped: r.framesSkipped }, [bytes]);
+  } catch (e) {
+    post({ type: 'error', code: 'record', message: (e as Error).message, fatal: false, requestId });
+  } finally {
+    if (recorder === r) recorder = undefined;
+    recorderFinishing = false;
+  }
+}
+
 async function stop(): Promise<void> {
   running = false;
+  // A recording still running here was not finished by the page (it finishes one before stopping): drop it.
+  void recorder?.cancel();
+  recorder = undefined;
   if (statsTimer) clearInterval(statsTimer);
   scheduler.clear();
   // The page ends the face source when it reads this, and the frames still on their way are closed as they come.

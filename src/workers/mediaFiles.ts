@@ -11,7 +11,6 @@ import {
   AudioSampleSource,
   BlobSource,
   BufferTarget,
-  Conversion,
   EncodedPacketSink,
   Input,
   Mp4OutputFormat,
@@ -336,25 +335,4 @@ function trimmedSample(sample: AudioSample, start: number, frames: number): Audi
     data.set(plane.subarray(0, frames), c * frames);
   }
   return new AudioSample({ data, format: 'f32-planar', numberOfChannels: channels, sampleRate: sample.sampleRate, timestamp: Math.max(0, start) });
-}
-
-/**
- * A MediaRecorder WebM made whole: MediaRecorder cannot know the length when it writes the header, so the file
- * has no Duration and no cues (players show no length and cannot seek). A remux (packets copied, nothing
- * re-encoded) writes both. A file that cannot be remuxed is returned unchanged.
- */
-export async function finishWebmRecording(recorded: Blob): Promise<Blob> {
-  const input = new Input({ formats: ALL_FORMATS, source: new BlobSource(recorded) });
-  try {
-    const output = new Output({ format: new WebMOutputFormat(), target: new BufferTarget() });
-    const conversion = await Conversion.init({ input, output });
-    if (!conversion.isValid) return recorded;
-    await conversion.execute();
-    const buffer = output.target.buffer;
-    return buffer ? new Blob([buffer], { type: recorded.type || 'video/webm' }) : recorded;
-  } catch {
-    return recorded;
-  } finally {
-    input.dispose();
-  }
 }

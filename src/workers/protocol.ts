@@ -39,6 +39,13 @@ export type ToWorker =
   | { type: 'clock'; contextTime: number; epochMs: number }
   /** Swap the generator without stopping: from a manifest URL, or raw ONNX bytes (+ optional manifest JSON). */
   | { type: 'set-model'; requestId: number; manifestUrl?: string; modelBytes?: ArrayBuffer; manifest?: unknown; label?: string }
+  /**
+   * Record the output (answered by 'recording' or an 'error' with the same requestId). The page taps the mel worklet
+   * first, so the microphone audio reaches the worker with its AudioContext time.
+   */
+  | { type: 'record-start'; requestId: number }
+  /** Finish the recording: answered by 'recorded' with the WebM bytes (or an 'error'). */
+  | { type: 'record-stop'; requestId: number }
   | { type: 'stop' };
 
 export interface BackendInfo {
@@ -89,6 +96,8 @@ export type FromWorker =
   | { type: 'ready'; backend: BackendInfo }
   | { type: 'stats'; stats: LiveStatus }
   | { type: 'model-changed'; requestId: number; backend: BackendInfo }
+  | { type: 'recording'; requestId: number }
+  | { type: 'recorded'; requestId: number; bytes: ArrayBuffer; frames: number; framesSkipped: number }
   | { type: 'error'; code: WorkerErrorCode; message: string; fatal: boolean; requestId?: number }
   /** Stop received: the page may now end the face source (the worker closes the frames still on their way). */
   | { type: 'stopping' }
@@ -102,7 +111,9 @@ export type WorkerErrorCode =
   | 'pipeline'
   | 'unsupported-browser'
   /** The face track ended while running (unplugged, taken by another application, or stopped). */
-  | 'camera-ended';
+  | 'camera-ended'
+  /** A recording could not start or be finished. */
+  | 'record';
 
 // ---- Fine-tuning (training.worker.ts) ----
 

@@ -136,6 +136,16 @@ describe('LiveScheduler', () => {
     s.pushMel({ ...melBlock(0, 4), startContextTime: 12 }); // worklet reset 2 s later on the audio clock
     expect(s.melCentreFor(1_002_400)).toBe(40);
   });
+
+  it("gives the AudioContext time of the window centre a frame is generated with (a recording's video clock)", () => {
+    const { clock, s } = setup();
+    expect(s.audioTimeFor(1_000_400)).toBeUndefined(); // no mel yet
+    s.pushMel(melBlock(0, 100));
+    expect(s.audioTimeFor(1_000_400)).toBeCloseTo(10.4, 9);
+    expect(s.audioTimeFor(1_000_404)).toBeCloseTo(10.4, 9); // on the 10 ms mel grid, as the window is
+    clock.advance(730);
+    expect(s.audioTimeNow()).toBeCloseTo(10.73, 9);
+  });
 });
 
 describe('camera frames the browser dropped before they were read', () => {

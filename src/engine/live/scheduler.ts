@@ -184,6 +184,20 @@ export class LiveScheduler<C, W extends Waiting> {
   }
 
   /** Mel index of the window centre for a frame captured at `epochMs`, or undefined before audio/clock exist. */
+  /**
+   * AudioContext time (s) of the audio window centre a frame that arrived at `epochMs` is generated with (the mel
+   * frame melCentreFor picks), undefined before the first mel block and clock pair.
+   */
+  audioTimeFor(epochMs: number): number | undefined {
+    const centre = this.melCentreFor(epochMs);
+    return centre === undefined ? undefined : this.melStartContextTime! + centre / MEL_FRAME_RATE;
+  }
+
+  /** AudioContext time (s) now, on the same clock (undefined before the first mel block and clock pair). */
+  audioTimeNow(): number | undefined {
+    return this.audioTimeFor(this.now());
+  }
+
   melCentreFor(epochMs: number): number | undefined {
     if (this.melStartContextTime === undefined || !this.clock.ready) return undefined;
     return Math.round((this.clock.toA(epochMs) - this.melStartContextTime) * MEL_FRAME_RATE);
