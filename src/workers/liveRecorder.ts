@@ -48,12 +48,12 @@ export class LiveRecorder {
   /** Starts a recording at AudioContext time `startS`; the output frames are width × height. */
   static async start(startS: number, width: number, height: number): Promise<LiveRecorder> {
     if (typeof VideoEncoder === 'undefined' || typeof AudioEncoder === 'undefined')
-      throw new RecorderUnsupportedError('This browser cannot encode video in a worker (no WebCodecs VideoEncoder/AudioEncoder).');
+      throw new RecorderUnsupportedError('Recording needs WebCodecs (VideoEncoder and AudioEncoder in a worker), which this browser lacks: use a current Chrome, Edge or Firefox.');
     const quality = new Quality('high');
     const codec = await getFirstEncodableVideoCodec(['vp9', 'vp8'], { width, height, quality });
-    if (!codec) throw new RecorderUnsupportedError(`This browser has no VP9 or VP8 encoder for ${width}×${height} video.`);
+    if (!codec) throw new RecorderUnsupportedError(`This browser cannot encode ${width}×${height} video as VP9 or VP8, which recording needs: use a current Chrome, Edge or Firefox.`);
     if (!(await canEncodeAudio('opus', { numberOfChannels: 1, sampleRate: 48000, quality })))
-      throw new RecorderUnsupportedError('This browser has no Opus audio encoder.');
+      throw new RecorderUnsupportedError('This browser cannot encode Opus audio, which recording needs: use a current Chrome, Edge or Firefox.');
     const output = new Output({ format: new WebMOutputFormat(), target: new BufferTarget() });
     const video = new VideoSampleSource({ codec, quality, sizeChangeBehavior: 'contain' });
     // Opus takes 48 kHz; the AudioContext may run at 44.1 kHz.
