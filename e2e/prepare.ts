@@ -115,13 +115,12 @@ function clapperFixture(): void {
   const y4m = resolve(FIXTURES, 'clapper.y4m');
   if (!existsSync(y4m)) symlinkSync(resolve(FIXTURES, 'camera.y4m'), y4m);
   const wav = resolve(FIXTURES, 'clapper.wav');
-  if (!existsSync(wav)) {
-    const starts = [0.3, 0.9, 1.8, 2.3, 3.3, 3.8, 4.6, 5.4, 5.9, 6.9, 7.4];
-    // Broadband noise, not a tone: a tone lifts a few mel bands only, so the clapper's mean over all bands would
-    // flash at the bursts' edges (their clicks) instead of staying bright for the whole burst.
-    const expr = `if(${starts.map((s) => `between(t,${s},${s + 0.2})`).join('+')},0.3*(2*random(0)-1),0)`;
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc='${expr}':s=48000:d=8`, '-c:a', 'pcm_s16le', wav]);
-  }
+  // Written every time (a few ms): an older fixture left in a checkout (tone bursts) must not linger.
+  const starts = [0.3, 0.9, 1.8, 2.3, 3.3, 3.8, 4.6, 5.4, 5.9, 6.9, 7.4];
+  // Broadband noise, not a tone: a tone lifts a few mel bands only, so the clapper's mean over all bands would
+  // flash at the bursts' edges (their clicks) instead of staying bright for the whole burst.
+  const expr = `if(${starts.map((s) => `between(t,${s},${s + 0.2})`).join('+')},0.3*(2*random(0)-1),0)`;
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc='${expr}':s=48000:d=8`, '-c:a', 'pcm_s16le', wav]);
   mkdirSync(CLAPPER_MODEL_DIR, { recursive: true });
   const { bytes, manifest } = buildClapperGenerator({ mel: MEL_CONFIG });
   writeFileSync(resolve(CLAPPER_MODEL_DIR, manifest.model), bytes);

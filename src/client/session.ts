@@ -462,7 +462,18 @@ export class LipsyncSession {
       mimeType: 'video/webm',
       stop: () =>
         (stopped ??= this.recordRequest('record-stop')
-          .then((m) => new Blob([(m as Extract<FromWorker, { type: 'recorded' }>).bytes], { type: 'video/webm' }))
+          .then((m) => {
+            const r = m as Extract<FromWorker, { type: 'recorded' }>;
+            // The live output never waits for the encoder; the file leaves frames out instead. Say so when it shows.
+            const total = r.frames + r.framesSkipped;
+            if (r.framesSkipped > 0.1 * total)
+              this.emit('error', {
+                code: 'record',
+                message: `The recording left out ${r.framesSkipped} of ${total} frames: the video encoder could not keep up on this machine (the live output was not affected). Close other heavy tabs or apps and record again.`,
+                fatal: false,
+              });
+            return new Blob([r.bytes], { type: 'video/webm' });
+          })
           .finally(() => tap(false))),
     };
   }

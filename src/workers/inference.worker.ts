@@ -415,7 +415,8 @@ async function writeFrame(item: Queued): Promise<void> {
   // After Stop the writer is closing: a frame written now would be refused and left to the garbage collector.
   if (!writer || !running) return;
   const out = rgbaFrame(item.image, item.timestamp, item.duration ?? undefined);
-  outputSize = { width: item.image.width, height: item.image.height };
+  outputWidth = item.image.width;
+  outputHeight = item.image.height;
   const audioS = recorder && scheduler.audioTimeFor(item.epochMs);
   if (recorder && audioS !== undefined) recorder.addFrame(out.clone(), audioS);
   pixelPool.release(item.image.data as Uint8ClampedArray<ArrayBuffer>);
@@ -467,19 +468,24 @@ function postStats(): void {
 
 /** The recording in progress (see liveRecorder.ts), and the size of the frames written out, which it encodes. */
 let recorder: LiveRecorder | undefined;
-let outputSize: { width: number; height: number } | undefined;
+let outputWidth = 0;
+let outputHeight = 0;
+let recorderStarting = false;
 let recorderFinishing = false;
 
 async function startRecording(requestId: number): Promise<void> {
   const fail = (message: string) => post({ type: 'error', code: 'record', message, fatal: false, requestId });
   const startS = scheduler.audioTimeNow();
-  if (recorder) return fail('Already recording.');
-  if (!running || !outputSize || startS === undefined) return fail('Nothing to record yet: wait for the first output frame.');
+  if (recorder || recorderStarting) return fail('Already recording.');
+  if (!running || outputWidth === 0 || startS === undefined) return fail('Nothing to record yet: wait for the first output frame.');
+  recorderStarting = true;
   try {
-    recorder = await LiveRecorder.start(startS, outputSize.width, outputSize.height);
+    recorder = await LiveRecorder.start(startS, outputWidth, outputHeight);
     post({ type: 'recording', requestId });
   } catch (e) {
     fail((e as Error).message);
+  } finally {
+    recorderStarting = false;
   }
 }
 

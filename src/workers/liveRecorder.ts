@@ -22,8 +22,6 @@ const MAX_PENDING_FRAMES = 3;
 /** After stop, how long to wait for the frames generated from audio before the stop time. */
 const DRAIN_TIMEOUT_MS = 1500;
 
-export class RecorderUnsupportedError extends Error {}
-
 export class LiveRecorder {
   private readonly timeline: RecordingTimeline;
   private pendingFrames = 0;
@@ -48,12 +46,15 @@ export class LiveRecorder {
   /** Starts a recording at AudioContext time `startS`; the output frames are width × height. */
   static async start(startS: number, width: number, height: number): Promise<LiveRecorder> {
     if (typeof VideoEncoder === 'undefined' || typeof AudioEncoder === 'undefined')
-      throw new RecorderUnsupportedError('Recording needs WebCodecs (VideoEncoder and AudioEncoder in a worker), which this browser lacks: use a current Chrome, Edge or Firefox.');
+      throw new Error(
+        'Recording needs WebCodecs (VideoEncoder and AudioEncoder in a worker), which this browser lacks: use a current Chrome, Edge or Firefox.',
+      );
     const quality = new Quality('high');
     const codec = await getFirstEncodableVideoCodec(['vp9', 'vp8'], { width, height, quality });
-    if (!codec) throw new RecorderUnsupportedError(`This browser cannot encode ${width}×${height} video as VP9 or VP8, which recording needs: use a current Chrome, Edge or Firefox.`);
+    if (!codec)
+      throw new Error(`This browser cannot encode ${width}×${height} video as VP9 or VP8, which recording needs: use a current Chrome, Edge or Firefox.`);
     if (!(await canEncodeAudio('opus', { numberOfChannels: 1, sampleRate: 48000, quality })))
-      throw new RecorderUnsupportedError('This browser cannot encode Opus audio, which recording needs: use a current Chrome, Edge or Firefox.');
+      throw new Error('This browser cannot encode Opus audio, which recording needs: use a current Chrome, Edge or Firefox.');
     const output = new Output({ format: new WebMOutputFormat(), target: new BufferTarget() });
     const video = new VideoSampleSource({ codec, quality, sizeChangeBehavior: 'contain' });
     // Opus takes 48 kHz; the AudioContext may run at 44.1 kHz.

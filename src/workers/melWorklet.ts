@@ -45,9 +45,10 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
   private levelSumSq = 0;
   private levelPeak = 0;
   private readonly health = new AudioHealthMeter(sampleRate);
-  /** Mono audio gathered for a recording's tap (null while no recording listens), and its first sample's frame. */
   /** The context frame the next process() call should start at (a larger one means quanta were skipped). */
   private nextFrame = 0;
+  private readonly silence = new Float32Array(MAX_BLOCK);
+  /** Mono audio gathered for a recording's tap (null while no recording listens), and its first sample's frame. */
   private pcm: Float32Array | null = null;
   private pcmLength = 0;
   private pcmStartFrame = 0;
@@ -110,10 +111,9 @@ class LipsyncMelProcessor extends AudioWorkletProcessor {
       this.startContextTime = currentFrame / sampleRate;
       return;
     }
-    const silence = new Float32Array(MAX_BLOCK);
     for (let done = 0; done < frames; done += MAX_BLOCK) {
       const n = Math.min(MAX_BLOCK, frames - done);
-      this.feed(n === MAX_BLOCK ? silence : silence.subarray(0, n), this.nextFrame + done);
+      this.feed(n === MAX_BLOCK ? this.silence : this.silence.subarray(0, n), this.nextFrame + done);
     }
   }
 

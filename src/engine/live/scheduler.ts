@@ -183,7 +183,6 @@ export class LiveScheduler<C, W extends Waiting> {
     return this.stalled;
   }
 
-  /** Mel index of the window centre for a frame captured at `epochMs`, or undefined before audio/clock exist. */
   /**
    * AudioContext time (s) of the audio window centre a frame that arrived at `epochMs` is generated with (the mel
    * frame melCentreFor picks), undefined before the first mel block and clock pair.
@@ -198,6 +197,7 @@ export class LiveScheduler<C, W extends Waiting> {
     return this.audioTimeFor(this.now());
   }
 
+  /** Mel index of the window centre for a frame captured at `epochMs`, or undefined before audio/clock exist. */
   melCentreFor(epochMs: number): number | undefined {
     if (this.melStartContextTime === undefined || !this.clock.ready) return undefined;
     return Math.round((this.clock.toA(epochMs) - this.melStartContextTime) * MEL_FRAME_RATE);
