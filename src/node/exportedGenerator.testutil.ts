@@ -38,6 +38,8 @@ export interface ExportOptions {
   lookahead?: number;
   /** Channels of the full-resolution reference path (model.py ref_features; 0 = none). */
   refFeatures?: number;
+  /** Decoder upsampling (model.py upsample): new runs use 'transposed'; 0.3.0 and earlier shipped 'nearest'. */
+  upsample?: 'nearest' | 'transposed';
 }
 
 export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
@@ -46,9 +48,10 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
   const past = opts.past ?? 8;
   const lookahead = opts.lookahead ?? 8;
   const refFeatures = opts.refFeatures ?? 0;
+  const upsample = opts.upsample ?? 'transposed';
   const hash = createHash('sha256');
   for (const f of ['model.py', 'export.py', 'train.py', 'data.py', 'synth.py']) hash.update(readFileSync(join(TRAIN, f)));
-  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures }));
+  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample }));
   const dir = join(tmpdir(), `lipsync-exported-${hash.digest('hex').slice(0, 12)}`);
   const onnx = join(dir, 'model/generator.onnx');
   if (!existsSync(onnx)) {
@@ -83,6 +86,8 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
       '1',
       '--ref-features',
       String(refFeatures),
+      '--upsample',
+      upsample,
     ]);
     run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
   }

@@ -2,6 +2,9 @@
 
   /usr/bin/python3 tools/train/export.py --checkpoint RUN/best.pt --out public/models/NAME
       [--name lipsync-default] [--version 0.1.0] [--mel-json mel.json] [--license ...] [--description ...]
+  /usr/bin/python3 tools/train/export.py --init-onnx public/models/generator.onnx --upsample transposed --out DIR
+      re-exports shipped weights (its manifest's crop, mel and training record carry over), here with the decoder's
+      nearest upsampling rewritten as transposed convs: the same function, fewer FLOPs.
 
 Writes OUT/generator.onnx (opset 17, static shapes, eval mode, no BatchNorm), OUT/manifest.json
 (src/engine/generator/manifest.ts contract) and OUT/parity.json + OUT/parity.bin: fixed inputs and the
@@ -121,7 +124,10 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint")
+    src.add_argument("--init-onnx", help="a generator.onnx with its manifest.json beside it, instead of a checkpoint")
+    ap.add_argument("--upsample", choices=["nearest", "transposed"], help="with --init-onnx: the decoder's upsampling")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="lipsync-default")
     ap.add_argument("--version", default="0.1.0")
@@ -131,9 +137,26 @@ def main(argv=None):
                                               "crop from a masked crop, a reference crop and a log-mel window.")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
-    model, state = load_checkpoint(a.checkpoint)
+    if a.checkpoint:
+        model, state = load_checkpoint(a.checkpoint)
+        base = None
+    else:
+        from train import load_onnx_weights
+        base = json.load(open(os.path.join(os.path.dirname(os.path.abspath(a.init_onnx)), "manifest.json")))
+        cfg = GeneratorConfig.from_json(base["architecture"]["config"])
+        if a.upsample:
+            cfg.upsample = a.upsample
+        model = LipSyncGenerator(cfg)
+        load_onnx_weights(model, a.init_onnx)
+        model.eval()
+        state = {"meta": {"cropTemplate": base.get("cropTemplate"), "maskFill": base.get("maskFill"), "mel": base.get("mel")}}
     mel = json.load(open(a.mel_json)) if a.mel_json else None
     r = export(model, state, a.out, a.name, a.version, mel, a.license, a.description)
+    if base is not None:  # the weights' training record is the source's
+        path = os.path.join(a.out, "manifest.json")
+        m = json.load(open(path))
+        m["trainedOn"] = base.get("trainedOn", m["trainedOn"])
+        json.dump(m, open(path, "w"), indent=2)
     print(f"wrote {r['onnx']} ({r['bytes'] / 1e6:.2f} MB, opset {r['opset']}, ops {sorted(set(r['ops']))})")
 
 

@@ -251,6 +251,51 @@ class InitGrowsReferencePathTest(unittest.TestCase):
             self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
 
 
+class TransposedUpsampleTest(unittest.TestCase):
+    """Nearest x2 + 3x3 conv is rewritten as a 4x4 stride-2 transposed conv: the same function, fewer FLOPs."""
+
+    def _random(self, cfg, seed):
+        torch.manual_seed(seed)
+        m = LipSyncGenerator(cfg).eval()
+        with torch.no_grad():
+            for p in m.parameters():
+                p.normal_(0, 0.05)
+        return m
+
+    def test_converted_weights_compute_the_same_face_with_fewer_flops(self):
+        from model import convert_upsample_state
+        for ref in (0, 6):
+            cfg = GeneratorConfig(size=64, widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12, ref_features=ref)
+            src = self._random(cfg, 5)
+            tcfg = GeneratorConfig(**{**cfg.to_json(), "upsample": "transposed"})
+            dst = LipSyncGenerator(tcfg).eval()
+            dst.load_state_dict(convert_upsample_state(src.state_dict(), cfg))
+            inputs = example_inputs(cfg, batch=2)
+            with torch.no_grad():
+                self.assertLess(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-5)
+            self.assertLess(count_flops(dst), count_flops(src))
+
+    def test_a_nearest_export_initialises_a_transposed_model_exactly(self):
+        from export import export
+        from train import load_onnx_weights
+        cfg = GeneratorConfig(size=64, widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12)
+        src = self._random(cfg, 6)
+        grown = GeneratorConfig(**{**cfg.to_json(), "upsample": "transposed", "ref_features": 4})
+        with tempfile.TemporaryDirectory() as d:
+            export(src, {"meta": {}}, d, "t", "0", None, "x", "d")
+            dst = LipSyncGenerator(grown).eval()
+            load_onnx_weights(dst, os.path.join(d, "generator.onnx"))
+            # ... and an export of the transposed model reads back as itself.
+            e = os.path.join(d, "t2")
+            export(dst, {"meta": {}}, e, "t", "0", None, "x", "d")
+            again = LipSyncGenerator(grown).eval()
+            load_onnx_weights(again, os.path.join(e, "generator.onnx"))
+        inputs = example_inputs(cfg)
+        with torch.no_grad():
+            self.assertLess(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-5)
+            self.assertEqual(float((dst(*inputs) - again(*inputs)).abs().max()), 0.0)
+
+
 class TrainingLossTest(unittest.TestCase):
     def batch(self, target):
         lips = torch.tensor([[[40.0 + i, 90.0 + (i % 5)] for i in range(40)]]).repeat(target.shape[0], 1, 1)

@@ -235,6 +235,9 @@ def parse_args(argv=None):
     ap.add_argument("--ref-features", type=int, default=None,
                     help="channels of the full-resolution reference path (model.GeneratorConfig.ref_features); with "
                          "--init-onnx a larger value adds the path to the shipped model, starting as a no-op")
+    ap.add_argument("--upsample", default=None, choices=["nearest", "transposed"],
+                    help="decoder upsampling (model.GeneratorConfig.upsample; new runs: transposed); with --init-onnx, "
+                         "transposed converts a nearest-upsample model exactly")
     ap.add_argument("--texture-weight", type=float, default=LOSS_WEIGHTS["texture"],
                     help="weight of |local Laplacian energy(generated) - (target)| per 8x8 block: asks for detail, not a blur")
     ap.add_argument("--gan-weight", type=float, default=LOSS_WEIGHTS["gan"], help="lower-half patch discriminator (hinge), generator side")
@@ -252,9 +255,17 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
 
     The model may extend the exported one by a full-resolution reference path (`ref_path.*`, kept at its
     initialisation) whose channels join the last decoder stage's input: those input channels of
-    `dec.3.conv1.weight` start at zero, so the extended model computes exactly what the ONNX file does."""
+    `dec.3.conv1.weight` start at zero, so the extended model computes exactly what the ONNX file does.
+    A model with `upsample: "transposed"` also reads a file exported with nearest upsampling: its decoder's
+    first convs are converted (model.convert_upsample_state), again without changing what it computes."""
     from onnx_inspect import read_initializers
-    inits = read_initializers(path)
+    from model import convert_upsample_state
+    inits = {k: (dims, torch.from_numpy(np.frombuffer(raw, dtype="<f4").copy()).reshape(dims))
+             for k, (dims, raw) in read_initializers(path).items()}
+    cfg = getattr(model, "cfg", None)
+    if cfg is not None and cfg.upsample == "transposed" and "dec.0.up.weight" not in inits and "dec.0.conv1.weight" in inits:
+        converted = convert_upsample_state({k: t for k, (_, t) in inits.items()}, cfg)
+        inits = {k: (list(t.shape), t) for k, t in converted.items()}
     sd = model.state_dict()
     missing = [k for k in sd if k not in inits and not k.startswith("ref_path.")]
     if missing:
@@ -265,16 +276,16 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
         if k not in inits:
             new[k] = t
             continue
-        dims, raw = inits[k]
-        a = np.frombuffer(raw, dtype="<f4").copy()
-        if k == "dec.3.conv1.weight" and len(dims) == 4 and dims[1] < t.shape[1] and a.size == t.numel() // t.shape[1] * dims[1]:
+        dims, a = inits[k]
+        if k == "dec.3.conv1.weight" and len(dims) == 4 and dims[1] < t.shape[1] and list(dims[2:]) == list(t.shape[2:]) \
+                and dims[0] == t.shape[0]:
             grown = torch.zeros_like(t)
-            grown[:, :dims[1]] = torch.from_numpy(a).reshape(t.shape[0], dims[1], *t.shape[2:])
+            grown[:, :dims[1]] = a
             new[k] = grown
             continue
-        if a.size != t.numel():
-            raise SystemExit(f"--init-onnx: {k} has {a.size} values in the ONNX file, the model needs {t.numel()}")
-        new[k] = torch.from_numpy(a).reshape(t.shape)
+        if a.numel() != t.numel():
+            raise SystemExit(f"--init-onnx: {k} has {a.numel()} values in the ONNX file, the model needs {t.numel()}")
+        new[k] = a.reshape(t.shape)
     model.load_state_dict(new)
 
 
@@ -308,10 +319,15 @@ def main(argv=None):
                 raise SystemExit(f"--ref-features {args.ref_features}: {args.init_onnx} already has {cfg.ref_features}; "
                                  "a path can be added, not removed")
             cfg.ref_features = args.ref_features
+        if args.upsample is not None and args.upsample != cfg.upsample:
+            if args.upsample != "transposed":
+                raise SystemExit(f"--upsample {args.upsample}: {args.init_onnx} uses transposed convs, which have no "
+                                 "nearest-upsample form")
+            cfg.upsample = args.upsample
     else:
         cfg = GeneratorConfig(size=data.crop_size, past=args.past, lookahead=args.lookahead,
                               widths=tuple(int(x) for x in args.widths.split(",")), output=args.output,
-                              ref_features=args.ref_features or 0)
+                              ref_features=args.ref_features or 0, upsample=args.upsample or "transposed")
     if cfg.size != data.crop_size:
         raise SystemExit(f"checkpoint is for {cfg.size}px crops but the dataset has {data.crop_size}px crops")
 

@@ -248,6 +248,27 @@ const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: bo
       };
     },
   },
+  {
+    // A transposed conv (ONNX ConvTranspose) is Conv2DBackpropInput run forward: its input's gradient is the
+    // plain conv, its filter's the filter gradient with input and output swapped.
+    kernelName: 'Conv2DBackpropInput',
+    inputsToSave: ['dy', 'filter'],
+    gradFunc: (ddx, [dy, filter], attrs) => {
+      const { strides, pad, dataFormat, dimRoundingMode } = attrs as { strides: [number, number]; pad: unknown; dataFormat: string; dimRoundingMode?: string };
+      const e = tf.engine();
+      return {
+        dy: () => e.runKernel('Conv2D', { x: ddx as tf.Tensor, filter }, { strides, pad, dataFormat, dilations: 1, dimRoundingMode } as never) as tf.Tensor,
+        filter: () =>
+          e.runKernel('Conv2DBackpropFilter', { x: ddx as tf.Tensor, dy }, {
+            strides,
+            pad,
+            dataFormat,
+            dimRoundingMode,
+            filterShape: filter.shape,
+          } as never) as tf.Tensor,
+      };
+    },
+  },
 ];
 
 let registered = false;

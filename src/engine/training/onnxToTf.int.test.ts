@@ -121,22 +121,28 @@ if (noTorch) console.warn(`onnxToTf exported-generator tests skipped: ${noTorch}
 
 describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', () => {
   let full: ExportedGenerator;
+  let fullNearest: ExportedGenerator;
   let tiny: ExportedGenerator;
   beforeAll(() => {
     full = exportedGenerator({ refFeatures: 16 });
+    fullNearest = exportedGenerator({ refFeatures: 16, upsample: 'nearest' });
     tiny = exportedGenerator({ size: 64, widths: '8,16,16,16', refFeatures: 4 });
   }, 300_000);
 
-  it('the 0.4 architecture (128 px, full-resolution reference path) matches onnxruntime within 1e-4', async () => {
+  it.each([
+    ['transposed-conv upsampling (new runs)', () => full, 'ConvTranspose'],
+    ['nearest upsampling (0.3.0 and earlier)', () => fullNearest, 'Resize'],
+  ] as const)('the 0.4 architecture (128 px, full-resolution reference path), %s, matches onnxruntime within 1e-4', async (_, model, upOp) => {
     const S = 128,
       M = 80,
       T = 16;
-    const ops = new Set(readOnnxModel(full.bytes).nodes.map((n) => n.opType));
-    for (const op of ['Conv', 'Resize', 'Slice', 'Gemm', 'Reshape', 'Unsqueeze', 'Concat', 'Tanh', 'Sub']) expect(ops).toContain(op);
+    const { bytes } = model();
+    const ops = new Set(readOnnxModel(bytes).nodes.map((n) => n.opType));
+    for (const op of ['Conv', upOp, 'Slice', 'Gemm', 'Reshape', 'Unsqueeze', 'Concat', 'Tanh', 'Sub']) expect(ops).toContain(op);
     const x = contractInputs(S, M, T, 11);
-    const net = onnxToTf(full.bytes);
+    const net = onnxToTf(bytes);
     try {
-      expect(maxAbsDiff(runTf(net, x, S, M, T), await runOrt(full.bytes, x, S, M, T))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(runTf(net, x, S, M, T), await runOrt(bytes, x, S, M, T))).toBeLessThan(1e-4);
     } finally {
       net.dispose();
     }
@@ -146,6 +152,7 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
     const S = 64,
       M = 80,
       T = 16;
+    expect(readOnnxModel(tiny.bytes).nodes.some((n) => n.opType === 'ConvTranspose')).toBe(true); // its weights train too
     const x = contractInputs(S, M, T, 5);
     const net = onnxToTf(tiny.bytes);
     try {

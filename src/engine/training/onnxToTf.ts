@@ -125,7 +125,8 @@ export class TfOnnxNetwork {
     }
     if (!init.data) throw new OnnxToTfError('bad-graph', `Initializer "${init.name}" has type ${init.dataType}, which the trainer does not support.`);
     this.staticFloats.set(init.name, init.data.length <= 16 ? Array.from(init.data) : []);
-    const hwio = init.dims.length === 4 && uses.length > 0 && uses.every((u) => u.node.opType === 'Conv' && u.index === 1);
+    const hwio =
+      init.dims.length === 4 && uses.length > 0 && uses.every((u) => (u.node.opType === 'Conv' || u.node.opType === 'ConvTranspose') && u.index === 1);
     const isTrainable = init.dataType === OnnxDataType.FLOAT && trainable(init.name);
     const tensor = tf.tidy(() => {
       const t = tf.tensor(init.data!, init.dims, 'float32');
@@ -323,6 +324,7 @@ export class TfOnnxNetwork {
       run: (net, n, env) => net.slice(n, env),
     },
     Conv: { run: (net, n, env) => net.conv(n, env) },
+    ConvTranspose: { run: (net, n, env) => net.convTranspose(n, env) },
     Resize: {
       staticInputs: (n, opset) =>
         n.inputs.length >= 4 && n.inputs[3] ? [{ index: 3, what: 'sizes', kind: 'ints' }] : [{ index: opset >= 11 ? 2 : 1, what: 'scales', kind: 'floats' }],
@@ -452,6 +454,38 @@ export class TfOnnxNetwork {
         [0, 0],
       ]);
     let y: tf.Tensor = tf.conv2d(input, filter, [strides[0], strides[1]], pad);
+    if (n.inputs[2]) y = tf.add(y, this.nchw(env, n.inputs[2], n));
+    return { kind: 'tensor', t: y, nhwc: true };
+  }
+
+  /**
+   * ONNX ConvTranspose (2-D, group 1, no dilation): tfjs's conv2dTranspose at 'valid' gives the full
+   * (H−1)·s + k output, and the ONNX pads crop it. Its weight [Cin, Cout, kh, kw] goes to tfjs's
+   * [kh, kw, Cout, Cin] by the same permutation as a Conv weight to HWIO, so both are stored alike.
+   */
+  private convTranspose(n: OnnxNode, env: Map<string, Value>): Value {
+    const group = attrInt(n, 'group', 1);
+    if (group !== 1) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: grouped transposed convolution (group ${group}) is not supported.`);
+    const autoPad = attrString(n, 'auto_pad', 'NOTSET');
+    if (autoPad !== 'NOTSET') throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: auto_pad ${autoPad} is not supported (explicit pads only).`);
+    const dil = attrInts(n, 'dilations') ?? [1, 1];
+    if (dil.some((d) => d !== 1)) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: dilated transposed convolution is not supported.`);
+    if (attrInts(n, 'output_shape')) throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: output_shape is not supported (pads only).`);
+    const xv = this.tensor(env, n.inputs[0], n);
+    if (xv.t.rank !== 4)
+      throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: only 2-D transposed convolution is supported (input rank ${xv.t.rank}).`);
+    const x = (xv.nhwc ? xv.t : tf.transpose(xv.t, TO_NHWC)) as tf.Tensor4D;
+    const w = this.weights.get(n.inputs[1]);
+    const filter = (w?.hwio ? w.tensor : tf.transpose(this.nchw(env, n.inputs[1], n), OIHW_TO_HWIO)) as tf.Tensor4D;
+    const [kh, kw, cout] = filter.shape;
+    const [sh, sw] = attrInts(n, 'strides') ?? [1, 1];
+    const [pt, pl, pb, pr] = attrInts(n, 'pads') ?? [0, 0, 0, 0];
+    const [op0, op1] = attrInts(n, 'output_padding') ?? [0, 0];
+    const [b, h, wd] = x.shape;
+    const fullH = (h - 1) * sh + kh + op0;
+    const fullW = (wd - 1) * sw + kw + op1;
+    let y: tf.Tensor = tf.conv2dTranspose(x, filter, [b, fullH, fullW, cout], [sh, sw], 'valid');
+    if (pt || pl || pb || pr) y = tf.slice(y, [0, pt, pl, 0], [b, fullH - pt - pb, fullW - pl - pr, cout]);
     if (n.inputs[2]) y = tf.add(y, this.nchw(env, n.inputs[2], n));
     return { kind: 'tensor', t: y, nhwc: true };
   }
