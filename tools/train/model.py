@@ -8,7 +8,8 @@ Contract (see src/engine/generator/manifest.ts):
 
 Architecture (S=128, default widths 32/64/128/192, audio window T=16):
   image encoder over concat(masked, reference) (6 ch): four stride-2 stages 128->64->32->16->8,
-    each Conv3x3 s2 + Conv3x3 (ReLU), skip features kept at 64/32/16/8.
+    each Conv3x3 s2 + Conv3x3 (ReLU), skip features kept at 64/32/16/8. Each stage computes only the rows
+    that reach an output (`encoder_rows`: from row 19 of the image down), the same values as the full maps.
   audio encoder: [B,80,T] -> Unsqueeze [B,80,1,T] -> Conv(1x3) stack with time stride 2 ->
     Reshape -> Gemm -> 128-d audio code. Kept positional (no pooling) so the centre matters.
   decoder on the LOWER rows only: Slice the bottleneck and every skip to the lower half, then
@@ -134,13 +135,51 @@ class FiLM(nn.Module):
 
 
 class EncoderStage(nn.Module):
-    def __init__(self, cin: int, cout: int):
+    """Conv3x3/2 + Conv3x3 (ReLU). With `rows` (see `encoder_rows`) it computes only the rows from `rows.out`
+    down, from an input that starts at row `rows.inp`: the rows above feed no output, and the convs read real rows
+    there instead of padding (their top padding is 0), so what they compute is exactly the full map's rows."""
+
+    def __init__(self, cin: int, cout: int, rows: "StageRows | None" = None):
         super().__init__()
+        self.rows = rows or StageRows(0, 0, 0)
         self.down = conv(cin, cout, 2)
         self.conv = conv(cout, cout)
+        if self.rows.mid > 0:  # input starts at 2*mid - 1: the stride-2 taps land on it without top padding
+            self.down.padding = (0, 1)
+        if self.rows.out > 0:  # the bottom zero row is appended in forward (Conv pads are symmetric per axis)
+            self.conv.padding = (0, 1)
 
     def forward(self, x):
-        return F.relu(self.conv(F.relu(self.down(x))))
+        y = F.relu(self.down(x))
+        if self.rows.out > 0:
+            # y * 0 rather than a constant: the zero row then has the batch size of any input.
+            y = torch.cat([y, y[:, :, -1:] * 0.0], 2)
+        return F.relu(self.conv(y))
+
+
+@dataclass(frozen=True)
+class StageRows:
+    """First rows of an encoder stage, in its own resolution: `inp` of its input, `mid` of the stride-2 conv's
+    output, `out` of its output."""
+    inp: int
+    mid: int
+    out: int
+
+
+def encoder_rows(size: int, lower_start: int, stages: int = 4) -> list[StageRows]:
+    """Which rows each encoder stage must compute. Only the lower rows of every scale are used (as decoder skips,
+    and the last stage as the bottleneck), and a 3x3 conv's output row r needs input rows r-1..r+1 (a stride-2
+    one's: 2r-1..2r+1); going back from the bottleneck, the rows above those needed are never used. At 128 px
+    with half the face masked: from rows 19, 11, 7 and 5 of the inputs of the 4 stages (of 128, 64, 32, 16)."""
+    need = lower_start // 2 ** stages
+    out: list[StageRows] = []
+    for i in reversed(range(stages)):
+        o = min(lower_start // 2 ** (i + 1), need)  # this stage's output: its own skip rows, and what the next needs
+        m = max(o - 1, 0)
+        inp = max(2 * m - 1, 0)  # m == 0: the stride-2 conv keeps its top padding
+        out.append(StageRows(inp, m, o))
+        need = inp
+    return out[::-1]
 
 
 class DecoderStage(nn.Module):
@@ -202,8 +241,9 @@ class LipSyncGenerator(nn.Module):
             raise ValueError(f"the masked rows must start on a multiple of 16 (got row {cfg.lower_start} for size "
                              f"{cfg.size}, maskRatio {cfg.mask_ratio})")
         w = cfg.widths
-        self.enc = nn.ModuleList([EncoderStage(6, w[0]), EncoderStage(w[0], w[1]),
-                                  EncoderStage(w[1], w[2]), EncoderStage(w[2], w[3])])
+        self.rows = encoder_rows(cfg.size, cfg.lower_start)
+        chans = [6, w[0], w[1], w[2], w[3]]
+        self.enc = nn.ModuleList([EncoderStage(chans[i], chans[i + 1], self.rows[i]) for i in range(4)])
         self.audio = AudioEncoder(cfg)
         self.bottleneck_film = FiLM(cfg.audio_dim, w[3])
         self.dec = nn.ModuleList([
@@ -224,12 +264,15 @@ class LipSyncGenerator(nn.Module):
         y0 = cfg.lower_start
         code = self.audio(audio)
         feats = []
-        x = torch.cat([masked, reference], 1)
-        for stage in self.enc:
+        rows = self.rows
+        x = torch.cat([masked, reference], 1)[:, :, rows[0].inp:]
+        for i, stage in enumerate(self.enc):
             x = stage(x)
             feats.append(x)
-        # Lower rows of each scale (scale factor 2**(i+1)).
-        lowers = [f[:, :, y0 // (2 ** (i + 1)):, :] for i, f in enumerate(feats)]
+            if i + 1 < len(self.enc):
+                x = x[:, :, rows[i + 1].inp - rows[i].out:]
+        # Lower rows of each scale (scale factor 2**(i+1)); feats[i] starts at row rows[i].out.
+        lowers = [f[:, :, y0 // (2 ** (i + 1)) - rows[i].out:, :] for i, f in enumerate(feats)]
         x = self.bottleneck_film(lowers[3], code)
         ref_lower = reference[:, :, y0:, :]
         ref_skip = ref_lower if self.ref_path is None else torch.cat([ref_lower, self.ref_path(ref_lower)], 1)

@@ -251,6 +251,44 @@ class InitGrowsReferencePathTest(unittest.TestCase):
             self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
 
 
+class CroppedEncoderTest(unittest.TestCase):
+    """The encoder computes only the rows that reach an output (model.encoder_rows): exactly the full maps' rows."""
+
+    @staticmethod
+    def full_maps_forward(m, masked, reference, audio):
+        """The generator with every encoder stage over the whole map (as up to 0.3.0), same weights."""
+        cfg, y0 = m.cfg, m.cfg.lower_start
+        code = m.audio(audio)
+        x, feats = torch.cat([masked, reference], 1), []
+        for st in m.enc:
+            x = F.relu(F.conv2d(F.relu(F.conv2d(x, st.down.weight, st.down.bias, 2, 1)), st.conv.weight, st.conv.bias, 1, 1))
+            feats.append(x)
+        lowers = [f[:, :, y0 // (2 ** (i + 1)):, :] for i, f in enumerate(feats)]
+        x = m.bottleneck_film(lowers[3], code)
+        ref_lower = reference[:, :, y0:, :]
+        ref_skip = ref_lower if m.ref_path is None else torch.cat([ref_lower, m.ref_path(ref_lower)], 1)
+        for stage, skip in zip(m.dec, [lowers[2], lowers[1], lowers[0], ref_skip]):
+            x = stage(x, skip, code)
+        t = torch.tanh(m.head(x))
+        r = F.relu(t)
+        return torch.cat([masked[:, :, :y0, :], ref_lower + r * (1.0 - ref_lower) - (r - t) * ref_lower], 2)
+
+    def test_same_output_as_full_maps_at_every_size_and_fewer_flops(self):
+        from model import encoder_rows
+        self.assertEqual([r.inp for r in encoder_rows(128, 64)], [19, 11, 7, 5])
+        for kw in ({}, {"size": 64, "widths": (8, 12, 16, 20)}, {"size": 32, "widths": (8, 8, 8, 8)},
+                   {"size": 96, "widths": (8, 12, 16, 20), "upsample": "transposed", "ref_features": 4}):
+            cfg = GeneratorConfig(**kw)
+            torch.manual_seed(7)
+            m = LipSyncGenerator(cfg).eval()
+            with torch.no_grad():
+                for p in m.parameters():
+                    p.normal_(0, 0.05)
+                x = example_inputs(cfg, batch=2)
+                self.assertEqual(float((m(*x) - self.full_maps_forward(m, *x)).abs().max()), 0.0, kw)
+        self.assertLess(count_flops(LipSyncGenerator(GeneratorConfig())), 1.06e9)  # 1.153e9 over the full maps
+
+
 class TransposedUpsampleTest(unittest.TestCase):
     """Nearest x2 + 3x3 conv is rewritten as a 4x4 stride-2 transposed conv: the same function, fewer FLOPs."""
 
