@@ -21,7 +21,7 @@ import { prepareFixtures } from '../e2e/prepare.ts';
 import { MEL_FRAMES_PER_MESSAGE } from '../src/engine/audio/messages.ts';
 import { CHROMIUM } from '../playwright.config.ts';
 import { startPreview } from './previewServer.ts';
-import { benchRuntimes, printRuntimes } from './runtimes.ts';
+import { benchGemmCeiling, benchRuntimes, printGemmCeiling, printRuntimes } from './runtimes.ts';
 import { benchEngine, printEngine } from './engine.ts';
 import { benchRender } from './render.ts';
 
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   });
   try {
     const page = await browser.newPage();
-    await page.goto(`${ORIGIN}/bench.html?iterations=20`);
+    await page.goto(`${ORIGIN}/bench.html?iterations=20&warmupMs=8000`);
     await page.waitForFunction(() => (globalThis as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 600_000 });
     const generator = await page.evaluate(() => (globalThis as unknown as { benchResult: unknown }).benchResult);
     console.log("\nGenerator ms/frame (shipped model, headless Chromium, page main thread; the live worker's own figure is the inference stage below):");
@@ -66,6 +66,9 @@ async function main(): Promise<void> {
     );
     console.log('\nGenerator on CPU runtimes in Node (same model, same cores):');
     printRuntimes(runtimes, browserWasm && { meanMs: browserWasm.meanMs!, threads: browserWasm.threads ?? 1 });
+    const gemm = await benchGemmCeiling();
+    const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8'));
+    printGemmCeiling(gemm, manifest.architecture?.gflopsPerFrame, runtimes);
     const engine = benchEngine();
     console.log('\nEngine costs per frame / per training step (Node):');
     printEngine(engine);
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     );
     const out = resolve(import.meta.dirname, 'results.json');
     const avOffset = { offsetMs: av.offsetMs, r: av.r, frames: av.frames };
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, runtimes, engine, live, render, avOffset }, null, 2));
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, runtimes, gemm, engine, live, render, avOffset }, null, 2));
     console.log(`wrote ${out}`);
   } finally {
     await browser.close();

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { readOnnxModel } from '../src/engine/generator/onnx.ts';
+import { buildOnnxModel, readOnnxModel } from '../src/engine/generator/onnx.ts';
 import { onnxToTf } from '../src/engine/training/onnxToTf.ts';
 
 const require = createRequire(import.meta.url);
@@ -140,6 +140,61 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
   return results;
 }
 
+export interface GemmCeiling {
+  n: number;
+  threads: number;
+  nativeGflops: number;
+  wasmGflops: number;
+}
+
+/**
+ * The hardware limit behind the wasm ÷ native ratio: one large float32 matrix multiply (n×n by n×n), the kernel a
+ * conv network spends its time in, on onnxruntime-web's wasm (128-bit SIMD, no fused multiply-add) and on native
+ * onnxruntime (MLAS with this CPU's widest vectors, AVX-512 here), 1 thread each. Measured on this machine: wasm
+ * levels off at 17–25 GFLOP/s from n = 256 to 1536, while native MatMul grows with n (23 → 92) and its conv kernels
+ * run the generator at ~100, so the generator's own native rate is the native side of the limit.
+ */
+export async function benchGemmCeiling(n = 1024, iterations = 6): Promise<GemmCeiling> {
+  const f = (k: number) => Float32Array.from({ length: k }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const model = buildOnnxModel({
+    initializers: [{ name: 'b', dims: [n, n], data: f(n * n) }],
+    nodes: [{ opType: 'MatMul', inputs: ['a', 'b'], outputs: ['y'] }],
+    inputs: [{ name: 'a', dims: [n, n] }],
+    outputs: [{ name: 'y', dims: [n, n] }],
+  });
+  const a = f(n * n);
+  const gflops = (ms: number) => (2 * n ** 3) / (ms * 1e6);
+  const ortNode = await import('onnxruntime-node');
+  const native = await ortNode.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const nt = await time(async () => (await native.run({ a: new ortNode.Tensor('float32', a, [n, n]) })).y.data as Float32Array, iterations);
+  await native.release();
+  const ortWeb = await import('onnxruntime-web');
+  ortWeb.env.wasm.numThreads = 1;
+  const web = await ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'] });
+  const wt = await time(async () => (await web.run({ a: new ortWeb.Tensor('float32', a, [n, n]) })).y.data as Float32Array, iterations);
+  await web.release();
+  return { n, threads: 1, nativeGflops: gflops(nt.p50Ms), wasmGflops: gflops(wt.p50Ms) };
+}
+
+/** The limit in words: the generator's native rate over wasm's matrix-multiply rate is the closest wasm can get. */
+export function printGemmCeiling(c: GemmCeiling, modelGflops?: number, runtimes?: RuntimeResult[]): void {
+  console.log(
+    `Hardware limit (1 thread, ${c.n}×${c.n} float32 matrix multiply): wasm ${c.wasmGflops.toFixed(0)} GFLOP/s, native ${c.nativeGflops.toFixed(0)} GFLOP/s`,
+  );
+  if (!modelGflops || !runtimes) return;
+  const at = (prefix: string) => runtimes.find((r) => r.runtime.startsWith(prefix) && r.threads === 1)?.meanMs;
+  const native = at('onnxruntime-node');
+  const wasm = at('onnxruntime-web');
+  if (!native || !wasm) return;
+  const nativeRate = modelGflops / (native / 1000);
+  const wasmRate = modelGflops / (wasm / 1000);
+  console.log(
+    `  the generator (${modelGflops.toFixed(3)} GFLOPs/frame) runs at ${nativeRate.toFixed(0)} GFLOP/s native and ${wasmRate.toFixed(0)} GFLOP/s on wasm ` +
+      `(${((100 * wasmRate) / c.wasmGflops).toFixed(0)} % of wasm's matrix-multiply rate): even at wasm's full rate it would be ` +
+      `${(nativeRate / Math.max(c.wasmGflops, wasmRate)).toFixed(1)}× native (bar 2.5×)`,
+  );
+}
+
 export function printRuntimes(results: RuntimeResult[], browserWasm?: { meanMs: number; threads: number }): void {
   console.table(
     results.map((r) => ({
@@ -168,7 +223,11 @@ export function printRuntimes(results: RuntimeResult[], browserWasm?: { meanMs: 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const model = resolve(process.argv[2] ?? resolve(import.meta.dirname, '../public/models/generator.onnx'));
   benchRuntimes(model).then(
-    (r) => printRuntimes(r),
+    async (r) => {
+      printRuntimes(r);
+      const gflops = JSON.parse(readFileSync(resolve(dirname(model), 'manifest.json'), 'utf8')).architecture?.gflopsPerFrame as number | undefined;
+      printGemmCeiling(await benchGemmCeiling(), gflops, r);
+    },
     (e) => {
       console.error(e);
       process.exit(1);
