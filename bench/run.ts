@@ -117,6 +117,7 @@ async function main(): Promise<void> {
       crop: st('crop'),
       generator: st('inference'),
       blend: st('blend'),
+      'output track': st('output'),
     };
     const work = Object.values(budget).reduce((a, b) => a + b, 0);
     const total = st('total');
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
       console.log(
         `Live generator (wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`,
       );
-    const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend');
+    const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend') + st('output');
     console.log(`Everything but the generator: ${((100 * (busy - st('inference'))) / busy).toFixed(0)} % of the busy time per frame`);
     await app.getByTestId('start').click(); // stop live mode: render gets the cores to itself
     await liveBrowser.close();

@@ -393,7 +393,9 @@ async function generateLoop(): Promise<void> {
         stats.record('inference', t1 - t0);
         stats.record('blend', epochNow() - t1);
       }
+      const tw = epochNow();
       await writeFrame(item);
+      stats.record('output', epochNow() - tw);
       if (!firstFrameOut) {
         firstFrameOut = true;
         progress({ step: 'first-frame', status: 'done', detail: item.prepared ? 'lip-synced' : 'camera passed through' });
