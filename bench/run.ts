@@ -27,7 +27,8 @@ import { benchRender } from './render.ts';
 
 const PORT = 4183;
 /** The default model's audio lookahead and the worklet's block, in ms (10 ms per mel frame). */
-const LOOKAHEAD_MS = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8')).audioWindow.lookahead * 10;
+const MANIFEST = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8'));
+const LOOKAHEAD_MS = MANIFEST.audioWindow.lookahead * 10;
 const WORKLET_BLOCK_MS = MEL_FRAMES_PER_MESSAGE * 10;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
@@ -67,8 +68,7 @@ async function main(): Promise<void> {
     console.log('\nGenerator on CPU runtimes in Node (same model, same cores):');
     printRuntimes(runtimes, browserWasm && { meanMs: browserWasm.meanMs!, threads: browserWasm.threads ?? 1 });
     const gemm = await benchGemmCeiling();
-    const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8'));
-    printGemmCeiling(gemm, manifest.architecture?.gflopsPerFrame, runtimes);
+    printGemmCeiling(gemm, MANIFEST.architecture?.gflopsPerFrame, runtimes);
     const engine = benchEngine();
     console.log('\nEngine costs per frame / per training step (Node):');
     printEngine(engine);

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params  # noqa: E402
+from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params, with_upsample  # noqa: E402
 from onnx_inspect import inspect_onnx  # noqa: E402
 from contract import ops_refused, ops_with  # noqa: E402
 
@@ -138,14 +138,17 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     if a.checkpoint:
+        if a.upsample:
+            raise SystemExit("--upsample goes with --init-onnx: a checkpoint keeps the architecture it was trained with")
         model, state = load_checkpoint(a.checkpoint)
         base = None
     else:
         from train import load_onnx_weights
         base = json.load(open(os.path.join(os.path.dirname(os.path.abspath(a.init_onnx)), "manifest.json")))
-        cfg = GeneratorConfig.from_json(base["architecture"]["config"])
-        if a.upsample:
-            cfg.upsample = a.upsample
+        try:
+            cfg = with_upsample(GeneratorConfig.from_json(base["architecture"]["config"]), a.upsample, a.init_onnx)
+        except ValueError as e:
+            raise SystemExit(str(e))
         model = LipSyncGenerator(cfg)
         load_onnx_weights(model, a.init_onnx)
         model.eval()

@@ -218,6 +218,16 @@ def nearest_to_transposed(w3: torch.Tensor) -> torch.Tensor:
     return k.transpose(0, 1).contiguous()
 
 
+def with_upsample(cfg: "GeneratorConfig", upsample: str | None, source: str) -> "GeneratorConfig":
+    """`cfg` (read from `source`) with the decoder upsampling asked for. nearest -> transposed converts exactly
+    (`convert_upsample_state`); transposed -> nearest has no exact form, so it is refused, with a message."""
+    if upsample is None or upsample == cfg.upsample:
+        return cfg
+    if upsample != "transposed":
+        raise ValueError(f"--upsample {upsample}: {source} uses transposed convs, which have no nearest-upsample form")
+    return GeneratorConfig(**{**cfg.to_json(), "upsample": upsample})
+
+
 def convert_upsample_state(sd: dict, cfg: "GeneratorConfig") -> dict:
     """A state dict of the "nearest" decoder -> the same function in the "transposed" decoder."""
     out = dict(sd)

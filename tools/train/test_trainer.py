@@ -313,6 +313,17 @@ class TransposedUpsampleTest(unittest.TestCase):
                 self.assertLess(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-5)
             self.assertLess(count_flops(dst), count_flops(src))
 
+    def test_transposed_to_nearest_is_refused_with_a_message(self):
+        from model import with_upsample
+        cfg = GeneratorConfig(upsample="transposed")
+        self.assertIs(with_upsample(cfg, None, "x.onnx"), cfg)
+        self.assertEqual(with_upsample(GeneratorConfig(), "transposed", "x.onnx").upsample, "transposed")
+        with self.assertRaisesRegex(ValueError, "x.onnx uses transposed convs, which have no nearest-upsample form"):
+            with_upsample(cfg, "nearest", "x.onnx")
+        import export
+        with self.assertRaisesRegex(SystemExit, "--upsample goes with --init-onnx"):
+            export.main(["--checkpoint", "missing.pt", "--upsample", "transposed", "--out", "unused"])
+
     def test_a_nearest_export_initialises_a_transposed_model_exactly(self):
         from export import export
         from train import load_onnx_weights

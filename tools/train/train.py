@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
-from model import GeneratorConfig, LipSyncGenerator, count_params  # noqa: E402
+from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample  # noqa: E402
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from adversarial import AdversarialWeights, Adversary  # noqa: E402
@@ -311,6 +311,9 @@ def main(argv=None):
         if args.ref_features is not None and args.ref_features != cfg.ref_features:
             raise SystemExit(f"--ref-features {args.ref_features}: the run being resumed has {cfg.ref_features}; the "
                              "architecture of a resumed run cannot change (start a new run with --init-onnx instead)")
+        if args.upsample is not None and args.upsample != cfg.upsample:
+            raise SystemExit(f"--upsample {args.upsample}: the run being resumed has {cfg.upsample}; the architecture of a "
+                             "resumed run cannot change (start a new run with --init-onnx instead)")
     elif args.init_onnx:
         manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init_onnx)), "manifest.json")))
         cfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
@@ -319,11 +322,10 @@ def main(argv=None):
                 raise SystemExit(f"--ref-features {args.ref_features}: {args.init_onnx} already has {cfg.ref_features}; "
                                  "a path can be added, not removed")
             cfg.ref_features = args.ref_features
-        if args.upsample is not None and args.upsample != cfg.upsample:
-            if args.upsample != "transposed":
-                raise SystemExit(f"--upsample {args.upsample}: {args.init_onnx} uses transposed convs, which have no "
-                                 "nearest-upsample form")
-            cfg.upsample = args.upsample
+        try:
+            cfg = with_upsample(cfg, args.upsample, args.init_onnx)
+        except ValueError as e:
+            raise SystemExit(str(e))
     else:
         cfg = GeneratorConfig(size=data.crop_size, past=args.past, lookahead=args.lookahead,
                               widths=tuple(int(x) for x in args.widths.split(",")), output=args.output,

@@ -23,6 +23,16 @@ function reduceAxes(axis: unknown, shape: number[]): number[] {
   return tf.util.parseAxisParam(axis as number | number[], shape);
 }
 
+/** Gradient of a 2-D conv's filter: the conv's input `x` against the gradient `dy` at its output. */
+function filterGradient(
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  filterShape: number[],
+  attrs: { strides: unknown; pad: unknown; dataFormat: string; dimRoundingMode?: string },
+): tf.Tensor {
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape } as never) as tf.Tensor;
+}
+
 const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: boolean[]; saveAllInputs?: boolean; gradFunc: GradFunc }[] = [
   {
     kernelName: 'Add',
@@ -237,14 +247,7 @@ const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: bo
             dimRoundingMode,
             inputShape: x.shape,
           } as never) as tf.Tensor,
-        filter: () =>
-          e.runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, {
-            strides,
-            pad,
-            dataFormat,
-            dimRoundingMode,
-            filterShape: filter.shape,
-          } as never) as tf.Tensor,
+        filter: () => filterGradient(x, dy as tf.Tensor, filter.shape, { strides, pad, dataFormat, dimRoundingMode }),
       };
     },
   },
@@ -258,14 +261,7 @@ const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: bo
       const e = tf.engine();
       return {
         dy: () => e.runKernel('Conv2D', { x: ddx as tf.Tensor, filter }, { strides, pad, dataFormat, dilations: 1, dimRoundingMode } as never) as tf.Tensor,
-        filter: () =>
-          e.runKernel('Conv2DBackpropFilter', { x: ddx as tf.Tensor, dy }, {
-            strides,
-            pad,
-            dataFormat,
-            dimRoundingMode,
-            filterShape: filter.shape,
-          } as never) as tf.Tensor,
+        filter: () => filterGradient(ddx as tf.Tensor, dy, filter.shape, { strides, pad, dataFormat, dimRoundingMode }),
       };
     },
   },
