@@ -197,6 +197,50 @@ class AugmentConfig:
     flip: float = AUGMENT["flip"]              # probability of mirroring a whole sample left-right (train.py/opening.py --flip)
 
 
+@dataclass
+class AudioAugmentConfig:
+    """Mel-domain augmentation of the audio window, for generalising to voices never heard (9.7 minutes of speech from
+    63 people is little). Off by default (`prob` 0), so the browser fine-tune, which has no audio augmentation, still
+    mirrors `make_batch`. Values are the normalised log-mel of melConfig.ts: v = 2(dB + 80)/120 - 1, 1 unit = 60 dB."""
+    prob: float = 0.0            # probability that a sample's window is augmented
+    gain_db: float = 10.0        # +-level change (a louder or quieter voice, another mic gain)
+    warp_bins: float = 2.0       # +-shift along the mel axis; above 1 kHz a bin is ~3.8 % in frequency, so +-2 bins
+                                 # ~ +-8 % (vocal-tract length and pitch of another speaker)
+    noise_prob: float = 0.5      # of augmented windows, the share that also get a stationary noise floor
+    noise_db: tuple = (-75.0, -45.0)  # its level (speech here sits near -32 dB, silence near -60 dB)
+
+
+def augment_audio(audio: torch.Tensor, cfg: AudioAugmentConfig | None, g: torch.Generator) -> torch.Tensor:
+    """[B,80,T] normalised log-mel -> the same with a random frequency warp, gain and noise floor per sample. Digital
+    silence (and the silence padding past a clip's ends) stays silence unless noise is added: a real microphone is never
+    silent, but a gain change cannot make nothing into something."""
+    if cfg is None or cfg.prob <= 0:
+        return audio
+    b, bins, _ = audio.shape
+    on = torch.rand(b, generator=g) < cfg.prob
+    shift = (torch.rand(b, generator=g) * 2 - 1) * cfg.warp_bins
+    gain = (torch.rand(b, generator=g) * 2 - 1) * cfg.gain_db
+    noisy = torch.rand(b, generator=g) < cfg.noise_prob
+    lo_db, hi_db = cfg.noise_db
+    level = lo_db + torch.rand(b, generator=g) * (hi_db - lo_db)
+    tilt = (torch.rand(b, bins, generator=g) * 2 - 1) * 3.0  # +-3 dB per bin: noise is never white
+    # In power (silence = 0 power, so neither the warp nor the gain can make something of it).
+    power = torch.where(audio <= SILENCE, torch.zeros_like(audio), 10.0 ** (((audio + 1) * 60.0 - 80.0) / 10.0))
+    # Output bin m reads input bin m - shift (linear interpolation of power, edges held).
+    pos = (torch.arange(bins, dtype=torch.float32)[None] - shift[:, None]).clamp(0, bins - 1)  # [B,80]
+    i0 = pos.floor().long()
+    i1 = (i0 + 1).clamp(max=bins - 1)
+    frac = (pos - i0.float())[:, :, None]
+    t = audio.shape[2]
+    power = (torch.gather(power, 1, i0[:, :, None].expand(b, bins, t)) * (1 - frac)
+             + torch.gather(power, 1, i1[:, :, None].expand(b, bins, t)) * frac)
+    power = power * 10.0 ** (gain[:, None, None] / 10.0)
+    noise = 10.0 ** ((level[:, None] + tilt)[:, :, None] / 10.0)
+    power = power + torch.where(noisy[:, None, None], noise, torch.zeros_like(noise))
+    out = (2 * (10.0 * torch.log10(power.clamp(min=1e-20)) + 80.0) / 120.0 - 1).clamp(-1, 1)
+    return torch.where(on[:, None, None], out, audio)
+
+
 def _affine(batch: int, shift: float, scale: float, g: torch.Generator) -> torch.Tensor:
     """theta mapping output normalised coords to input normalised coords (affine_grid convention)."""
     s = 1.0 + (torch.rand(batch, generator=g) * 2 - 1) * scale
@@ -226,7 +270,8 @@ def mouth_weight(lips: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
-               aug: AugmentConfig | None, g: torch.Generator | None) -> dict:
+               aug: AugmentConfig | None, g: torch.Generator | None,
+               audio_aug: AudioAugmentConfig | None = None) -> dict:
     """(masked, reference, audio, target, weight, opening, lips). The same colour jitter on all images of a sample; the same
     shift/zoom on target and masked, an independent small one on the reference; masking after augmentation."""
     target, reference, lips = raw["target"], raw["reference"], raw["lips"].clone()
@@ -262,5 +307,8 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
     y0 = int(round(size * (1 - mask_ratio)))
     masked = target.clone()
     masked[:, :, y0:, :] = mask_fill
-    return {"masked": masked, "reference": reference, "audio": raw["audio"], "target": target,
+    audio = raw["audio"]
+    if audio_aug is not None and audio_aug.prob > 0:
+        audio = augment_audio(audio, audio_aug, g or torch.Generator().manual_seed(0))
+    return {"masked": masked, "reference": reference, "audio": audio, "target": target,
             "weight": mouth_weight(lips, size), "opening": mouth_opening(lips, size), "lips": lips}

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import AugmentConfig, DatasetError, PreparedData, make_batch  # noqa: E402
+from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, augment_audio, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params, example_inputs  # noqa: E402
 from synth import write_synthetic  # noqa: E402
 
@@ -111,6 +111,45 @@ class DataTest(unittest.TestCase):
         # Opening is a left/right-symmetric measure: unchanged.
         unflipped = make_batch(raw, 64, 0.5, 0.5, None, None)
         torch.testing.assert_close(b["opening"], unflipped["opening"])
+
+
+class AudioAugmentTest(unittest.TestCase):
+    """The mel-domain augmentation for new voices: a tone moves up the mel axis with the warp, loudness shifts by the
+    gain, silence stays silence without noise and becomes a quiet floor with it, and prob 0 changes nothing."""
+
+    def window(self):
+        a = torch.full((1, 80, 16), -1.0)
+        a[0, 40, 4:12] = 0.2  # a tone in bin 40 during 80 ms, silence around it
+        return a
+
+    def test_warp_gain_and_silence(self):
+        g = torch.Generator().manual_seed(0)
+        out = augment_audio(self.window(), AudioAugmentConfig(prob=1.0, gain_db=0.0, warp_bins=2.0, noise_prob=0.0), g)
+        peaks = out[0, :, 8]
+        self.assertGreater(float(peaks.max()), -1.0)
+        self.assertNotEqual(int(peaks.argmax()), 40, "a 2-bin warp never leaves the tone exactly in place (shift != 0)")
+        self.assertLessEqual(abs(int(peaks.argmax()) - 40), 2)
+        self.assertTrue(bool((out[0, :, :4] == -1).all()), "silence stays silence without noise")
+        loud = augment_audio(self.window(), AudioAugmentConfig(prob=1.0, gain_db=10.0, warp_bins=0.0, noise_prob=0.0),
+                             torch.Generator().manual_seed(3))
+        change_db = float(loud[0, 40, 8] - 0.2) * 60
+        self.assertGreater(abs(change_db), 0.5)
+        self.assertLessEqual(abs(change_db), 10.0 + 1e-3)
+        self.assertTrue(bool((loud[0, 40, :4] == -1).all()), "a gain change cannot make nothing into something")
+
+    def test_noise_floor_fills_silence_but_not_above_speech(self):
+        cfg = AudioAugmentConfig(prob=1.0, gain_db=0.0, warp_bins=0.0, noise_prob=1.0, noise_db=(-60.0, -60.0))
+        out = augment_audio(self.window(), cfg, torch.Generator().manual_seed(0))
+        floor_db = (out[0, :, :4] + 1) * 60 - 80
+        self.assertTrue(bool(((floor_db > -64) & (floor_db < -56)).all()), "a -60 dB floor (+-3 dB tilt) in the silence")
+        self.assertAlmostEqual(float(out[0, 40, 8]), 0.2, places=3)  # a -60 dB floor under a -32 dB tone adds ~nothing
+
+    def test_off_by_default_and_in_range(self):
+        a = torch.rand(4, 80, 16) * 2 - 1
+        self.assertTrue(torch.equal(augment_audio(a, AudioAugmentConfig(), torch.Generator()), a))
+        out = augment_audio(a, AudioAugmentConfig(prob=1.0), torch.Generator().manual_seed(1))
+        self.assertEqual(out.shape, a.shape)
+        self.assertTrue(bool(((out >= -1) & (out <= 1)).all()))
 
 
 class ModelTest(unittest.TestCase):

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import AugmentConfig, PreparedData, make_batch  # noqa: E402
+from data import AudioAugmentConfig, AugmentConfig, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample  # noqa: E402
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
@@ -226,6 +226,8 @@ def parse_args(argv=None):
     ap.add_argument("--select-by", default="loss", choices=SELECT_KEYS,
                     help="validation key whose minimum picks best.pt (openingErr needs --opening-net, lipErr a --lip-shape one)")
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--audio-aug", type=float, default=0.0,
+                    help="probability of augmenting a sample's mel window (frequency warp, gain, noise floor; data.py AudioAugmentConfig)")
     ap.add_argument("--flip", type=float, default=AUGMENT["flip"], help="probability of mirroring a training sample left-right")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=8)
@@ -376,6 +378,9 @@ def main(argv=None):
         print(f"--select-by changed ({state.get('selectBy', 'loss')} -> {args.select_by}): best.pt will be replaced at the next validation")
         best = math.inf
     aug = None if args.no_augment else AugmentConfig(flip=args.flip)
+    if not 0 <= args.audio_aug <= 1:
+        raise SystemExit(f"--audio-aug is a probability in [0, 1], got {args.audio_aug}")
+    audio_aug = None if args.no_augment or args.audio_aug == 0 else AudioAugmentConfig(prob=args.audio_aug)
     meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
             "maskFill": MASK_FILL}
@@ -392,7 +397,7 @@ def main(argv=None):
         pos[0] = int((pos[0] + args.batch) % len(train_pairs))
         try:
             raw = data.load(train_pairs[idx], cfg.past, cfg.lookahead)
-            return start, make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, aug, gen)
+            return start, make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, aug, gen, audio_aug)
         except BaseException as e:  # surfaced in the main thread
             return e
 
