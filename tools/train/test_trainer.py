@@ -290,6 +290,46 @@ class InitGrowsReferencePathTest(unittest.TestCase):
             self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
 
 
+class InitGrowsAudioWindowTest(unittest.TestCase):
+    def test_a_longer_past_window_starts_close_to_the_exported_model_and_learns_from_the_older_audio(self):
+        from export import export
+        from train import load_onnx_weights
+        small = dict(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12)
+        torch.manual_seed(5)
+        src = LipSyncGenerator(GeneratorConfig(**small)).eval()
+        with torch.no_grad():
+            for p in src.parameters():
+                p.normal_(0, 0.05)
+            for f in [src.bottleneck_film] + [d.film for d in src.dec]:  # FiLM starts at zero: make the audio matter
+                for lin in (f.gamma, f.beta):
+                    lin.weight.normal_(0, 0.5)
+            # The oldest of the 4 coded time steps is the one whose convs read padding at the window's start, which
+            # the longer window replaces with real audio; with its weights at zero the mapping must be exact.
+            src.audio.fc.weight.view(12, 16, 4)[:, :, 0] = 0
+        with tempfile.TemporaryDirectory() as d:
+            export(src, {"meta": {}}, d, "t", "0", None, "x", "d")
+            dst = LipSyncGenerator(GeneratorConfig(**small, past=24)).eval()
+            load_onnx_weights(dst, os.path.join(d, "generator.onnx"))
+        masked, reference, audio = example_inputs(src.cfg)
+        torch.manual_seed(6)
+        audio = torch.rand_like(audio) * 2 - 1
+        older = torch.rand(1, 80, 16) * 2 - 1
+        with torch.no_grad():
+            a = src.audio(audio)
+            b = dst.audio(torch.cat([older, audio], 2))
+            other = src.audio(torch.rand_like(audio) * 2 - 1)
+            face = dst(masked, reference, torch.cat([older, audio], 2))
+        # Same newest 16 frames: the same audio code (each old time step is a new one), and so the same face.
+        self.assertLess(float((a - b).abs().max()), 1e-5)
+        self.assertGreater(float((a - other).abs().max()), 1e-3)
+        with torch.no_grad():
+            self.assertLess(float((face - src(masked, reference, audio)).abs().max()), 1e-5)
+        # The older frames feed weights that start at zero and can learn.
+        fc = dst.audio.fc.weight.reshape(12, 16, -1)
+        self.assertEqual(fc.shape[2], 8)
+        self.assertEqual(float(fc[:, :, :4].abs().max()), 0.0)
+
+
 class CroppedEncoderTest(unittest.TestCase):
     """The encoder computes only the rows that reach an output (model.encoder_rows): exactly the full maps' rows."""
 

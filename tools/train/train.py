@@ -230,7 +230,9 @@ def parse_args(argv=None):
                     help="probability of augmenting a sample's mel window (frequency warp, gain, noise floor; data.py AudioAugmentConfig)")
     ap.add_argument("--flip", type=float, default=AUGMENT["flip"], help="probability of mirroring a training sample left-right")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
-    ap.add_argument("--past", type=int, default=8)
+    ap.add_argument("--past", type=int, default=None,
+                    help="mel frames before the video frame's centre (default 8); with --init-onnx it may grow the file's "
+                         "window (more context costs no latency, only lookahead does)")
     ap.add_argument("--lookahead", type=int, default=8)
     ap.add_argument("--output", default="residual", choices=["residual", "direct"],
                     help="how the lower half is produced (see model.GeneratorConfig.output)")
@@ -250,6 +252,20 @@ def parse_args(argv=None):
                     help="steps of this run before the adversarial terms reach the generator (the discriminators train from the start)")
     ap.add_argument("--d-lr", type=float, default=2e-4)
     return ap.parse_args(argv)
+
+
+def grow_audio_fc(w: torch.Tensor, cols: int, channels: int) -> torch.Tensor:
+    """The audio code's Gemm [out, C*t_old] of a shorter past window -> [out, C*t_new] for a longer one. The convs are
+    the same at every time step, so the old window's columns are the newest t_old positions of the new one (the time
+    strides are powers of two and the window grows at its start); the older positions start at zero. Only the first
+    conv's zero padding at the old window's start now reads real audio instead, so the grown model starts close to
+    (not exactly at) the file's function."""
+    t_old, t_new = w.shape[1] // channels, cols // channels
+    if w.shape[1] != channels * t_old or cols != channels * t_new or t_new < t_old:
+        raise SystemExit(f"--init-onnx: audio.fc has {w.shape[1]} inputs, cannot grow to {cols}")
+    grown = torch.zeros(w.shape[0], channels, t_new)
+    grown[:, :, t_new - t_old:] = w.reshape(w.shape[0], channels, t_old)
+    return grown.reshape(w.shape[0], cols)
 
 
 def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
@@ -285,6 +301,9 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
             grown[:, :dims[1]] = a
             new[k] = grown
             continue
+        if k == "audio.fc.weight" and len(dims) == 2 and dims[0] == t.shape[0] and dims[1] < t.shape[1]:
+            new[k] = grow_audio_fc(a, t.shape[1], model.audio.convs[-2].out_channels)
+            continue
         if a.numel() != t.numel():
             raise SystemExit(f"--init-onnx: {k} has {a.numel()} values in the ONNX file, the model needs {t.numel()}")
         new[k] = a.reshape(t.shape)
@@ -316,6 +335,9 @@ def main(argv=None):
         if args.upsample is not None and args.upsample != cfg.upsample:
             raise SystemExit(f"--upsample {args.upsample}: the run being resumed has {cfg.upsample}; the architecture of a "
                              "resumed run cannot change (start a new run with --init-onnx instead)")
+        if args.past is not None and args.past != cfg.past:
+            raise SystemExit(f"--past {args.past}: the run being resumed reads {cfg.past}; the architecture of a resumed "
+                             "run cannot change (start a new run with --init-onnx instead)")
     elif args.init_onnx:
         manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init_onnx)), "manifest.json")))
         cfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
@@ -324,12 +346,21 @@ def main(argv=None):
                 raise SystemExit(f"--ref-features {args.ref_features}: {args.init_onnx} already has {cfg.ref_features}; "
                                  "a path can be added, not removed")
             cfg.ref_features = args.ref_features
+        if args.past is not None and args.past != cfg.past:
+            if args.past < cfg.past:
+                raise SystemExit(f"--past {args.past}: {args.init_onnx} already reads {cfg.past} past mel frames; the "
+                                 "window can grow, not shrink")
+            stride = 2 ** (len(cfg.audio_channels) - 1)  # the audio convs' total time stride
+            if (args.past - cfg.past) % stride:
+                raise SystemExit(f"--past {args.past}: grow {args.init_onnx}'s {cfg.past} past frames by a multiple of "
+                                 f"{stride} (the audio encoder's time stride), e.g. --past {cfg.past + 4 * stride}")
+            cfg.past = args.past
         try:
             cfg = with_upsample(cfg, args.upsample, args.init_onnx)
         except ValueError as e:
             raise SystemExit(str(e))
     else:
-        cfg = GeneratorConfig(size=data.crop_size, past=args.past, lookahead=args.lookahead,
+        cfg = GeneratorConfig(size=data.crop_size, past=8 if args.past is None else args.past, lookahead=args.lookahead,
                               widths=tuple(int(x) for x in args.widths.split(",")), output=args.output,
                               ref_features=args.ref_features or 0, upsample=args.upsample or "transposed")
     if cfg.size != data.crop_size:
