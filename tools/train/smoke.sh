@@ -36,7 +36,8 @@ out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --st
   --val-every 3 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --resume)
 grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
 # Options that cannot work fail before training, saying why.
-for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8"; do
+for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
+    "--prune-widths 16,32,64,96" "--distill-weight 1"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1
@@ -47,6 +48,11 @@ done
 for f in generator.onnx manifest.json parity.json parity.bin; do
   test -s "$MODEL_OUT/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }
 done
+# A narrower generator cut out of the exported one, distilled from it (the faster-generator recipe).
+"$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-pruned" --steps 2 --batch 4 --val-identities person1 \
+  --val-every 2 --val-pairs 8 --log-every 1 --init-onnx "$MODEL_OUT/generator.onnx" --prune-widths 16,32,64,96 \
+  --distill-weight 1
+"$PY" "$HERE/export.py" --checkpoint "$WORK/run-pruned/last.pt" --out "$WORK/model-pruned" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 "$PY" - "$WORK" "$MODEL_OUT" <<'PY'
 import json, os, sys
 w, model_dir = sys.argv[1], sys.argv[2]
@@ -64,7 +70,12 @@ alog = [json.loads(l) for l in open(f"{w}/run-adv/log.jsonl") if '"train"' in l]
 assert [r["step"] for r in alog] == [1, 2, 3], f"adversarial run/resume steps: {[r['step'] for r in alog]}"
 for key in ("ganG", "mouthGanG", "featMatch", "dLower", "dMouth", "texture"):
     assert all(key in r for r in alog[1:]), f"adversarial run did not log {key}"
+plog = [json.loads(l) for l in open(f"{w}/run-pruned/log.jsonl") if '"train"' in l]
+assert all("distill" in r for r in plog), "--distill-weight did not add its loss term"
+pm = json.load(open(f"{w}/model-pruned/manifest.json"))
+assert pm["architecture"]["config"]["widths"] == [16, 32, 64, 96], pm["architecture"]["config"]["widths"]
 m = json.load(open(f"{model_dir}/manifest.json"))
+assert pm["architecture"]["gflopsPerFrame"] < 0.5 * m["architecture"]["gflopsPerFrame"], "pruning did not cut FLOPs"
 assert m["inputs"]["audio"]["shape"] == [1, 80, m["audioWindow"]["past"] + m["audioWindow"]["lookahead"]]
 print("smoke ok:", m["architecture"]["params"], "params,", m["architecture"]["gflopsPerFrame"], "GFLOPs/frame")
 PY

@@ -330,6 +330,52 @@ class InitGrowsAudioWindowTest(unittest.TestCase):
         self.assertEqual(float(fc[:, :, :4].abs().max()), 0.0)
 
 
+class PruneTest(unittest.TestCase):
+    """prune.py: a narrower generator cut out of a trained one (for a faster live path)."""
+
+    def trained(self, **kw):
+        torch.manual_seed(7)
+        m = LipSyncGenerator(GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12,
+                                             upsample="transposed", **kw)).eval()
+        with torch.no_grad():
+            for p in m.parameters():
+                p.normal_(0, 0.1)
+        return m
+
+    def test_keeping_every_channel_is_the_same_network(self):
+        from prune import prune_state
+        src = self.trained(ref_features=3)
+        sd, cfg = prune_state(src.state_dict(), src.cfg, src.cfg.widths)
+        dst = LipSyncGenerator(cfg).eval()
+        dst.load_state_dict(sd)
+        inputs = example_inputs(src.cfg)
+        with torch.no_grad():
+            self.assertEqual(float((src(*inputs) - dst(*inputs)).abs().max()), 0.0)
+
+    def test_a_narrower_cut_keeps_the_strong_channels_and_costs_fewer_flops(self):
+        from prune import prune_state
+        src = self.trained()
+        with torch.no_grad():  # channels 0..5 of the first stage carry the signal, the rest almost nothing
+            src.enc[0].down.weight[6:] *= 1e-3
+        sd, cfg = prune_state(src.state_dict(), src.cfg, (6, 9, 12, 15))
+        self.assertEqual(cfg.widths, (6, 9, 12, 15))
+        self.assertTrue(torch.equal(sd["enc.0.down.weight"], src.state_dict()["enc.0.down.weight"][:6]))
+        dst = LipSyncGenerator(cfg).eval()
+        dst.load_state_dict(sd)  # every tensor has the narrower network's shape
+        self.assertLess(count_flops(dst), 0.7 * count_flops(src))
+        with torch.no_grad():
+            self.assertEqual(dst(*example_inputs(cfg)).shape, src(*example_inputs(src.cfg)).shape)
+
+    def test_refuses_the_nearest_decoder_and_wider_widths(self):
+        from prune import prune_state
+        near = LipSyncGenerator(GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12))
+        with self.assertRaisesRegex(ValueError, "transposed"):
+            prune_state(near.state_dict(), near.cfg, (4, 6, 8, 10))
+        src = self.trained()
+        with self.assertRaisesRegex(ValueError, "no larger than"):
+            prune_state(src.state_dict(), src.cfg, (9, 12, 16, 20))
+
+
 class CroppedEncoderTest(unittest.TestCase):
     """The encoder computes only the rows that reach an output (model.encoder_rows): exactly the full maps' rows."""
 

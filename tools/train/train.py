@@ -190,6 +190,12 @@ def parse_args(argv=None):
     ap.add_argument("--init-onnx", default="",
                     help="start a new run from the weights of a shipped generator.onnx (its manifest.json next to it "
                          "gives the architecture): training continues across sessions without a checkpoint")
+    ap.add_argument("--prune-widths", default="",
+                    help="with --init-onnx: start from the file's network with its least-used channels cut out, at these "
+                         "encoder/decoder widths (e.g. 24,48,96,144; prune.py), for a faster generator")
+    ap.add_argument("--distill-weight", type=float, default=0.0,
+                    help="L1 between the generated rows and those of the --init-onnx network (the teacher, frozen), "
+                         "e.g. for a pruned student")
     ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
@@ -266,6 +272,22 @@ def grow_audio_fc(w: torch.Tensor, cols: int, channels: int) -> torch.Tensor:
     grown = torch.zeros(w.shape[0], channels, t_new)
     grown[:, :, t_new - t_old:] = w.reshape(w.shape[0], channels, t_old)
     return grown.reshape(w.shape[0], cols)
+
+
+def load_teacher(path: str, cfg: GeneratorConfig) -> torch.nn.Module:
+    """The network of a generator.onnx, frozen, as a distillation teacher for a student of config `cfg`."""
+    manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(path)), "manifest.json")))
+    tcfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
+    if (tcfg.past, tcfg.lookahead, tcfg.size, tcfg.mask_ratio) != (cfg.past, cfg.lookahead, cfg.size, cfg.mask_ratio):
+        raise SystemExit(f"--distill-weight: the teacher {path} reads another audio window or crop than the student "
+                         f"(past/lookahead/size/maskRatio {tcfg.past}/{tcfg.lookahead}/{tcfg.size}/{tcfg.mask_ratio} vs "
+                         f"{cfg.past}/{cfg.lookahead}/{cfg.size}/{cfg.mask_ratio})")
+    teacher = LipSyncGenerator(tcfg)
+    load_onnx_weights(teacher, path)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
 
 
 def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
@@ -366,7 +388,26 @@ def main(argv=None):
     if cfg.size != data.crop_size:
         raise SystemExit(f"checkpoint is for {cfg.size}px crops but the dataset has {data.crop_size}px crops")
 
+    if args.prune_widths and (state is not None or not args.init_onnx):
+        raise SystemExit("--prune-widths cuts a trained network: use it with --init-onnx, to start a run (a resumed run "
+                         "keeps its widths)")
+    if args.distill_weight > 0 and not args.init_onnx:
+        raise SystemExit("--distill-weight needs --init-onnx: the file's network is the teacher")
     model = LipSyncGenerator(cfg)
+    if state is None and args.init_onnx:
+        load_onnx_weights(model, args.init_onnx)
+        print(f"initialised from {args.init_onnx}")
+        if args.prune_widths:
+            from prune import prune_state
+            try:
+                sd, cfg = prune_state(model.state_dict(), cfg, tuple(int(x) for x in args.prune_widths.split(",")))
+            except ValueError as e:
+                raise SystemExit(f"--prune-widths {args.prune_widths}: {e}")
+            before = count_params(model)
+            model = LipSyncGenerator(cfg)
+            model.load_state_dict(sd)
+            print(f"pruned to widths {cfg.widths}: {before} -> {count_params(model)} params")
+    teacher = load_teacher(args.init_onnx, cfg) if args.distill_weight > 0 else None
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     # Training-only head: audio code -> mouth opening. Its own optimiser so older checkpoints resume cleanly.
     aux_head = torch.nn.Linear(cfg.audio_dim, 1)
@@ -374,9 +415,6 @@ def main(argv=None):
     aux_opt = torch.optim.Adam(aux_head.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     step, cursor, best = 0, 0, math.inf
-    if state is None and args.init_onnx:
-        load_onnx_weights(model, args.init_onnx)
-        print(f"initialised from {args.init_onnx}")
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -484,6 +522,11 @@ def main(argv=None):
             out = model(batch["masked"], batch["reference"], batch["audio"])
             terms = losses(out, batch, cfg.lower_start, w)
             loss = terms["loss"]
+            if teacher is not None:
+                with torch.no_grad():
+                    taught = teacher(batch["masked"], batch["reference"], batch["audio"])
+                terms["distill"] = (out - taught)[:, :, cfg.lower_start:].abs().mean()
+                loss = loss + args.distill_weight * terms["distill"]
             if args.aux_weight > 0:
                 # Scaled (OPENING_SCALE) so a wide-open mouth is ~1. Gradients reach the audio encoder through the code.
                 pred = aux_head(model.audio(batch["audio"])).squeeze(1)
