@@ -438,6 +438,17 @@ class TransposedUpsampleTest(unittest.TestCase):
                 self.assertLess(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-5)
             self.assertLess(count_flops(dst), count_flops(src))
 
+    def test_the_sub_pixel_training_form_is_the_transposed_conv(self):
+        from model import transposed_up
+        torch.manual_seed(9)
+        x, w = torch.randn(2, 5, 7, 9), torch.randn(5, 3, 4, 4, requires_grad=True)
+        a = transposed_up(x, w)
+        b = F.conv_transpose2d(x, w, stride=2, padding=1)
+        self.assertLess(float((a - b).abs().max()), 1e-4)
+        ga, = torch.autograd.grad(a.square().sum(), w)
+        gb, = torch.autograd.grad(b.square().sum(), w)
+        self.assertLess(float((ga - gb).abs().max() / gb.abs().max()), 1e-5)
+
     def test_transposed_to_nearest_is_refused_with_a_message(self):
         from model import with_upsample
         cfg = GeneratorConfig(upsample="transposed")
