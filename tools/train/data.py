@@ -201,13 +201,24 @@ class AugmentConfig:
 class AudioAugmentConfig:
     """Mel-domain augmentation of the audio window, for generalising to voices never heard (9.7 minutes of speech from
     63 people is little). Off by default (`prob` 0), so the browser fine-tune, which has no audio augmentation, still
-    mirrors `make_batch`. Values are the normalised log-mel of melConfig.ts: v = 2(dB + 80)/120 - 1, 1 unit = 60 dB."""
+    mirrors `make_batch`. The feature scale is the dataset's own (`for_mel`: melConfig.ts's dbFloor/dbCeil as written
+    into index.json by data:prepare): v = 2(dB - dbFloor)/(dbCeil - dbFloor) - 1."""
+    db_floor: float              # dB of v = -1
+    db_ceil: float               # dB of v = 1
     prob: float = 0.0            # probability that a sample's window is augmented
     gain_db: float = 10.0        # +-level change (a louder or quieter voice, another mic gain)
     warp_bins: float = 2.0       # +-shift along the mel axis; above 1 kHz a bin is ~3.8 % in frequency, so +-2 bins
                                  # ~ +-8 % (vocal-tract length and pitch of another speaker)
     noise_prob: float = 0.5      # of augmented windows, the share that also get a stationary noise floor
     noise_db: tuple = (-75.0, -45.0)  # its level (speech here sits near -32 dB, silence near -60 dB)
+
+    @staticmethod
+    def for_mel(mel: dict | None, prob: float) -> "AudioAugmentConfig":
+        """From a dataset's mel settings (PreparedData.mel_config); a dataset without them cannot be augmented."""
+        if not mel or "dbFloor" not in mel or "dbCeil" not in mel:
+            raise DatasetError("audio augmentation needs the dataset's mel settings (index.json \"mel\" with dbFloor and "
+                               "dbCeil, written by npm run data:prepare): prepare the data again")
+        return AudioAugmentConfig(db_floor=float(mel["dbFloor"]), db_ceil=float(mel["dbCeil"]), prob=prob)
 
 
 def augment_audio(audio: torch.Tensor, cfg: AudioAugmentConfig | None, g: torch.Generator) -> torch.Tensor:
@@ -225,7 +236,8 @@ def augment_audio(audio: torch.Tensor, cfg: AudioAugmentConfig | None, g: torch.
     level = lo_db + torch.rand(b, generator=g) * (hi_db - lo_db)
     tilt = (torch.rand(b, bins, generator=g) * 2 - 1) * 3.0  # +-3 dB per bin: noise is never white
     # In power (silence = 0 power, so neither the warp nor the gain can make something of it).
-    power = torch.where(audio <= SILENCE, torch.zeros_like(audio), 10.0 ** (((audio + 1) * 60.0 - 80.0) / 10.0))
+    span = cfg.db_ceil - cfg.db_floor
+    power = torch.where(audio <= SILENCE, torch.zeros_like(audio), 10.0 ** (((audio + 1) / 2 * span + cfg.db_floor) / 10.0))
     # Output bin m reads input bin m - shift (linear interpolation of power, edges held).
     pos = (torch.arange(bins, dtype=torch.float32)[None] - shift[:, None]).clamp(0, bins - 1)  # [B,80]
     i0 = pos.floor().long()
@@ -237,7 +249,7 @@ def augment_audio(audio: torch.Tensor, cfg: AudioAugmentConfig | None, g: torch.
     power = power * 10.0 ** (gain[:, None, None] / 10.0)
     noise = 10.0 ** ((level[:, None] + tilt)[:, :, None] / 10.0)
     power = power + torch.where(noisy[:, None, None], noise, torch.zeros_like(noise))
-    out = (2 * (10.0 * torch.log10(power.clamp(min=1e-20)) + 80.0) / 120.0 - 1).clamp(-1, 1)
+    out = (2 * (10.0 * torch.log10(power.clamp(min=1e-30)) - cfg.db_floor) / span - 1).clamp(-1, 1)
     return torch.where(on[:, None, None], out, audio)
 
 

@@ -21,10 +21,9 @@ from model import GeneratorConfig
 DEC_WIDTH_INDEX = (2, 1, 0, 0)
 
 
-def _keep(weight: torch.Tensor, n: int, out_dim: int = 0) -> torch.Tensor:
-    """Indices (ascending) of the n output channels with the largest filter L1 norm; out_dim is the output axis."""
-    w = weight.transpose(0, out_dim) if out_dim else weight
-    norms = w.reshape(w.shape[0], -1).abs().sum(1)
+def _keep(weight: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices (ascending) of the n output channels (axis 0) with the largest filter L1 norm."""
+    norms = weight.reshape(weight.shape[0], -1).abs().sum(1)
     return torch.sort(torch.topk(norms, n).indices).values
 
 

@@ -37,7 +37,7 @@ out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --st
 grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
-    "--prune-widths 16,32,64,96" "--distill-weight 1"; do
+    "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1

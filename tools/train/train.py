@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import AudioAugmentConfig, AugmentConfig, PreparedData, make_batch  # noqa: E402
+from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, make_batch  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample  # noqa: E402
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
@@ -449,7 +449,12 @@ def main(argv=None):
     aug = None if args.no_augment else AugmentConfig(flip=args.flip)
     if not 0 <= args.audio_aug <= 1:
         raise SystemExit(f"--audio-aug is a probability in [0, 1], got {args.audio_aug}")
-    audio_aug = None if args.no_augment or args.audio_aug == 0 else AudioAugmentConfig(prob=args.audio_aug)
+    if args.audio_aug > 0 and args.no_augment:
+        raise SystemExit("--audio-aug and --no-augment contradict each other: drop one")
+    try:
+        audio_aug = AudioAugmentConfig.for_mel(data.mel_config, args.audio_aug) if args.audio_aug > 0 else None
+    except DatasetError as e:
+        raise SystemExit(f"--audio-aug: {e}")
     meta = {"dataset": os.path.abspath(args.data), "cropTemplate": data.crop_template, "mel": data.mel_config,
             "identities": sorted({c.identity for c in data.clips} - val_ids), "valIdentities": sorted(val_ids),
             "maskFill": MASK_FILL}
