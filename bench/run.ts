@@ -13,7 +13,7 @@
  */
 import type { LiveStatus } from '../src/workers/protocol.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { chromium } from '@playwright/test';
 import { BASE_FLAGS, fakeDeviceFlags } from '../e2e/chromium.ts';
 import { recordClapperOffset } from '../e2e/clapperRecording.ts';
@@ -27,7 +27,12 @@ import { benchRender } from './render.ts';
 
 const PORT = 4183;
 /** The default model's audio lookahead and the worklet's block, in ms (10 ms per mel frame). */
-const MANIFEST = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8'));
+const MODELS = resolve(import.meta.dirname, '../public/models');
+const MANIFEST = JSON.parse(readFileSync(resolve(MODELS, 'manifest.json'), 'utf8'));
+/** The build live mode runs on wasm: the manifest's cpu variant when it has one (see generatorStart.ts). */
+const CPU_MANIFEST_PATH: string | undefined = MANIFEST.variants?.cpu && resolve(MODELS, MANIFEST.variants.cpu);
+const CPU_MANIFEST = CPU_MANIFEST_PATH ? JSON.parse(readFileSync(CPU_MANIFEST_PATH, 'utf8')) : MANIFEST;
+const CPU_MODEL = resolve(dirname(CPU_MANIFEST_PATH ?? resolve(MODELS, 'manifest.json')), CPU_MANIFEST.model);
 const LOOKAHEAD_MS = MANIFEST.audioWindow.lookahead * 10;
 const WORKLET_BLOCK_MS = MEL_FRAMES_PER_MESSAGE * 10;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -61,14 +66,22 @@ async function main(): Promise<void> {
       })),
     );
     // Node runs after the page is done with the CPU: the two never time each other.
-    const runtimes = await benchRuntimes(resolve(import.meta.dirname, '../public/models/generator.onnx'));
+    const runtimes = await benchRuntimes(resolve(MODELS, MANIFEST.model));
     const browserWasm = ((generator as { results?: { backend: string; ok: boolean; meanMs?: number; threads?: number }[] }).results ?? []).find(
       (r) => r.backend === 'wasm' && r.ok && r.meanMs,
     );
     console.log('\nGenerator on CPU runtimes in Node (same model, same cores):');
     printRuntimes(runtimes, browserWasm && { meanMs: browserWasm.meanMs!, threads: browserWasm.threads ?? 1 });
+    let cpuRuntimes = runtimes;
+    if (CPU_MANIFEST_PATH) {
+      cpuRuntimes = await benchRuntimes(CPU_MODEL);
+      console.log(
+        `\nIts cpu build, which live mode runs on wasm (${CPU_MANIFEST.name} ${CPU_MANIFEST.version}, ${CPU_MANIFEST.architecture?.gflopsPerFrame} GFLOPs/frame against ${MANIFEST.architecture?.gflopsPerFrame}):`,
+      );
+      printRuntimes(cpuRuntimes);
+    }
     const gemm = await benchGemmCeiling();
-    printGemmCeiling(gemm, MANIFEST.architecture?.gflopsPerFrame, runtimes);
+    printGemmCeiling(gemm, CPU_MANIFEST.architecture?.gflopsPerFrame, cpuRuntimes);
     const engine = benchEngine();
     console.log('\nEngine costs per frame / per training step (Node):');
     printEngine(engine);
@@ -130,10 +143,10 @@ async function main(): Promise<void> {
     const liveThreads =
       (await app.evaluate(() => (globalThis as unknown as { lipsyncDebug: { backend(): { threads?: number } | undefined } }).lipsyncDebug.backend()))
         ?.threads ?? 1;
-    const nativeSame = runtimes.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === liveThreads)?.meanMs;
+    const nativeSame = cpuRuntimes.find((r) => r.runtime.startsWith('onnxruntime-node') && r.threads === liveThreads)?.meanMs;
     if (nativeSame)
       console.log(
-        `Live generator (wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`,
+        `Live generator (${CPU_MANIFEST.name}, wasm ×${liveThreads}, ${st('inference').toFixed(1)} ms) ÷ native ORT (×${liveThreads}, ${nativeSame.toFixed(1)} ms): ${(st('inference') / nativeSame).toFixed(2)}×  (target ≤ 2.5×)`,
       );
     const busy = st('capture') + st('landmarks') + st('crop') + st('inference') + st('blend') + st('output');
     console.log(`Everything but the generator: ${((100 * (busy - st('inference'))) / busy).toFixed(0)} % of the busy time per frame`);

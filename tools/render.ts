@@ -17,7 +17,7 @@ import * as ort from 'onnxruntime-web';
 import type { RgbaImage } from '../src/engine/types.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { fmtTime } from '../src/engine/formatTime.ts';
-import { parseManifest } from '../src/engine/generator/manifest.ts';
+import { contractDifference, parseManifest } from '../src/engine/generator/manifest.ts';
 import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline } from '../src/engine/pipeline/lipsyncPipeline.ts';
 import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
@@ -40,7 +40,7 @@ export interface RenderCliOptions {
   maxSeconds?: number;
 }
 
-const DEFAULT_MODEL = resolve(import.meta.dirname, '../public/models/generator.onnx');
+const DEFAULT_MODEL = resolve(import.meta.dirname, '../public/models/manifest.json');
 const IMAGE_FPS = 25;
 
 export function parseArgs(argv: string[]): RenderCliOptions {
@@ -248,8 +248,17 @@ function findManifest(model: string): { modelPath: string; manifestJson: unknown
   if (!manifestPath || !existsSync(manifestPath))
     throw new RenderError('render-failed', `No manifest.json next to ${model}: pass the manifest (--model DIR/manifest.json).`);
   const manifestJson = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  const modelPath = isManifest ? join(dirname(manifestPath), (manifestJson as { model: string }).model) : model;
-  return { modelPath, manifestJson };
+  if (!isManifest) return { modelPath: model, manifestJson };
+  // This CLI runs on wasm, so a manifest's cpu build runs, as in the app (src/workers/generatorStart.ts).
+  const cpu = parseManifest(manifestJson).variants?.cpu;
+  if (cpu) {
+    const variantPath = join(dirname(manifestPath), cpu);
+    const variantJson = JSON.parse(readFileSync(variantPath, 'utf8'));
+    const diff = contractDifference(parseManifest(manifestJson), parseManifest(variantJson));
+    if (diff) throw new RenderError('render-failed', `The cpu variant ${variantPath} does not fit ${manifestPath}: ${diff}.`);
+    return { modelPath: join(dirname(variantPath), (variantJson as { model: string }).model), manifestJson: variantJson };
+  }
+  return { modelPath: join(dirname(manifestPath), (manifestJson as { model: string }).model), manifestJson };
 }
 
 export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void = console.log): Promise<RenderSummary & { seconds: number }> {
@@ -269,7 +278,7 @@ export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void
   const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: face.kind === 'video' });
   const seconds = plan.outputFrames / plan.fps;
   log(
-    `render: ${o.face} (${face.kind}, ${face.width}×${face.height}, ${face.frameCount} frames at ${face.fps} fps) + ${o.audio} (${audio.seconds.toFixed(2)} s) → ${o.out}: ${plan.outputFrames} frames`,
+    `render: ${o.face} (${face.kind}, ${face.width}×${face.height}, ${face.frameCount} frames at ${face.fps} fps) + ${o.audio} (${audio.seconds.toFixed(2)} s) → ${o.out}: ${plan.outputFrames} frames, generator ${manifest.name} ${manifest.version}`,
   );
   const sink = openOutput(resolve(o.out), face.width, face.height, plan.fps, o.audio, Math.min(seconds, audio.seconds));
   let lastLog = 0;

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { parseManifest } from '../src/engine/generator/manifest.ts';
+import { contractDifference, parseManifest } from '../src/engine/generator/manifest.ts';
 import { validateGenerator, WEBGPU_NATIVE_OPS } from '../src/engine/generator/validate.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { onnxToTf } from '../src/engine/training/onnxToTf.ts';
@@ -40,6 +40,12 @@ describe('shipped generators', () => {
       const info = validateGenerator(bytes, manifest, { expectedMel: MEL_CONFIG });
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(raw.sha256);
       expect(info.nodes.filter((n) => !WEBGPU_NATIVE_OPS.has(n.opType)).map((n) => n.opType)).toEqual([]);
+      // A variant (the cpu build) takes this one's place frame for frame: same contract.
+      for (const variant of Object.values(manifest.variants ?? {})) {
+        const other = parseManifest(JSON.parse(readFileSync(join(dirname(path), variant), 'utf8')));
+        expect(contractDifference(manifest, other), variant).toBeNull();
+        expect(found).toContain(join(dirname(path), variant));
+      }
 
       const S = manifest.cropSize;
       const [, M, T] = manifest.inputs.audio.shape;

@@ -37,6 +37,8 @@ export interface TrainOptions {
   batchSize: number;
   learningRate?: number;
   backend?: TrainingConfig['backend'];
+  /** The backend live mode runs the result on (picks the build of a manifest's generator; default 'auto'). */
+  generatorBackend?: TrainingConfig['generatorBackend'];
   /** Where the runtime files live (the app's folder by default). */
   baseUrl?: string;
 }
@@ -127,6 +129,7 @@ export class TrainingSession {
       faceModelBaseUrl: new URL('models/face/', base).href,
       tfWasmBaseUrl: new URL('tfjs/', base).href,
       backend: o.backend ?? 'auto',
+      generatorBackend: o.generatorBackend ?? 'auto',
       steps,
       batchSize: o.batchSize,
       learningRate: o.learningRate ?? 3e-4,

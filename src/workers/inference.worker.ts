@@ -15,7 +15,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { RgbaImage } from '../engine/types.ts';
-import { GeneratorRunner, wasmThreadCount } from '../engine/generator/runner.ts';
+import { wasmThreadCount, type GeneratorBackend, type GeneratorRunner } from '../engine/generator/runner.ts';
 import type { MelWorkletMessage } from '../engine/audio/messages.ts';
 import { LipsyncPipeline, type PreparedFrame } from '../engine/pipeline/lipsyncPipeline.ts';
 import { LiveScheduler } from '../engine/live/scheduler.ts';
@@ -24,8 +24,9 @@ import { PipelineStats } from '../engine/live/stats.ts';
 import { BufferPool } from '../engine/live/bufferPool.ts';
 import { readRgba, rgbaFrame } from './frameIo.ts';
 import { FACE_WORKER_NAME, serveFaceTracking, startFaceTracking, type FaceTracker, type TrackedFrame } from './faceTracking.ts';
-import { chooseGeneratorBackends, planThreads, type ThreadPlan } from './gpuProbe.ts';
-import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
+import { chooseGeneratorBackends, planThreads, type BackendDecision, type ThreadPlan } from './gpuProbe.ts';
+import { startGenerator } from './generatorStart.ts';
+import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor, type LoadedGenerator } from './modelLoader.ts';
 import type { BackendInfo, FromWorker, StartProgress, ToWorker, WorkerConfig } from './protocol.ts';
 import { RENDER_WORKER_NAME, serveRender } from './render.ts';
 import { LiveRecorder } from './liveRecorder.ts';
@@ -50,7 +51,8 @@ let initDone: Promise<void> | undefined;
 let faces: FaceTracker | undefined;
 let generatorSlow = false;
 let runner: GeneratorRunner | undefined;
-let generatorLabel = '';
+/** What the runner runs (for its label, and to reload the other build of it if the backend changes). */
+let generatorLoaded: LoadedGenerator | undefined;
 let pipeline: LipsyncPipeline | undefined;
 let running = false;
 let firstFrameOut = false;
@@ -117,15 +119,18 @@ async function init(cfg: WorkerConfig): Promise<void> {
   threads = planThreads(cfg.faceThread ?? 'auto', navigator.hardwareConcurrency ?? 1, wasmThreadCount());
   ort.env.wasm.wasmPaths = cfg.ortWasmBaseUrl;
   progress({ step: 'model', status: 'start', detail: cfg.manifestUrl.split('/').slice(-2).join('/') });
+  // The backend first, so that only the build of the generator it runs is downloaded.
+  const decision = await chooseGeneratorBackends(cfg.generatorBackend);
   const download = loadGeneratorFromUrl(
     cfg.manifestUrl,
     throttled((loaded, total) => progress({ step: 'model', status: 'progress', loaded, total })),
+    variantFor(decision.order[0]),
   );
   const [loaded] = await Promise.all([
     download.then((g) => (progress({ step: 'model', status: 'done', loaded: g.bytes.byteLength, total: g.bytes.byteLength }), g)),
     initLandmarks(cfg),
   ]);
-  await activateGenerator(loaded, true);
+  await activateGenerator(loaded, true, decision);
   post({ type: 'ready', backend: backendInfo() });
 }
 
@@ -163,18 +168,17 @@ const trackedElsewhere = {
 };
 
 /** `starting`: report the steps and run the generator once before the first frame needs it. */
-async function activateGenerator(loaded: LoadedGenerator, starting = false): Promise<void> {
-  const decision = await chooseGeneratorBackends(config!.generatorBackend);
+async function activateGenerator(loaded: LoadedGenerator, starting = false, decision?: BackendDecision<GeneratorBackend>): Promise<void> {
+  decision ??= await chooseGeneratorBackends(config!.generatorBackend);
   if (starting) progress({ step: 'generator', status: 'start', detail: `on ${decision.order[0]}` });
-  const next = await GeneratorRunner.create({
-    modelBytes: loaded.bytes,
-    manifest: loaded.manifest,
+  const started = await startGenerator(loaded, {
     ort,
     preferredBackends: decision.order,
     // With face tracking on a core of its own, the generator's wasm threads take the rest (more would make
     // the two fight over cores).
     wasmThreads: faces?.ownThread ? threads.generatorThreads : undefined,
   });
+  const next = started.runner;
   if (decision.reason && !next.fallbackReason) next.fallbackReason = decision.reason;
   generatorSlow = Boolean(decision.slow) && next.backend === 'webgpu';
   if (starting) {
@@ -185,9 +189,9 @@ async function activateGenerator(loaded: LoadedGenerator, starting = false): Pro
   }
   const previous = runner;
   runner = next;
-  generatorLabel = loaded.label;
-  if (pipeline) pipeline.setGenerator(next, loaded.manifest);
-  else pipeline = new LipsyncPipeline(trackedElsewhere, next, loaded.manifest);
+  generatorLoaded = started.loaded;
+  if (pipeline) pipeline.setGenerator(next, started.loaded.manifest);
+  else pipeline = new LipsyncPipeline(trackedElsewhere, next, started.loaded.manifest);
   await previous?.dispose();
 }
 
@@ -199,7 +203,7 @@ function backendInfo(): BackendInfo {
     landmarks: faces?.backend ?? 'cpu',
     landmarksReason: [faces?.reason, threads.reason].filter(Boolean).join('; '),
     landmarksOwnThread: faces?.ownThread ?? false,
-    modelName: generatorLabel,
+    modelName: generatorLoaded?.label ?? '',
     threads: ort.env.wasm.numThreads ?? 1,
   };
 }
@@ -208,7 +212,7 @@ async function setModel(msg: Extract<ToWorker, { type: 'set-model' }>): Promise<
   try {
     await initDone;
     const loaded = msg.manifestUrl
-      ? await loadGeneratorFromUrl(msg.manifestUrl)
+      ? await loadGeneratorFromUrl(msg.manifestUrl, undefined, runner && variantFor(runner.backend))
       : loadGeneratorFromBytes(new Uint8Array(msg.modelBytes!), msg.manifest ?? pipeline!.contract, msg.label ?? 'custom model');
     await activateGenerator(loaded);
     post({ type: 'model-changed', requestId: msg.requestId, backend: backendInfo() });
@@ -442,7 +446,8 @@ async function handleGeneratorFailure(err: Error): Promise<void> {
     });
     try {
       config = { ...config!, generatorBackend: 'wasm' };
-      await activateGenerator({ manifest: pipeline!.contract, bytes: runner.modelBytes, label: generatorLabel });
+      // On wasm now: the generator's cpu build, if its manifest has one.
+      await activateGenerator(generatorLoaded!);
       post({ type: 'model-changed', requestId: -1, backend: backendInfo() });
       return;
     } catch (e) {

@@ -1,14 +1,27 @@
 /** Fetches a generator (manifest + ONNX) and validates it against the contract before anything runs it. */
-import { ManifestError, parseManifest, resolveModelUrl, type GeneratorManifest } from '../engine/generator/manifest.ts';
+import {
+  contractDifference,
+  ManifestError,
+  parseManifest,
+  resolveModelUrl,
+  type GeneratorManifest,
+  type ManifestVariant,
+} from '../engine/generator/manifest.ts';
 import { DEFAULT_MAX_MODEL_BYTES, validateGenerator, GeneratorValidationError } from '../engine/generator/validate.ts';
 import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
 import { CodedError } from '../engine/codedError.ts';
+import type { GeneratorBackend } from '../engine/generator/runner.ts';
 
 export interface LoadedGenerator {
   manifest: GeneratorManifest;
   bytes: Uint8Array;
   label: string;
+  /** Where it came from, so that a change of runtime can load the matching variant of the same generator. */
+  source?: { manifestUrl: string; variant?: ManifestVariant; offers: ManifestVariant[] };
 }
+
+/** The build of a generator a backend runs: the manifest's cpu variant on wasm, else the main model. */
+export const variantFor = (backend: GeneratorBackend): ManifestVariant | undefined => (backend === 'wasm' ? 'cpu' : undefined);
 
 export class ModelLoadError extends CodedError<'model-fetch' | 'bad-model'> {
   override readonly name = 'ModelLoadError';
@@ -86,8 +99,35 @@ export async function readLimited(
   return out;
 }
 
-/** `onBytes` follows the ONNX download (the manifest is tiny). */
-export async function loadGeneratorFromUrl(manifestUrl: string, onBytes?: (loaded: number, total?: number) => void): Promise<LoadedGenerator> {
+/**
+ * `onBytes` follows the ONNX download (the manifest is tiny). With `variant`, a manifest that lists that variant
+ * (`"variants": {"cpu": "cpu/manifest.json"}`) is followed to it, and its contract must equal the main one's; a
+ * manifest without it loads its own model.
+ */
+export async function loadGeneratorFromUrl(
+  manifestUrl: string,
+  onBytes?: (loaded: number, total?: number) => void,
+  variant?: ManifestVariant,
+): Promise<LoadedGenerator> {
+  const main = await fetchManifest(manifestUrl);
+  let manifest = main;
+  let url = manifestUrl;
+  const variantPath = variant ? main.variants?.[variant] : undefined;
+  if (variant && variantPath) {
+    url = resolveInFolder(manifestUrl, variantPath);
+    manifest = await fetchManifest(url);
+    const diff = contractDifference(main, manifest);
+    if (diff) throw new ModelLoadError('bad-model', `The ${variant} variant ${url} does not fit its main manifest ${manifestUrl}: ${diff}.`);
+  }
+  const modelUrl = resolveInFolder(url, manifest.model);
+  const modelRes = await fetchOk(modelUrl, 'generator model');
+  const bytes = await readLimited(modelRes, manifest.maxBytes ?? DEFAULT_MAX_MODEL_BYTES, modelUrl, 'generator model', onBytes);
+  refuseWebPage(modelRes, bytes, modelUrl, 'generator model');
+  const offers = Object.keys(main.variants ?? {}) as ManifestVariant[];
+  return { ...checkModel(bytes, manifest, manifest.name), source: { manifestUrl, offers, ...(variantPath ? { variant } : {}) } };
+}
+
+async function fetchManifest(manifestUrl: string): Promise<GeneratorManifest> {
   const res = await fetchOk(manifestUrl, 'model manifest');
   const text = await readLimited(res, 1024 * 1024, manifestUrl, 'model manifest');
   refuseWebPage(res, text, manifestUrl, 'model manifest');
@@ -97,18 +137,16 @@ export async function loadGeneratorFromUrl(manifestUrl: string, onBytes?: (loade
   } catch {
     throw new ModelLoadError('bad-model', `The model manifest at ${manifestUrl} is not valid JSON.`);
   }
-  const manifest = checkManifest(json);
-  let modelUrl: string;
+  return checkManifest(json);
+}
+
+function resolveInFolder(manifestUrl: string, path: string): string {
   try {
-    modelUrl = resolveModelUrl(manifestUrl, manifest.model).href;
+    return resolveModelUrl(manifestUrl, path).href;
   } catch (e) {
     if (e instanceof ManifestError) throw new ModelLoadError('bad-model', `The model manifest is invalid: ${e.message}`);
     throw e;
   }
-  const modelRes = await fetchOk(modelUrl, 'generator model');
-  const bytes = await readLimited(modelRes, manifest.maxBytes ?? DEFAULT_MAX_MODEL_BYTES, modelUrl, 'generator model', onBytes);
-  refuseWebPage(modelRes, bytes, modelUrl, 'generator model');
-  return checkModel(bytes, manifest, manifest.name);
 }
 
 /** Bytes from a user's file; with no manifest of its own it must fit the running contract. */

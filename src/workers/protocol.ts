@@ -129,6 +129,11 @@ export interface TrainingConfig {
   /** Directory URL holding tfjs-backend-wasm's wasm files (the face tracker uses wasm on software GPUs). */
   tfWasmBaseUrl: string;
   backend: BackendChoice<TrainingBackend>;
+  /**
+   * The backend live mode will run the result on (default 'auto'): a manifest URL is fine-tuned as the build of the
+   * generator that backend runs (its cpu variant on wasm), so the personal model is as fast as the one it replaces.
+   */
+  generatorBackend?: BackendChoice<GeneratorBackend>;
   steps: number;
   batchSize: number;
   learningRate: number;

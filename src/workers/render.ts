@@ -6,14 +6,15 @@
  * and the library). Decoding and encoding: mediaFiles.ts (mediabunny); the frames: engine/render.
  */
 import * as ort from 'onnxruntime-web';
-import { GeneratorRunner, wasmThreadCount } from '../engine/generator/runner.ts';
+import { wasmThreadCount, type GeneratorRunner } from '../engine/generator/runner.ts';
 import { LipsyncPipeline, type LandmarkSource } from '../engine/pipeline/lipsyncPipeline.ts';
 import { planRender } from '../engine/render/renderPlan.ts';
 import { RenderError, renderAudioFrom, renderFrames, throwIfCancelled } from '../engine/render/renderLoop.ts';
 import { startFaceTracking, type FaceTracker } from './faceTracking.ts';
 import { chooseGeneratorBackends, planThreads } from './gpuProbe.ts';
 import { createVideoOutput, openFaceMedia, openSpeech, type FaceMedia, type SpeechTrack, type VideoOutput } from './mediaFiles.ts';
-import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError } from './modelLoader.ts';
+import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor } from './modelLoader.ts';
+import { startGenerator } from './generatorStart.ts';
 import type { FromRenderWorker, RenderConfig, RenderJob, RenderProgressMessage, ToRenderWorker } from './protocol.ts';
 
 export const RENDER_WORKER_NAME = 'lipsync-render';
@@ -70,22 +71,23 @@ async function render(config: RenderConfig, job: RenderJob, signal: AbortSignal,
     // split vs 8.1 shared there, landmarks taking 129 ms instead of 53), so 'auto' splits from 4 cores, as live.
     const threads = planThreads(config.faceThread, navigator.hardwareConcurrency ?? 1, wasmThreadCount());
     const faceConfig = { faceModelBaseUrl: config.faceModelBaseUrl, tfWasmBaseUrl: config.tfWasmBaseUrl, landmarkBackend: config.landmarkBackend };
-    const [loaded, tracker] = await Promise.all([
+    // The backend first, so that only the build of the generator it runs is downloaded.
+    const decision = await chooseGeneratorBackends(config.generatorBackend);
+    const [downloaded, tracker] = await Promise.all([
       config.manifestUrl
-        ? loadGeneratorFromUrl(config.manifestUrl)
+        ? loadGeneratorFromUrl(config.manifestUrl, undefined, variantFor(decision.order[0]))
         : Promise.resolve(loadGeneratorFromBytes(new Uint8Array(config.modelBytes!), config.manifest, config.modelLabel ?? 'custom model')),
       startFaceTracking(faceConfig, threads.faceOwnThread ? self.location.href : undefined, () => {}),
     ]);
     faces = tracker;
     throwIfCancelled(signal);
-    const decision = await chooseGeneratorBackends(config.generatorBackend);
-    runner = await GeneratorRunner.create({
-      modelBytes: loaded.bytes,
-      manifest: loaded.manifest,
+    const started = await startGenerator(downloaded, {
       ort,
       preferredBackends: decision.order,
       wasmThreads: tracker.ownThread ? threads.generatorThreads : undefined,
     });
+    runner = started.runner;
+    const loaded = started.loaded;
     const pipeline = new LipsyncPipeline(TRACKED_ELSEWHERE, runner, loaded.manifest, { smooth: face.kind === 'video' });
 
     output = await createVideoOutput(face.width, face.height, plan.fps);

@@ -15,8 +15,8 @@ import { FaceLandmarker } from '../engine/face/landmarker.ts';
 import { prepareClip, ClipPrepError, type PreparedClip } from '../engine/training/clipPrep.ts';
 import { FineTuner } from '../engine/training/fineTune.ts';
 import type { GeneratorManifest } from '../engine/generator/manifest.ts';
-import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
-import { chooseLandmarkBackends, chooseTrainingBackends, probeWebGl, probeWebGpu } from './gpuProbe.ts';
+import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor, type LoadedGenerator } from './modelLoader.ts';
+import { chooseGeneratorBackends, chooseLandmarkBackends, chooseTrainingBackends, probeWebGl, probeWebGpu } from './gpuProbe.ts';
 import { GpuFailureError, GpuWatch, type WebGlLike, type WebGpuDeviceLike } from './gpuWatch.ts';
 import { classifyTrainingError } from './trainingErrors.ts';
 import type { FromTrainingWorker, ToTrainingWorker, TrainingBackend, TrainingConfig, TrainingResult } from './protocol.ts';
@@ -134,7 +134,9 @@ function watchDevice(name: TrainingBackend): GpuWatch {
 async function loadModel(cfg: TrainingConfig): Promise<LoadedGenerator> {
   if (cfg.modelBytes) return loadGeneratorFromBytes(new Uint8Array(cfg.modelBytes), cfg.manifest, 'fine-tune base');
   if (!cfg.manifestUrl) throw new ModelLoadError('bad-model', 'No generator to fine-tune was given.');
-  return loadGeneratorFromUrl(cfg.manifestUrl);
+  // The build live mode will run the result as (wasm: the manifest's cpu variant), by the live worker's own rule.
+  const live = await chooseGeneratorBackends(cfg.generatorBackend ?? 'auto');
+  return loadGeneratorFromUrl(cfg.manifestUrl, undefined, variantFor(live.order[0]));
 }
 
 async function toBitmap(img: RgbaImage): Promise<ImageBitmap> {

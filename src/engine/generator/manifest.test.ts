@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManifestError, parseManifest, resolveModelUrl } from './manifest.ts';
+import { contractDifference, ManifestError, parseManifest, resolveModelUrl } from './manifest.ts';
 import { buildTestGenerator } from './testGenerator.ts';
 
 /** A manifest as it would be read from manifest.json. */
@@ -59,6 +59,28 @@ describe('parseManifest', () => {
     const raw2 = json();
     raw2.inputs.reference.name = raw2.inputs.masked.name;
     expect(() => parseManifest(raw2)).toThrow(/distinct names/);
+  });
+
+  it('keeps a cpu variant and refuses unknown variants or paths that leave the folder', () => {
+    const raw = json();
+    raw.variants = { cpu: 'cpu/manifest.json' };
+    expect(parseManifest(raw).variants).toEqual({ cpu: 'cpu/manifest.json' });
+    raw.variants = { gpu: 'gpu/manifest.json' };
+    expect(() => parseManifest(raw)).toThrow(/"variants\.gpu" is not a known variant \(known: cpu\)/);
+    raw.variants = { cpu: '../other/manifest.json' };
+    expect(() => parseManifest(raw)).toThrow(/"variants\.cpu" must be the path of a manifest\.json next to this one/);
+    raw.variants = 'cpu/manifest.json';
+    expect(() => parseManifest(raw)).toThrow(/"variants" must be an object/);
+  });
+});
+
+describe('contractDifference', () => {
+  it('ignores the weights, names and key order, and names the first field a frame would be fed differently', () => {
+    const a = parseManifest(json());
+    const b = parseManifest({ ...json(), name: 'other', version: '9', model: 'x.onnx', mel: Object.fromEntries(Object.entries(json().mel).reverse()) });
+    expect(contractDifference(a, b)).toBeNull();
+    expect(contractDifference(a, { ...b, maskFill: 0.5 })).toMatch(/^maskFill is 0 in one and 0\.5 in the other$/);
+    expect(contractDifference(a, { ...b, mel: { ...b.mel, fMin: 0 } })).toMatch(/^mel is /);
   });
 });
 

@@ -48,7 +48,17 @@ export interface GeneratorManifest {
   description?: string;
   license?: string;
   trainedOn?: string;
+  /**
+   * Other builds of the same generator, each a manifest.json path next to this one (same contract, other weights).
+   * `cpu`: a cheaper network the app runs instead when the generator runs on wasm (like transformers.js picking a
+   * quantized file for wasm).
+   */
+  variants?: { cpu?: string };
 }
+
+/** Runtimes a manifest may name a variant for. */
+export const MANIFEST_VARIANTS = ['cpu'] as const;
+export type ManifestVariant = (typeof MANIFEST_VARIANTS)[number];
 
 export class ManifestError extends CodedError<'bad-manifest'> {
   override readonly name = 'ManifestError';
@@ -162,6 +172,7 @@ export function parseManifest(json: unknown): GeneratorManifest {
   const description = str(json, 'description', 'description', true);
   const license = str(json, 'license', 'license', true);
   const trainedOn = str(json, 'trainedOn', 'trainedOn', true);
+  const variants = parseVariants(json.variants);
 
   // Internal consistency: image tensors are [1,3,S,S]; audio is [1, bins, past + lookahead].
   const S = cropSize;
@@ -201,7 +212,51 @@ export function parseManifest(json: unknown): GeneratorManifest {
   if (description !== undefined) m.description = description;
   if (license !== undefined) m.license = license;
   if (trainedOn !== undefined) m.trainedOn = trainedOn;
+  if (variants !== undefined) m.variants = variants;
   return m;
+}
+
+function parseVariants(v: unknown): GeneratorManifest['variants'] {
+  if (v === undefined) return undefined;
+  if (!isObj(v)) throw new ManifestError(`"variants" must be an object like {"cpu": "cpu/manifest.json"}, but it is ${describe(v)}.`, 'variants');
+  const out: NonNullable<GeneratorManifest['variants']> = {};
+  for (const [key, path] of Object.entries(v)) {
+    if (!(MANIFEST_VARIANTS as readonly string[]).includes(key)) {
+      throw new ManifestError(`"variants.${key}" is not a known variant (known: ${MANIFEST_VARIANTS.join(', ')}).`, `variants.${key}`);
+    }
+    if (typeof path !== 'string' || !isPlainModelPath(path)) {
+      throw new ManifestError(
+        `"variants.${key}" must be the path of a manifest.json next to this one (like "cpu/manifest.json"), not ${describe(path)}.`,
+        `variants.${key}`,
+      );
+    }
+    out[key as ManifestVariant] = path;
+  }
+  return out;
+}
+
+/**
+ * Where two manifests' contracts differ (crop, mask, tensors, audio window, mel), or null when a generator of one
+ * can take the other's place frame for frame. A variant must match its main manifest this way.
+ */
+export function contractDifference(a: GeneratorManifest, b: GeneratorManifest): string | null {
+  const fields = ['cropSize', 'cropTemplate', 'maskRatio', 'imageRange', 'maskFill', 'inputs', 'output', 'audioWindow', 'mel'] as const;
+  for (const f of fields) {
+    const [x, y] = [canonical(a[f]), canonical(b[f])];
+    if (x !== y) return `${f} is ${x.slice(0, 80)} in one and ${y.slice(0, 80)} in the other`;
+  }
+  return null;
+}
+
+/** JSON with object keys sorted, so that key order never counts as a difference. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isObj(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
 }
 
 /** Number of mel frames T in the audio window. */

@@ -100,6 +100,7 @@ async function trainOn(file: Blob): Promise<void> {
   const outcome = await training.train(file, {
     base: activeBase(),
     backend: (new URLSearchParams(location.search).get('trainBackend') as TrainingConfig['backend'] | null) ?? 'auto',
+    generatorBackend: app().generatorBackend,
     steps: s.steps,
     batchSize: s.batchSize,
   });
