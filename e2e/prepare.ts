@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { buildClapperGenerator, buildTestGenerator } from '../src/engine/generator/testGenerator.ts';
+import { buildClapperGenerator, buildTestGenerator, buildWarpTestGenerator } from '../src/engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { resolve } from 'node:path';
 import { DIST, FIXTURES } from './chromium.ts';
@@ -68,7 +68,14 @@ export const MODEL_BYPASSES: Record<string, string> = {
 };
 export const BYPASS_DIR = resolve(DIST, 'e2e-media/bypass');
 
+/** A generator that warps the reference with GridSample (the trainer's "warp" output), for the WebGPU EP check. */
+export const WARP_MODEL_DIR = resolve(DIST, 'test-models/warp');
+
 function writeModelFixtures(): void {
+  mkdirSync(WARP_MODEL_DIR, { recursive: true });
+  const warp = buildWarpTestGenerator({ mel: MEL_CONFIG });
+  writeFileSync(resolve(WARP_MODEL_DIR, warp.manifest.model), warp.bytes);
+  writeFileSync(resolve(WARP_MODEL_DIR, 'manifest.json'), JSON.stringify(warp.manifest, null, 2));
   mkdirSync(TEST_MODEL_96_DIR, { recursive: true });
   const small96 = buildTestGenerator({ size: 96, melFrames: 16, past: 8, mel: MEL_CONFIG, cropTemplate: 'facemesh-sim-v1' });
   writeFileSync(resolve(TEST_MODEL_96_DIR, small96.manifest.model), small96.bytes);

@@ -7,7 +7,13 @@ import { expect, test, chromium } from '@playwright/test';
 import { BASE_FLAGS } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 
-const MODELS = ['test-models/small/manifest.json', 'models/manifest.json', 'models/candidates/lipsync-0.4.0-rc1/manifest.json'];
+// test-models/warp: GridSample (a warp of the reference), the op the trainer's warp output adds.
+const MODELS = [
+  'test-models/small/manifest.json',
+  'test-models/warp/manifest.json',
+  'models/manifest.json',
+  'models/candidates/lipsync-0.4.0-rc1/manifest.json',
+];
 
 for (const model of MODELS) {
   test(`WebGPU EP matches wasm EP: ${model}`, async () => {

@@ -40,6 +40,8 @@ export interface ExportOptions {
   refFeatures?: number;
   /** Decoder upsampling (model.py upsample): new runs use 'transposed'; 0.3.0 and earlier shipped 'nearest'. */
   upsample?: 'nearest' | 'transposed';
+  /** How the lower half is made (model.py output): 'warp' adds a flow, Transpose and GridSample. */
+  output?: 'residual' | 'warp';
 }
 
 export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
@@ -49,9 +51,10 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
   const lookahead = opts.lookahead ?? 8;
   const refFeatures = opts.refFeatures ?? 0;
   const upsample = opts.upsample ?? 'transposed';
+  const output = opts.output ?? 'residual';
   const hash = createHash('sha256');
   for (const f of ['model.py', 'export.py', 'train.py', 'data.py', 'synth.py']) hash.update(readFileSync(join(TRAIN, f)));
-  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample }));
+  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample, output }));
   const dir = join(tmpdir(), `lipsync-exported-${hash.digest('hex').slice(0, 12)}`);
   const onnx = join(dir, 'model/generator.onnx');
   if (!existsSync(onnx)) {
@@ -88,6 +91,8 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
       String(refFeatures),
       '--upsample',
       upsample,
+      '--output',
+      output,
     ]);
     run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
   }

@@ -50,6 +50,11 @@ class GeneratorConfig:
     # without a Clip op and starts as a copy of the reference. Measured on synthetic data (1000 steps, unseen
     # identity): an unbounded residual reached mouth L1 0.069 vs 0.094 for "direct"; a sigmoid-gated blend
     # (ref + a*(gen-ref)) collapsed to a = 0 (pure copy), so it was dropped.
+    # "warp": the residual is taken over the reference's lower half *warped* by a predicted flow (bilinear
+    # GridSample, border padding), so the reference's own texture (teeth, beard, lip colour) can be moved into the
+    # new mouth shape instead of re-painted; the residual then refines it. Two more head channels carry the flow
+    # (tanh-bounded to WARP_RANGE of the crop's half-width); a zero flow is the identity warp, so a "residual"
+    # model converts exactly (`grow_head_for_warp`).
     output: str = "residual"
     # Channels of a full-resolution feature path over the reference's lower half (0 = none, as up to 0.3.0):
     # two 3x3 convs at 64x128 whose features join the raw reference as the last decoder stage's skip, so
@@ -85,6 +90,25 @@ class GeneratorConfig:
             if k in d:
                 d[k] = tuple(d[k])
         return GeneratorConfig(**d)
+
+
+# Largest flow of the warp output, in normalised coordinates (2 = the crop's width): 0.25 = 16 px at 128 px.
+WARP_RANGE = 0.25
+
+
+def lower_grid(size: int, y0: int) -> torch.Tensor:
+    """[1, size - y0, size, 2] (x, y) of the lower rows' pixel centres in grid_sample's normalised coordinates
+    (align_corners=False): sampling the full crop there returns its lower half exactly."""
+    ys = (2 * torch.arange(y0, size, dtype=torch.float32) + 1) / size - 1
+    xs = (2 * torch.arange(size, dtype=torch.float32) + 1) / size - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx, gy], -1).unsqueeze(0)
+
+
+def grow_head_for_warp(weight: torch.Tensor, bias: torch.Tensor) -> tuple:
+    """A residual head [3, C, k, k] as a warp head [5, ...]: the flow channels start at zero (identity warp)."""
+    w = torch.cat([weight, torch.zeros((2,) + tuple(weight.shape[1:]), dtype=weight.dtype)], 0)
+    return w, torch.cat([bias, torch.zeros(2, dtype=bias.dtype)], 0)
 
 
 def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -294,9 +318,13 @@ class LipSyncGenerator(nn.Module):
         self.ref_path = nn.Sequential(conv(3, cfg.ref_features), nn.ReLU(inplace=True),
                                       conv(cfg.ref_features, cfg.ref_features), nn.ReLU(inplace=True)) \
             if cfg.ref_features > 0 else None
-        if cfg.output not in ("direct", "residual"):
-            raise ValueError(f"output must be direct or residual, got {cfg.output!r}")
-        self.head = conv(w[0], 3)
+        if cfg.output not in ("direct", "residual", "warp"):
+            raise ValueError(f"output must be direct, residual or warp, got {cfg.output!r}")
+        self.head = conv(w[0], 5 if cfg.output == "warp" else 3)
+        if cfg.output == "warp":
+            nn.init.zeros_(self.head.weight[3:])
+            nn.init.zeros_(self.head.bias[3:])
+            self.register_buffer("grid", lower_grid(cfg.size, cfg.lower_start), persistent=False)
 
     def forward(self, masked: torch.Tensor, reference: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
@@ -319,7 +347,14 @@ class LipSyncGenerator(nn.Module):
         for stage, skip in zip(self.dec, skips):
             x = stage(x, skip, code)
         x = self.head(x)
-        if cfg.output == "residual":
+        if cfg.output == "warp":
+            flow = torch.tanh(x[:, 3:5]) * WARP_RANGE
+            base = F.grid_sample(reference, self.grid + flow.permute(0, 2, 3, 1), mode="bilinear", padding_mode="border",
+                                 align_corners=False)
+            t = torch.tanh(x[:, :3])
+            r = F.relu(t)
+            lower = base + r * (1.0 - base) - (r - t) * base
+        elif cfg.output == "residual":
             t = torch.tanh(x)
             r = F.relu(t)  # relu(-t) written as r - t so the graph needs no Neg op
             lower = ref_lower + r * (1.0 - ref_lower) - (r - t) * ref_lower

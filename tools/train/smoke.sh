@@ -37,7 +37,7 @@ out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --st
 grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
-    "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment"; do
+    "--resume --output warp" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1
@@ -48,10 +48,17 @@ done
 for f in generator.onnx manifest.json parity.json parity.bin; do
   test -s "$MODEL_OUT/$f" || { echo "smoke: missing $WORK/model/$f" >&2; exit 1; }
 done
-# A narrower generator cut out of the exported one, distilled from it (the faster-generator recipe).
+# Only a residual model becomes a warp model.
+if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-bad" --steps 1 --batch 4 --val-identities person1 \
+    --init-onnx "$MODEL_OUT/generator.onnx" --output direct 2>&1); then
+  echo "smoke: --init-onnx with --output direct should have failed" >&2; exit 1
+fi
+echo "refused as expected: --init-onnx + --output direct -> $(echo "$msg" | tail -1)"
+# A narrower generator cut out of the exported one, distilled from it (the faster-generator recipe), here with the
+# warp output (flow + GridSample over the reference) grown onto it.
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-pruned" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --init-onnx "$MODEL_OUT/generator.onnx" --prune-widths 16,32,64,96 \
-  --distill-weight 1
+  --distill-weight 1 --output warp
 "$PY" "$HERE/export.py" --checkpoint "$WORK/run-pruned/last.pt" --out "$WORK/model-pruned" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 "$PY" - "$WORK" "$MODEL_OUT" <<'PY'
 import json, os, sys
@@ -74,6 +81,7 @@ plog = [json.loads(l) for l in open(f"{w}/run-pruned/log.jsonl") if '"train"' in
 assert all("distill" in r for r in plog), "--distill-weight did not add its loss term"
 pm = json.load(open(f"{w}/model-pruned/manifest.json"))
 assert pm["architecture"]["config"]["widths"] == [16, 32, 64, 96], pm["architecture"]["config"]["widths"]
+assert pm["architecture"]["config"]["output"] == "warp" and "GridSample" in pm["architecture"]["ops"], pm["architecture"]["ops"]
 m = json.load(open(f"{model_dir}/manifest.json"))
 assert pm["architecture"]["gflopsPerFrame"] < 0.5 * m["architecture"]["gflopsPerFrame"], "pruning did not cut FLOPs"
 assert m["inputs"]["audio"]["shape"] == [1, 80, m["audioWindow"]["past"] + m["audioWindow"]["lookahead"]]

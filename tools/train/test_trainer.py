@@ -2,6 +2,7 @@
   /usr/bin/python3 -m unittest discover -s tools/train -p 'test_*.py'"""
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, augment_audio, make_batch  # noqa: E402
-from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params, example_inputs  # noqa: E402
+from model import WARP_RANGE, GeneratorConfig, LipSyncGenerator, count_flops, count_params, example_inputs  # noqa: E402
 from synth import write_synthetic  # noqa: E402
 
 
@@ -305,6 +306,42 @@ class InitGrowsReferencePathTest(unittest.TestCase):
         with torch.no_grad():
             dst.dec[3].conv1.weight[:, -6:].normal_(0, 0.1)
             self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
+
+
+class WarpOutputTest(unittest.TestCase):
+    """output "warp": the residual over the reference's lower half warped by a predicted flow."""
+
+    def test_a_residual_export_starts_a_warp_model_exactly_and_the_flow_moves_the_reference(self):
+        from export import export
+        from train import load_onnx_weights
+        from onnx_inspect import inspect_onnx
+        cfg = GeneratorConfig(size=64, widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12, upsample="transposed")
+        torch.manual_seed(5)
+        src = LipSyncGenerator(cfg).eval()
+        with torch.no_grad():
+            for p in src.parameters():
+                p.normal_(0, 0.05)
+        warp_cfg = GeneratorConfig(**{**cfg.to_json(), "output": "warp"})
+        with tempfile.TemporaryDirectory() as d:
+            export(src, {"meta": {}}, d, "t", "0", None, "x", "d")
+            dst = LipSyncGenerator(warp_cfg).eval()
+            load_onnx_weights(dst, os.path.join(d, "generator.onnx"))
+            e = os.path.join(d, "warp")
+            export(dst, {"meta": {}}, e, "t", "0", None, "x", "d")
+            ops = set(inspect_onnx(os.path.join(e, "generator.onnx"))["ops"])
+        self.assertTrue({"GridSample", "Transpose"} <= ops, ops)
+        inputs = example_inputs(cfg)
+        with torch.no_grad():
+            self.assertEqual(float((src(*inputs) - dst(*inputs)).abs().max()), 0.0)  # zero flow = identity warp
+            # A uniform flow of +4 px to the right (the flow's bias, through tanh) samples the reference 4 px further
+            # right: with no residual, the lower half is the reference's lower half shifted left by 4 px.
+            dst.head.weight.zero_()
+            dst.head.bias.zero_()
+            dst.head.bias[3] = math.atanh(4 * 2 / 64 / WARP_RANGE)
+            out = dst(*inputs)
+            ref = inputs[1]
+            y0 = cfg.lower_start
+            self.assertLess(float((out[:, :, y0:, :-4] - ref[:, :, y0:, 4:]).abs().max()), 1e-5)
 
 
 class InitGrowsAudioWindowTest(unittest.TestCase):

@@ -240,8 +240,9 @@ def parse_args(argv=None):
                     help="mel frames before the video frame's centre (default 8); with --init-onnx it may grow the file's "
                          "window (more context costs no latency, only lookahead does)")
     ap.add_argument("--lookahead", type=int, default=8)
-    ap.add_argument("--output", default="residual", choices=["residual", "direct"],
-                    help="how the lower half is produced (see model.GeneratorConfig.output)")
+    ap.add_argument("--output", default=None, choices=["residual", "direct", "warp"],
+                    help="how the lower half is produced (see model.GeneratorConfig.output; new runs: residual); with "
+                         "--init-onnx, warp turns a residual model into a warp model that starts as exactly that model")
     ap.add_argument("--ref-features", type=int, default=None,
                     help="channels of the full-resolution reference path (model.GeneratorConfig.ref_features); with "
                          "--init-onnx a larger value adds the path to the shipped model, starting as a no-op")
@@ -297,9 +298,10 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
     initialisation) whose channels join the last decoder stage's input: those input channels of
     `dec.3.conv1.weight` start at zero, so the extended model computes exactly what the ONNX file does.
     A model with `upsample: "transposed"` also reads a file exported with nearest upsampling: its decoder's
-    first convs are converted (model.convert_upsample_state), again without changing what it computes."""
+    first convs are converted (model.convert_upsample_state), again without changing what it computes. A warp model
+    reads a residual file with its flow channels at zero (model.grow_head_for_warp): the identity warp."""
     from onnx_inspect import read_initializers
-    from model import convert_upsample_state
+    from model import convert_upsample_state, grow_head_for_warp
     inits = {k: (dims, torch.from_numpy(np.frombuffer(raw, dtype="<f4").copy()).reshape(dims))
              for k, (dims, raw) in read_initializers(path).items()}
     cfg = getattr(model, "cfg", None)
@@ -322,6 +324,10 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
             grown = torch.zeros_like(t)
             grown[:, :dims[1]] = a
             new[k] = grown
+            continue
+        if k in ("head.weight", "head.bias") and dims[0] == 3 and t.shape[0] == 5:  # residual file -> warp model
+            w, b = grow_head_for_warp(inits["head.weight"][1], inits["head.bias"][1])
+            new[k] = w if k == "head.weight" else b
             continue
         if k == "audio.fc.weight" and len(dims) == 2 and dims[0] == t.shape[0] and dims[1] < t.shape[1]:
             new[k] = grow_audio_fc(a, t.shape[1], model.audio.convs[-2].out_channels)
@@ -360,6 +366,9 @@ def main(argv=None):
         if args.past is not None and args.past != cfg.past:
             raise SystemExit(f"--past {args.past}: the run being resumed reads {cfg.past}; the architecture of a resumed "
                              "run cannot change (start a new run with --init-onnx instead)")
+        if args.output is not None and args.output != cfg.output:
+            raise SystemExit(f"--output {args.output}: the run being resumed has {cfg.output}; the architecture of a "
+                             "resumed run cannot change (start a new run with --init-onnx instead)")
     elif args.init_onnx:
         manifest = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init_onnx)), "manifest.json")))
         cfg = GeneratorConfig.from_json(manifest["architecture"]["config"])
@@ -377,13 +386,18 @@ def main(argv=None):
                 raise SystemExit(f"--past {args.past}: grow {args.init_onnx}'s {cfg.past} past frames by a multiple of "
                                  f"{stride} (the audio encoder's time stride), e.g. --past {cfg.past + 4 * stride}")
             cfg.past = args.past
+        if args.output is not None and args.output != cfg.output:
+            if not (args.output == "warp" and cfg.output == "residual"):
+                raise SystemExit(f"--output {args.output}: {args.init_onnx} has {cfg.output} output; only a residual model "
+                                 "can become a warp model (it starts as the same function)")
+            cfg.output = args.output
         try:
             cfg = with_upsample(cfg, args.upsample, args.init_onnx)
         except ValueError as e:
             raise SystemExit(str(e))
     else:
         cfg = GeneratorConfig(size=data.crop_size, past=8 if args.past is None else args.past, lookahead=args.lookahead,
-                              widths=tuple(int(x) for x in args.widths.split(",")), output=args.output,
+                              widths=tuple(int(x) for x in args.widths.split(",")), output=args.output or "residual",
                               ref_features=args.ref_features or 0, upsample=args.upsample or "transposed")
     if cfg.size != data.crop_size:
         raise SystemExit(f"checkpoint is for {cfg.size}px crops but the dataset has {data.crop_size}px crops")

@@ -263,6 +263,10 @@ export const OP_RULES: Readonly<Record<string, OpRule>> = {
       return { out: perm.map((p) => in0[p]) };
     },
   },
+  // [N,C,H,W] sampled at an [N,Ho,Wo,2] grid → [N,C,Ho,Wo] (a handful of multiply-adds per output: not counted).
+  GridSample: {
+    shape: ({ ins: [x, grid] }) => (x && grid && x.length === 4 && grid.length === 4 ? { out: [x[0], x[1], grid[1], grid[2]] } : undefined),
+  },
   Unsqueeze: {
     shape: ({ n, in0, c }) => {
       const axesRaw = intsAttr(n, 'axes') ?? c(1);

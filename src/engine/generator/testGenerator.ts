@@ -158,6 +158,80 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
 }
 
 /**
+ * A test generator that warps the reference like the trainer's "warp" output: a conv predicts a flow from the two
+ * crops (biased by the audio), Transpose makes it a grid over the pixel centres, and GridSample (bilinear, border)
+ * samples the reference there for the lower half. For checking GridSample on every runtime (WebGPU EP, fine-tune).
+ */
+export function buildWarpTestGenerator(opts: { size?: number; past?: number; mel?: GeneratorManifest['mel']; seed?: number } = {}): {
+  bytes: Uint8Array;
+  manifest: GeneratorManifest;
+} {
+  const S = opts.size ?? 128;
+  const past = opts.past ?? 8;
+  const T = past + 8;
+  const M = 80;
+  const rand = rng(opts.seed ?? 3);
+  const H = 8;
+  const mask = new Float32Array(S * S).fill(1, (S / 2) * S);
+  const keep = mask.map((v) => 1 - v);
+  const centres = new Float32Array(S * S * 2);
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      centres[(y * S + x) * 2] = (2 * x + 1) / S - 1;
+      centres[(y * S + x) * 2 + 1] = (2 * y + 1) / S - 1;
+    }
+  const conv = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
+  const bytes = buildOnnxModel({
+    graphName: 'warp_test_generator',
+    opset: 17,
+    ...contractIO(S, M, T),
+    initializers: [
+      { name: 'w1', dims: [H, 6, 3, 3], data: randn(rand, H * 6 * 9, Math.sqrt(2 / (6 * 9))) },
+      { name: 'b1', dims: [H], data: randn(rand, H, 0.1) },
+      { name: 'w2', dims: [2, H, 3, 3], data: randn(rand, 2 * H * 9, Math.sqrt(1 / (H * 9))) },
+      { name: 'b2', dims: [2], data: randn(rand, 2, 0.1) },
+      { name: 'wa', dims: [M, 2], data: randn(rand, M * 2, 0.3) },
+      { name: 'ba', dims: [2], data: new Float32Array(2) },
+      { name: 'bias_shape', dims: [4], int64: [1, 2, 1, 1] },
+      { name: 'range', dims: [], data: Float32Array.of(0.25) },
+      { name: 'centres', dims: [1, S, S, 2], data: centres },
+      { name: 'mask', dims: [1, 1, S, S], data: mask },
+      { name: 'keep', dims: [1, 1, S, S], data: keep },
+    ],
+    nodes: [
+      { opType: 'Concat', inputs: ['masked', 'reference'], outputs: ['x'], attributes: { axis: 1 } },
+      { opType: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['h_pre'], attributes: conv },
+      { opType: 'Relu', inputs: ['h_pre'], outputs: ['h'] },
+      { opType: 'Conv', inputs: ['h', 'w2', 'b2'], outputs: ['f'], attributes: conv },
+      { opType: 'ReduceMean', inputs: ['audio'], outputs: ['audio_mean'], attributes: { axes: [2], keepdims: 0 } },
+      { opType: 'Gemm', inputs: ['audio_mean', 'wa', 'ba'], outputs: ['a'] },
+      { opType: 'Reshape', inputs: ['a', 'bias_shape'], outputs: ['a4'] },
+      { opType: 'Add', inputs: ['f', 'a4'], outputs: ['fa'] },
+      { opType: 'Tanh', inputs: ['fa'], outputs: ['ft'] },
+      { opType: 'Mul', inputs: ['ft', 'range'], outputs: ['flow'] },
+      { opType: 'Transpose', inputs: ['flow'], outputs: ['flow_hw'], attributes: { perm: [0, 2, 3, 1] } },
+      { opType: 'Add', inputs: ['flow_hw', 'centres'], outputs: ['grid'] },
+      {
+        opType: 'GridSample',
+        inputs: ['reference', 'grid'],
+        outputs: ['warped'],
+        attributes: { mode: 'bilinear', padding_mode: 'border', align_corners: 0 },
+      },
+      { opType: 'Mul', inputs: ['warped', 'mask'], outputs: ['lower'] },
+      { opType: 'Mul', inputs: ['reference', 'keep'], outputs: ['upper'] },
+      { opType: 'Add', inputs: ['upper', 'lower'], outputs: ['output'] },
+    ],
+  });
+  const manifest: GeneratorManifest = {
+    ...testManifest({ S, M, T, past, maskRatio: 0.5, range: [0, 1], cropTemplate: 'facemesh-sim-v1', mel: opts.mel }),
+    name: 'warp-test-generator',
+    model: 'warp-test-generator.onnx',
+    description: 'Test generator whose lower half is the reference warped by a predicted flow (GridSample); not trained.',
+  };
+  return { bytes, manifest };
+}
+
+/**
  * A "clapper" generator for end-to-end A/V timing: its generated lower half is one flat grey whose brightness
  * follows the loudness of the mel frame at the centre of its audio window (sigmoid(k·mean_bins(audio[:, :, past]) + b):
  * digital silence → near black, a tone burst → near white); the upper half is the reference. Recording the output

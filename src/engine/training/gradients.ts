@@ -181,6 +181,33 @@ const configs: { kernelName: string; inputsToSave?: string[]; outputsToSave?: bo
       return { x: () => tf.pad(dy as tf.Tensor, paddings) };
     },
   },
+  // GridSample's (gridSample.ts) bilinear weights and gathers.
+  { kernelName: 'Floor', gradFunc: (dy) => ({ x: () => tf.zerosLike(dy as tf.Tensor) }) },
+  {
+    kernelName: 'ClipByValue',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => {
+      const { clipValueMin, clipValueMax } = attrs as { clipValueMin: number; clipValueMax: number };
+      return {
+        x: () => tf.where(tf.logicalAnd(tf.greaterEqual(x, clipValueMin), tf.lessEqual(x, clipValueMax)), dy as tf.Tensor, tf.zerosLike(dy as tf.Tensor)),
+      };
+    },
+  },
+  {
+    kernelName: 'GatherV2',
+    inputsToSave: ['x', 'indices'],
+    gradFunc: (dy, [x, indices], attrs) => {
+      const { axis, batchDims } = attrs as { axis: number; batchDims: number };
+      if (reduceAxes(axis, x.shape)[0] !== 0 || batchDims)
+        throw new Error('Only gathers along axis 0 (rows) train here: tfjs-core gradient subset, see gradients.ts.');
+      // Rows gathered more than once get the sum of their gradients.
+      const rows = tf.reshape(dy as tf.Tensor, [indices.size, ...x.shape.slice(1)]);
+      return {
+        x: () => tf.unsortedSegmentSum(rows, tf.reshape(indices, [indices.size]) as tf.Tensor1D, x.shape[0]),
+        indices: () => tf.zeros(indices.shape, 'float32'),
+      };
+    },
+  },
   {
     kernelName: 'PadV2',
     inputsToSave: ['x'],

@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { buildOnnxModel, readOnnxModel } from '../generator/onnx.ts';
-import { buildTestGenerator } from '../generator/testGenerator.ts';
+import { buildTestGenerator, buildWarpTestGenerator } from '../generator/testGenerator.ts';
 import { mulberry32 } from './rng.ts';
 import { onnxToTf, OnnxToTfError } from './onnxToTf.ts';
 import { exportedGenerator, pythonTorchMissing, type ExportedGenerator } from '../../node/exportedGenerator.testutil.ts';
@@ -116,6 +116,28 @@ describe('onnxToTf on the built-in test generator', () => {
   });
 });
 
+describe('onnxToTf on a warping generator (Transpose + GridSample)', () => {
+  it('matches onnxruntime within 1e-4, before and after training', async () => {
+    const S = 32,
+      M = 80,
+      T = 16;
+    const { bytes } = buildWarpTestGenerator({ size: S });
+    const x = contractInputs(S, M, T, 8);
+    const net = onnxToTf(bytes);
+    try {
+      const before = runTf(net, x, S, M, T);
+      expect(maxAbsDiff(before, await runOrt(bytes, x, S, M, T))).toBeLessThan(1e-4);
+      const losses = trainSteps(net, x, S, M, T, 5);
+      expect(losses.at(-1)!).toBeLessThan(losses[0]);
+      const after = runTf(net, x, S, M, T);
+      expect(maxAbsDiff(after, before)).toBeGreaterThan(1e-3); // the flow convs trained through GridSample
+      expect(maxAbsDiff(await runOrt(net.toOnnx(), x, S, M, T), after)).toBeLessThan(1e-4);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
 const noTorch = pythonTorchMissing();
 if (noTorch) console.warn(`onnxToTf exported-generator tests skipped: ${noTorch}`);
 
@@ -123,7 +145,9 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
   let full: ExportedGenerator;
   let fullNearest: ExportedGenerator;
   let tiny: ExportedGenerator;
+  let warp: ExportedGenerator;
   beforeAll(() => {
+    warp = exportedGenerator({ size: 64, widths: '8,16,16,16', output: 'warp' });
     full = exportedGenerator({ refFeatures: 16 });
     fullNearest = exportedGenerator({ refFeatures: 16, upsample: 'nearest' });
     tiny = exportedGenerator({ size: 64, widths: '8,16,16,16', refFeatures: 4 });
@@ -143,6 +167,36 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
     const net = onnxToTf(bytes);
     try {
       expect(maxAbsDiff(runTf(net, x, S, M, T), await runOrt(bytes, x, S, M, T))).toBeLessThan(1e-4);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('the warp output (flow → Transpose → GridSample of the reference) matches onnxruntime, trains, and writes back', async () => {
+    const S = 64,
+      M = 80,
+      T = 16;
+    const ops = readOnnxModel(warp.bytes).nodes.map((n) => n.opType);
+    expect(ops).toContain('GridSample');
+    expect(ops).toContain('Transpose');
+    const x = contractInputs(S, M, T, 13);
+    const net = onnxToTf(warp.bytes);
+    try {
+      expect(maxAbsDiff(runTf(net, x, S, M, T), await runOrt(warp.bytes, x, S, M, T))).toBeLessThan(1e-4);
+      const losses = trainSteps(net, x, S, M, T, 4, 3e-2);
+      expect(losses.at(-1)!).toBeLessThan(losses[0]);
+      // The flow head trained (its gradient goes through GridSample's bilinear weights) and the result is what
+      // onnxruntime computes from the written-back file, now at fractional sampling positions.
+      const flowRows = (onnx: Uint8Array) => readOnnxModel(onnx).initializers.find((i) => i.name === 'head.weight')!;
+      const after = runTf(net, x, S, M, T);
+      const written = net.toOnnx();
+      const w0 = flowRows(warp.bytes).data!;
+      const w1 = flowRows(written).data!;
+      const perOut = w0.length / 5;
+      let flowChange = 0;
+      for (let i = 3 * perOut; i < w0.length; i++) flowChange = Math.max(flowChange, Math.abs(w1[i] - w0[i]));
+      expect(flowChange).toBeGreaterThan(1e-3);
+      expect(maxAbsDiff(await runOrt(written, x, S, M, T), after)).toBeLessThan(1e-4);
     } finally {
       net.dispose();
     }

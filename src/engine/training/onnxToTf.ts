@@ -2,9 +2,9 @@
  * Builds a trainable tfjs network from a generator's ONNX graph, so fine-tuning trains exactly the model
  * that runs live, and writes the trained weights back into the same ONNX bytes.
  *
- *  - Supported ops: the default generator's set (Conv, Relu, Sigmoid, Tanh, Resize nearest ×k, Concat,
- *    Slice, Gemm, Reshape, Unsqueeze, Mul, Add, Sub, Constant, Identity) plus Clip and ReduceMean (used by the
- *    built-in test generator). Anything else is refused up front with code 'unsupported-op' naming the op.
+ *  - Supported ops: the default generator's set (Conv, ConvTranspose, Relu, Sigmoid, Tanh, Resize nearest ×k,
+ *    Concat, Slice, Gemm, Reshape, Unsqueeze, Mul, Add, Sub, Constant, Identity), Transpose and GridSample (a warp
+ *    of the reference), plus Clip and ReduceMean (used by the built-in test generator). Anything else is refused up front with code 'unsupported-op' naming the op.
  *  - Trainable variables: the float initializers (or those `trainable` selects).
  *  - Layout: values keep ONNX (NCHW) semantics. Conv runs in tfjs's NHWC, so 4-D values carry a flag
  *    saying whether they are stored NHWC; ops that mix layouts convert lazily and map axes
@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readOnnxModel, replaceInitializers, OnnxDataType, type OnnxModelInfo, type OnnxNode, type OnnxTensor } from '../generator/onnx.ts';
 import { ensureTrainingGradients } from './gradients.ts';
+import { gridSampleBilinearBorder } from './gridSample.ts';
 import { opName, opsRefusedMessage } from '../generator/opContract.ts';
 import { CodedError } from '../codedError.ts';
 
@@ -324,6 +325,16 @@ export class TfOnnxNetwork {
       run: (net, n, env) => net.slice(n, env),
     },
     Conv: { run: (net, n, env) => net.conv(n, env) },
+    Transpose: {
+      run: (net, n, env) => {
+        const v = net.tensor(env, n.inputs[0], n);
+        const perm = attrInts(n, 'perm') ?? v.t.shape.map((_, i) => v.t.rank - 1 - i);
+        // NCHW → NHWC of a value already stored NHWC (a conv's output feeding GridSample's grid): nothing to move.
+        if (v.nhwc && perm.join() === TO_NHWC.join()) return asValue(v.t, false);
+        return asValue(tf.transpose(net.nchw(env, n.inputs[0], n), perm), false);
+      },
+    },
+    GridSample: { run: (net, n, env) => net.gridSample(n, env) },
     ConvTranspose: { run: (net, n, env) => net.convTranspose(n, env) },
     Resize: {
       staticInputs: (n, opset) =>
@@ -427,6 +438,22 @@ export class TfOnnxNetwork {
       size[at] = Math.max(0, e - s);
     });
     return { kind: 'tensor', t: tf.slice(x.t, begin, size), nhwc: x.nhwc };
+  }
+
+  /** Bilinear, border padding (what the trainer exports): see gridSample.ts. Output stored NHWC. */
+  private gridSample(n: OnnxNode, env: Map<string, Value>): Value {
+    const mode = attrString(n, 'mode', 'bilinear');
+    const padding = attrString(n, 'padding_mode', 'zeros');
+    if ((mode !== 'bilinear' && mode !== 'linear') || padding !== 'border')
+      throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: only bilinear sampling with border padding is supported, got ${mode} / ${padding}.`);
+    const xv = this.tensor(env, n.inputs[0], n);
+    const grid = this.nchw(env, n.inputs[1], n);
+    if (xv.t.rank !== 4 || grid.rank !== 4 || grid.shape[3] !== 2)
+      throw new OnnxToTfError('unsupported-attribute', `${nodeLabel(n)}: needs a 4-D image and an [N,H,W,2] grid, got [${xv.t.shape}] and [${grid.shape}].`);
+    const x = (xv.nhwc ? xv.t : tf.transpose(xv.t, TO_NHWC)) as tf.Tensor4D;
+    // A grid computed for batch 1 (a constant) serves every sample of a training batch.
+    const g = (grid.shape[0] === x.shape[0] ? grid : tf.tile(grid, [x.shape[0] / grid.shape[0], 1, 1, 1])) as tf.Tensor4D;
+    return { kind: 'tensor', t: gridSampleBilinearBorder(x, g, attrInt(n, 'align_corners', 0) === 1), nhwc: true };
   }
 
   private conv(n: OnnxNode, env: Map<string, Value>): Value {
