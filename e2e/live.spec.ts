@@ -5,6 +5,17 @@
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
 import { BASE_FLAGS, fakeDeviceFlags, longTasksSince, openPageVideoFrames, pageNow, trackLongTasks, trackPageVideoFrames, watchConsole } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** The generator build wasm runs (its name, and its ONNX path under the app): the shipped cpu variant if any. */
+function shippedCpuModel(): { name: string; path: string } {
+  type M = { name: string; model: string; variants?: { cpu?: string } };
+  const main = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models/manifest.json'), 'utf8')) as M;
+  if (!main.variants?.cpu) return { name: main.name, path: `models/${main.model}` };
+  const cpu = JSON.parse(readFileSync(resolve(import.meta.dirname, '../public/models', main.variants.cpu), 'utf8')) as M;
+  return { name: cpu.name, path: `models/${dirname(main.variants.cpu)}/${cpu.model}` };
+}
 
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 let browser: Browser;
@@ -15,19 +26,21 @@ test.beforeAll(async () => {
 test.afterAll(async () => browser?.close());
 
 /** Opens the app and records console errors and every request that leaves the page's origin. */
-async function openApp(query = ''): Promise<{ page: Page; consoleErrors: string[]; offOrigin: string[] }> {
+async function openApp(query = ''): Promise<{ page: Page; consoleErrors: string[]; offOrigin: string[]; onnx: string[] }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.addInitScript(trackPageVideoFrames);
   await page.addInitScript(trackLongTasks);
   const consoleErrors = watchConsole(page);
   const offOrigin: string[] = [];
+  const onnx: string[] = [];
   context.on('request', (r) => {
     const url = r.url();
+    if (url.endsWith('.onnx')) onnx.push(new URL(url).pathname);
     if (!url.startsWith(ORIGIN) && !url.startsWith('blob:') && !url.startsWith('data:')) offOrigin.push(url);
   });
   await page.goto(`${ORIGIN}/${query}`);
-  return { page, consoleErrors, offOrigin };
+  return { page, consoleErrors, offOrigin, onnx };
 }
 
 /**
@@ -112,7 +125,7 @@ async function compareFrames(page: Page, pairs: number) {
 }
 
 test('live mode: lips are re-synthesised, the rest of the frame is untouched, HUD reports', async () => {
-  const { page, consoleErrors, offOrigin } = await openApp(process.env.E2E_QUERY ?? '');
+  const { page, consoleErrors, offOrigin, onnx } = await openApp(process.env.E2E_QUERY ?? '');
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
   await expect(page.getByTestId('hud-backend')).toContainText(/wasm|webgpu/);
@@ -120,6 +133,12 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   await expect(page.getByTestId('msg-backend')).toContainText(/wasm/);
   // ...and tracks faces on the CPU with the plain Face Mesh, and says so.
   await expect(page.getByTestId('hud-landmarks')).toContainText('wasm, plain mesh');
+  // ...and runs the shipped generator's cheaper cpu build there (only that one downloaded), and says which.
+  if (!process.env.E2E_QUERY?.includes('model=')) {
+    const cpu = shippedCpuModel();
+    await expect(page.getByTestId('hud-model')).toHaveText(cpu.name);
+    expect(onnx).toEqual([`/${cpu.path}`]);
+  }
   await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
 
   const frames = await compareFrames(page, 6);

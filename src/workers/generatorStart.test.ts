@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-web';
 import { buildTestGenerator } from '../engine/generator/testGenerator.ts';
 import { MEL_CONFIG } from '../engine/audio/melConfig.ts';
 import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor } from './modelLoader.ts';
-import { startGenerator } from './generatorStart.ts';
+import { loadBuildFor, startGenerator } from './generatorStart.ts';
 
 ort.env.wasm.numThreads = 1;
 
@@ -43,6 +43,9 @@ describe('a generator with a cpu variant', () => {
         '/bad/manifest.json': json(mainManifest),
         '/bad/cpu/manifest.json': json({ ...other.manifest, name: 'demo-cpu' }),
         [`/bad/cpu/${other.manifest.model}`]: file(other.bytes),
+        '/broken/manifest.json': json(mainManifest),
+        [`/broken/${main.manifest.model}`]: file(main.bytes),
+        '/broken/cpu/manifest.json': json(cpuManifest), // its ONNX file is missing (404)
         '/plain/manifest.json': json(main.manifest),
         [`/plain/${main.manifest.model}`]: file(main.bytes),
       },
@@ -96,6 +99,28 @@ describe('a generator with a cpu variant', () => {
       expect(runner.modelBytes).toEqual(cpu.bytes);
     } finally {
       await runner.dispose();
+    }
+  });
+
+  it('a cpu build that cannot be downloaded never stops the generator: the main build runs on wasm, and says why', async () => {
+    const loaded = await loadBuildFor(`${base}/broken/manifest.json`, 'wasm');
+    expect(loaded.bytes).toEqual(main.bytes);
+    expect(loaded.note).toMatch(/its cpu build could not be loaded \(Could not download the generator model .*generator-cpu\.onnx: HTTP 404\); running the main build/);
+    const { runner, loaded: running } = await startGenerator(loaded, { ort, preferredBackends: ['wasm'] });
+    try {
+      expect(running).toBe(loaded); // no second attempt at the broken build
+      expect(runner.fallbackReason).toContain('its cpu build could not be loaded');
+    } finally {
+      await runner.dispose();
+    }
+    // Loaded for WebGPU, started on wasm: the swap to the broken cpu build fails and the main build keeps running.
+    const forGpu = await loadBuildFor(`${base}/broken/manifest.json`, 'webgpu');
+    const started = await startGenerator(forGpu, { ort, preferredBackends: ['wasm'] });
+    try {
+      expect(started.runner.modelBytes).toEqual(main.bytes);
+      expect(started.runner.fallbackReason).toMatch(/its cpu build could not be loaded .*HTTP 404/);
+    } finally {
+      await started.runner.dispose();
     }
   });
 

@@ -25,8 +25,8 @@ import { BufferPool } from '../engine/live/bufferPool.ts';
 import { readRgba, rgbaFrame } from './frameIo.ts';
 import { FACE_WORKER_NAME, serveFaceTracking, startFaceTracking, type FaceTracker, type TrackedFrame } from './faceTracking.ts';
 import { chooseGeneratorBackends, planThreads, type BackendDecision, type ThreadPlan } from './gpuProbe.ts';
-import { startGenerator } from './generatorStart.ts';
-import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor, type LoadedGenerator } from './modelLoader.ts';
+import { loadBuildFor, startGenerator } from './generatorStart.ts';
+import { loadGeneratorFromBytes, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
 import type { BackendInfo, FromWorker, StartProgress, ToWorker, WorkerConfig } from './protocol.ts';
 import { RENDER_WORKER_NAME, serveRender } from './render.ts';
 import { LiveRecorder } from './liveRecorder.ts';
@@ -121,10 +121,10 @@ async function init(cfg: WorkerConfig): Promise<void> {
   progress({ step: 'model', status: 'start', detail: cfg.manifestUrl.split('/').slice(-2).join('/') });
   // The backend first, so that only the build of the generator it runs is downloaded.
   const decision = await chooseGeneratorBackends(cfg.generatorBackend);
-  const download = loadGeneratorFromUrl(
+  const download = loadBuildFor(
     cfg.manifestUrl,
+    decision.order[0],
     throttled((loaded, total) => progress({ step: 'model', status: 'progress', loaded, total })),
-    variantFor(decision.order[0]),
   );
   const [loaded] = await Promise.all([
     download.then((g) => (progress({ step: 'model', status: 'done', loaded: g.bytes.byteLength, total: g.bytes.byteLength }), g)),
@@ -212,7 +212,7 @@ async function setModel(msg: Extract<ToWorker, { type: 'set-model' }>): Promise<
   try {
     await initDone;
     const loaded = msg.manifestUrl
-      ? await loadGeneratorFromUrl(msg.manifestUrl, undefined, runner && variantFor(runner.backend))
+      ? await loadBuildFor(msg.manifestUrl, runner?.backend ?? 'webgpu')
       : loadGeneratorFromBytes(new Uint8Array(msg.modelBytes!), msg.manifest ?? pipeline!.contract, msg.label ?? 'custom model');
     await activateGenerator(loaded);
     post({ type: 'model-changed', requestId: msg.requestId, backend: backendInfo() });

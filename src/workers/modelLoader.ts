@@ -18,6 +18,8 @@ export interface LoadedGenerator {
   label: string;
   /** Where it came from, so that a change of runtime can load the matching variant of the same generator. */
   source?: { manifestUrl: string; variant?: ManifestVariant; offers: ManifestVariant[] };
+  /** Why this is not the build that was asked for (see generatorStart.ts loadBuildFor). */
+  note?: string;
 }
 
 /** The build of a generator a backend runs: the manifest's cpu variant on wasm, else the main model. */

@@ -13,8 +13,8 @@ import { RenderError, renderAudioFrom, renderFrames, throwIfCancelled } from '..
 import { startFaceTracking, type FaceTracker } from './faceTracking.ts';
 import { chooseGeneratorBackends, planThreads } from './gpuProbe.ts';
 import { createVideoOutput, openFaceMedia, openSpeech, type FaceMedia, type SpeechTrack, type VideoOutput } from './mediaFiles.ts';
-import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor } from './modelLoader.ts';
-import { startGenerator } from './generatorStart.ts';
+import { loadGeneratorFromBytes, ModelLoadError } from './modelLoader.ts';
+import { loadBuildFor, startGenerator } from './generatorStart.ts';
 import type { FromRenderWorker, RenderConfig, RenderJob, RenderProgressMessage, ToRenderWorker } from './protocol.ts';
 
 export const RENDER_WORKER_NAME = 'lipsync-render';
@@ -75,7 +75,7 @@ async function render(config: RenderConfig, job: RenderJob, signal: AbortSignal,
     const decision = await chooseGeneratorBackends(config.generatorBackend);
     const [downloaded, tracker] = await Promise.all([
       config.manifestUrl
-        ? loadGeneratorFromUrl(config.manifestUrl, undefined, variantFor(decision.order[0]))
+        ? loadBuildFor(config.manifestUrl, decision.order[0])
         : Promise.resolve(loadGeneratorFromBytes(new Uint8Array(config.modelBytes!), config.manifest, config.modelLabel ?? 'custom model')),
       startFaceTracking(faceConfig, threads.faceOwnThread ? self.location.href : undefined, () => {}),
     ]);

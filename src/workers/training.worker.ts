@@ -15,7 +15,8 @@ import { FaceLandmarker } from '../engine/face/landmarker.ts';
 import { prepareClip, ClipPrepError, type PreparedClip } from '../engine/training/clipPrep.ts';
 import { FineTuner } from '../engine/training/fineTune.ts';
 import type { GeneratorManifest } from '../engine/generator/manifest.ts';
-import { loadGeneratorFromBytes, loadGeneratorFromUrl, ModelLoadError, variantFor, type LoadedGenerator } from './modelLoader.ts';
+import { loadGeneratorFromBytes, ModelLoadError, type LoadedGenerator } from './modelLoader.ts';
+import { loadBuildFor } from './generatorStart.ts';
 import { chooseGeneratorBackends, chooseLandmarkBackends, chooseTrainingBackends, probeWebGl, probeWebGpu } from './gpuProbe.ts';
 import { GpuFailureError, GpuWatch, type WebGlLike, type WebGpuDeviceLike } from './gpuWatch.ts';
 import { classifyTrainingError } from './trainingErrors.ts';
@@ -136,7 +137,7 @@ async function loadModel(cfg: TrainingConfig): Promise<LoadedGenerator> {
   if (!cfg.manifestUrl) throw new ModelLoadError('bad-model', 'No generator to fine-tune was given.');
   // The build live mode will run the result as (wasm: the manifest's cpu variant), by the live worker's own rule.
   const live = await chooseGeneratorBackends(cfg.generatorBackend ?? 'auto');
-  return loadGeneratorFromUrl(cfg.manifestUrl, undefined, variantFor(live.order[0]));
+  return loadBuildFor(cfg.manifestUrl, live.order[0]);
 }
 
 async function toBitmap(img: RgbaImage): Promise<ImageBitmap> {
