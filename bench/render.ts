@@ -38,7 +38,7 @@ export async function benchRender(browser: Browser, origin: string, query = ''):
     const stages = JSON.parse((await result.getAttribute('data-stages')) ?? '{}') as Record<string, number>;
     await page.close();
     const cli = await runRenderCli(
-      { face, audio, out: join(dir, 'out.mp4'), model: join(import.meta.dirname, '../public/models/generator.onnx'), tail: 'stop' },
+      { face, audio, out: join(dir, 'out.mp4'), model: join(import.meta.dirname, '../public/models/manifest.json'), tail: 'stop' },
       () => {},
     );
     return { frames, width: 512, height: 512, browserFps, cliFps: cli.fps, stages };

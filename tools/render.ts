@@ -242,7 +242,7 @@ function openOutput(
   };
 }
 
-function findManifest(model: string): { modelPath: string; manifestJson: unknown } {
+export function findManifest(model: string): { modelPath: string; manifestJson: unknown } {
   const isManifest = model.endsWith('.json');
   const manifestPath = isManifest ? model : [model.replace(/\.onnx$/i, '.manifest.json'), join(dirname(model), 'manifest.json')].find(existsSync);
   if (!manifestPath || !existsSync(manifestPath))
