@@ -196,6 +196,9 @@ def parse_args(argv=None):
     ap.add_argument("--distill-weight", type=float, default=0.0,
                     help="L1 between the generated rows and those of the --init-onnx network (the teacher, frozen), "
                          "e.g. for a pruned student")
+    ap.add_argument("--distill-silence", type=float, default=0.0,
+                    help="with --distill-weight: also W x L1 to the teacher with the whole batch's audio silent (the "
+                         "teacher's closed mouth in silence, whatever the reference shows)")
     ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
@@ -405,6 +408,8 @@ def main(argv=None):
     if args.prune_widths and (state is not None or not args.init_onnx):
         raise SystemExit("--prune-widths cuts a trained network: use it with --init-onnx, to start a run (a resumed run "
                          "keeps its widths)")
+    if args.distill_silence > 0 and args.distill_weight <= 0:
+        raise SystemExit("--distill-silence compares with the teacher: use it with --distill-weight (and --init-onnx)")
     if args.distill_weight > 0 and not args.init_onnx:
         raise SystemExit("--distill-weight needs --init-onnx: the file's network is the teacher")
     model = LipSyncGenerator(cfg)
@@ -546,6 +551,15 @@ def main(argv=None):
                     taught = teacher(batch["masked"], batch["reference"], batch["audio"])
                 terms["distill"] = (out - taught)[:, :, cfg.lower_start:].abs().mean()
                 loss = loss + args.distill_weight * terms["distill"]
+                if args.distill_silence > 0:
+                    # The teacher's mouth under digital silence, for every sample (not only the closed-mouth ones the
+                    # silence swap above picks): a pruned student otherwise keeps its mouth half open in silence.
+                    quiet = torch.full_like(batch["audio"], SILENCE)
+                    with torch.no_grad():
+                        taught_quiet = teacher(batch["masked"], batch["reference"], quiet)
+                    out_quiet = model(batch["masked"], batch["reference"], quiet)
+                    terms["distillSilence"] = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs().mean()
+                    loss = loss + args.distill_silence * terms["distillSilence"]
             if args.aux_weight > 0:
                 # Scaled (OPENING_SCALE) so a wide-open mouth is ~1. Gradients reach the audio encoder through the code.
                 pred = aux_head(model.audio(batch["audio"])).squeeze(1)
