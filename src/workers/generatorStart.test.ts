@@ -105,7 +105,9 @@ describe('a generator with a cpu variant', () => {
   it('a cpu build that cannot be downloaded never stops the generator: the main build runs on wasm, and says why', async () => {
     const loaded = await loadBuildFor(`${base}/broken/manifest.json`, 'wasm');
     expect(loaded.bytes).toEqual(main.bytes);
-    expect(loaded.note).toMatch(/its cpu build could not be loaded \(Could not download the generator model .*generator-cpu\.onnx: HTTP 404\); running the main build/);
+    expect(loaded.note).toMatch(
+      /its cpu build could not be loaded \(Could not download the generator model .*generator-cpu\.onnx: HTTP 404\); running the main build/,
+    );
     const { runner, loaded: running } = await startGenerator(loaded, { ort, preferredBackends: ['wasm'] });
     try {
       expect(running).toBe(loaded); // no second attempt at the broken build
