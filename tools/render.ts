@@ -250,11 +250,12 @@ export function findManifest(model: string): { modelPath: string; manifestJson: 
   const manifestJson = JSON.parse(readFileSync(manifestPath, 'utf8'));
   if (!isManifest) return { modelPath: model, manifestJson };
   // This CLI runs on wasm, so a manifest's cpu build runs, as in the app (src/workers/generatorStart.ts).
-  const cpu = parseManifest(manifestJson).variants?.cpu;
+  const main = parseManifest(manifestJson);
+  const cpu = main.variants?.cpu;
   if (cpu) {
     const variantPath = join(dirname(manifestPath), cpu);
     const variantJson = JSON.parse(readFileSync(variantPath, 'utf8'));
-    const diff = contractDifference(parseManifest(manifestJson), parseManifest(variantJson));
+    const diff = contractDifference(main, parseManifest(variantJson));
     if (diff) throw new RenderError('render-failed', `The cpu variant ${variantPath} does not fit ${manifestPath}: ${diff}.`);
     return { modelPath: join(dirname(variantPath), (variantJson as { model: string }).model), manifestJson: variantJson };
   }

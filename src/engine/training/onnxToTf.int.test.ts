@@ -86,6 +86,22 @@ function trainSteps(net: ReturnType<typeof onnxToTf>, x: Inputs, S: number, M: n
   return losses;
 }
 
+/**
+ * The reader on `bytes`: equal to onnxruntime before training, then a few Adam steps that lower the loss. Returns the
+ * trained network (the caller disposes it), its inputs and its output after training.
+ */
+async function matchThenTrain(bytes: Uint8Array, S: number, seed: number, steps: number, lr: number) {
+  const M = 80,
+    T = 16;
+  const x = contractInputs(S, M, T, seed);
+  const net = onnxToTf(bytes);
+  const before = runTf(net, x, S, M, T);
+  expect(maxAbsDiff(before, await runOrt(bytes, x, S, M, T))).toBeLessThan(1e-4);
+  const losses = trainSteps(net, x, S, M, T, steps, lr);
+  expect(losses.at(-1)!).toBeLessThan(losses[0]);
+  return { net, x, before, after: runTf(net, x, S, M, T) };
+}
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
@@ -122,14 +138,8 @@ describe('onnxToTf on a warping generator (Transpose + GridSample)', () => {
       M = 80,
       T = 16;
     const { bytes } = buildWarpTestGenerator({ size: S });
-    const x = contractInputs(S, M, T, 8);
-    const net = onnxToTf(bytes);
+    const { net, x, before, after } = await matchThenTrain(bytes, S, 8, 5, 1e-2);
     try {
-      const before = runTf(net, x, S, M, T);
-      expect(maxAbsDiff(before, await runOrt(bytes, x, S, M, T))).toBeLessThan(1e-4);
-      const losses = trainSteps(net, x, S, M, T, 5);
-      expect(losses.at(-1)!).toBeLessThan(losses[0]);
-      const after = runTf(net, x, S, M, T);
       expect(maxAbsDiff(after, before)).toBeGreaterThan(1e-3); // the flow convs trained through GridSample
       expect(maxAbsDiff(await runOrt(net.toOnnx(), x, S, M, T), after)).toBeLessThan(1e-4);
     } finally {
@@ -179,16 +189,11 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
     const ops = readOnnxModel(warp.bytes).nodes.map((n) => n.opType);
     expect(ops).toContain('GridSample');
     expect(ops).toContain('Transpose');
-    const x = contractInputs(S, M, T, 13);
-    const net = onnxToTf(warp.bytes);
+    const { net, x, after } = await matchThenTrain(warp.bytes, S, 13, 4, 3e-2);
     try {
-      expect(maxAbsDiff(runTf(net, x, S, M, T), await runOrt(warp.bytes, x, S, M, T))).toBeLessThan(1e-4);
-      const losses = trainSteps(net, x, S, M, T, 4, 3e-2);
-      expect(losses.at(-1)!).toBeLessThan(losses[0]);
       // The flow head trained (its gradient goes through GridSample's bilinear weights) and the result is what
       // onnxruntime computes from the written-back file, now at fractional sampling positions.
       const flowRows = (onnx: Uint8Array) => readOnnxModel(onnx).initializers.find((i) => i.name === 'head.weight')!;
-      const after = runTf(net, x, S, M, T);
       const written = net.toOnnx();
       const w0 = flowRows(warp.bytes).data!;
       const w1 = flowRows(written).data!;
@@ -207,13 +212,8 @@ describe.skipIf(!!noTorch)('onnxToTf on a generator exported by tools/train', ()
       M = 80,
       T = 16;
     expect(readOnnxModel(tiny.bytes).nodes.some((n) => n.opType === 'ConvTranspose')).toBe(true); // its weights train too
-    const x = contractInputs(S, M, T, 5);
-    const net = onnxToTf(tiny.bytes);
+    const { net, x, after } = await matchThenTrain(tiny.bytes, S, 5, 4, 3e-3);
     try {
-      expect(maxAbsDiff(runTf(net, x, S, M, T), await runOrt(tiny.bytes, x, S, M, T))).toBeLessThan(1e-4);
-      const losses = trainSteps(net, x, S, M, T, 4, 3e-3);
-      expect(losses.at(-1)!).toBeLessThan(losses[0]);
-      const after = runTf(net, x, S, M, T);
       const written = net.toOnnx();
       expect(maxAbsDiff(await runOrt(written, x, S, M, T), after)).toBeLessThan(1e-4);
       expect(maxAbsDiff(await runOrt(written, x, S, M, T), await runOrt(tiny.bytes, x, S, M, T))).toBeGreaterThan(1e-3);
