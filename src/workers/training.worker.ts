@@ -188,6 +188,8 @@ async function run(
     post({ type: 'backend', backend: chosen.backend, reason: chosen.reason });
     const loaded = await loadModel(cfg);
     manifest = loaded.manifest;
+    // Not the build asked for (its cpu build failed to load): say so where the backend is shown.
+    if (loaded.note) post({ type: 'backend', backend: chosen.backend, reason: [chosen.reason, `generator: ${loaded.note}`].filter(Boolean).join('; ') });
 
     // The face tracker runs where the live app runs it (wasm on software GPUs: far faster there);
     // training then switches to its own backend.
