@@ -35,10 +35,11 @@ OUTPUT_NAME = "face"
 MEL_PLACEHOLDER = {"nMels": 80, "placeholder": "fill with the engine's MEL_CONFIG used by data:prepare"}
 
 
-def load_checkpoint(path: str) -> tuple[LipSyncGenerator, dict]:
+def load_checkpoint(path: str, raw: bool = False) -> tuple[LipSyncGenerator, dict]:
+    """The checkpoint's network: its weight average when the run kept one (train.py --ema), unless raw."""
     state = torch.load(path, map_location="cpu")
     model = LipSyncGenerator(GeneratorConfig.from_json(state["config"]))
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state["ema"]["model"] if "ema" in state and not raw else state["model"])
     model.eval()
     return model, state
 
@@ -128,6 +129,8 @@ def main(argv=None):
     src.add_argument("--checkpoint")
     src.add_argument("--init-onnx", help="a generator.onnx with its manifest.json beside it, instead of a checkpoint")
     ap.add_argument("--upsample", choices=["nearest", "transposed"], help="with --init-onnx: the decoder's upsampling")
+    ap.add_argument("--raw-weights", action="store_true",
+                    help="with --checkpoint of a run with --ema: export the last trained weights, not their average")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="lipsync-default")
     ap.add_argument("--version", default="0.1.0")
@@ -140,7 +143,8 @@ def main(argv=None):
     if a.checkpoint:
         if a.upsample:
             raise SystemExit("--upsample goes with --init-onnx: a checkpoint keeps the architecture it was trained with")
-        model, state = load_checkpoint(a.checkpoint)
+        model, state = load_checkpoint(a.checkpoint, a.raw_weights)
+        print(f"weights: {'the average (--ema)' if 'ema' in state and not a.raw_weights else 'as trained'}")
         base = None
     else:
         from train import load_onnx_weights

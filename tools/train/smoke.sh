@@ -23,10 +23,10 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
 # The sharpness terms (0.4): discriminators, feature matching, texture energy, a full-resolution reference path;
-# they resume with their discriminator state.
+# they resume with their discriminator state. With a weight average (--ema), which the resumed run continues.
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
-  --adv-start 1 --ref-features 4
+  --adv-start 1 --ref-features 4 --ema 0.99
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 3 --batch 4 --val-identities person1 \
   --val-every 3 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
   --adv-start 1 --resume
@@ -37,7 +37,7 @@ out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --st
 grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
-    "--resume --output warp" "--distill-silence 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment"; do
+    "--resume --output warp" "--distill-silence 1" "--ema 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1
@@ -77,6 +77,11 @@ alog = [json.loads(l) for l in open(f"{w}/run-adv/log.jsonl") if '"train"' in l]
 assert [r["step"] for r in alog] == [1, 2, 3], f"adversarial run/resume steps: {[r['step'] for r in alog]}"
 for key in ("ganG", "mouthGanG", "featMatch", "dLower", "dMouth", "texture"):
     assert all(key in r for r in alog[1:]), f"adversarial run did not log {key}"
+import torch
+adv = torch.load(f"{w}/run-adv/last.pt", map_location="cpu")
+assert adv["ema"]["updates"] == 3 and adv["ema"]["decay"] == 0.99, "--ema was not kept across the resume"
+vlog = [json.loads(l) for l in open(f"{w}/run-adv/log.jsonl") if '"val"' in l]
+assert vlog and all(r.get("weights") == "ema" for r in vlog), "validation did not score the weight average"
 plog = [json.loads(l) for l in open(f"{w}/run-pruned/log.jsonl") if '"train"' in l]
 assert all("distill" in r for r in plog), "--distill-weight did not add its loss term"
 assert all("distillSilence" in r for r in plog), "--distill-silence did not add its loss term"

@@ -344,6 +344,49 @@ class WarpOutputTest(unittest.TestCase):
             self.assertLess(float((out[:, :, y0:, :-4] - ref[:, :, y0:, 4:]).abs().max()), 1e-5)
 
 
+class WeightAverageTest(unittest.TestCase):
+    """--ema: the average of the weights is what validation, best.pt and export.py use."""
+
+    def test_the_average_follows_the_weights_at_the_warmed_up_rate_and_export_picks_it(self):
+        from average import WeightAverage
+        from export import load_checkpoint
+        cfg = GeneratorConfig(size=64, widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12)
+        torch.manual_seed(3)
+        model = LipSyncGenerator(cfg)
+        start = {k: v.clone() for k, v in model.state_dict().items()}
+        avg = WeightAverage(model, 0.99)
+        # Two steps of the weights: +1 then +2 on every parameter. Decays 1/10 then 2/11 (the warm-up), not 0.99.
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+        avg.update(model)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+        avg.update(model)
+        first = 0.1 * 0.0 + 0.9 * 1.0  # keeps 1/10 of the start
+        expected_shift = (2 / 11) * first + (9 / 11) * 2.0
+        for name, p in avg.model.named_parameters():
+            self.assertLess(float((p - start[name] - expected_shift).abs().max()), 1e-5, name)
+        self.assertAlmostEqual(avg.rate(), 3 / 12)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "last.pt")
+            torch.save({"model": model.state_dict(), "ema": avg.state_dict(), "config": cfg.to_json()}, path)
+            averaged, _ = load_checkpoint(path)
+            trained, _ = load_checkpoint(path, raw=True)
+        for (name, a), b, c in zip(averaged.named_parameters(), avg.model.parameters(), model.parameters()):
+            self.assertTrue(torch.equal(a, b), f"export did not write the average: {name}")
+        for (name, a), c in zip(trained.named_parameters(), model.parameters()):
+            self.assertTrue(torch.equal(a, c), f"raw=True did not write the trained weights: {name}")
+
+    def test_a_decay_outside_zero_to_one_is_refused(self):
+        from average import WeightAverage
+        model = LipSyncGenerator(GeneratorConfig(size=64, widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12))
+        for bad in (0.0, 1.0, 1.5):
+            with self.assertRaisesRegex(ValueError, "--ema is a decay"):
+                WeightAverage(model, bad)
+
+
 class InitGrowsAudioWindowTest(unittest.TestCase):
     def test_a_longer_past_window_starts_close_to_the_exported_model_and_learns_from_the_older_audio(self):
         from export import export

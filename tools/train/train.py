@@ -28,6 +28,7 @@ from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, 
 from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample  # noqa: E402
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
+from average import WeightAverage  # noqa: E402
 from adversarial import AdversarialWeights, Adversary  # noqa: E402
 
 SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
@@ -141,6 +142,7 @@ def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
     """Validation loss on a fixed slice of held-out pairs, no augmentation. Also reports the L1 of simply
     copying the reference's lower half (the baseline an audio-driven model has to beat on the mouth) and the
     mouth loss with mismatched audio (wrongAudioMouth - mouth > 0 means the model uses the audio)."""
+    was_training = model.training
     model.eval()
     sums: dict = {}
     n = 0
@@ -175,7 +177,7 @@ def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
                         key = name + suffix if name else suffix[0].lower() + suffix[1:]
                         sums[key] = sums.get(key, 0.0) + float(err) * k
             n += k
-    model.train()
+    model.train(was_training)
     return {k: v / n for k, v in sums.items()}
 
 
@@ -199,6 +201,9 @@ def parse_args(argv=None):
     ap.add_argument("--distill-silence", type=float, default=0.0,
                     help="with --distill-weight: also W x L1 to the teacher with the whole batch's audio silent (the "
                          "teacher's closed mouth in silence, whatever the reference shows)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights with this decay (e.g. 0.998; average.py): "
+                         "validation, best.pt and export.py use the average, not one noisy snapshot (0 = off)")
     ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
@@ -443,6 +448,18 @@ def main(argv=None):
             aux_head.load_state_dict(state["aux"]["head"])
             aux_opt.load_state_dict(state["aux"]["optimizer"])
         print(f"resumed at step {step}")
+    average = None
+    if args.ema > 0 or (state is not None and "ema" in state):
+        try:
+            average = WeightAverage(model, args.ema or state["ema"]["decay"])
+        except ValueError as e:
+            raise SystemExit(str(e))
+        if state is not None and "ema" in state:
+            average.load_state_dict(state["ema"])
+            if args.ema == 0:
+                print(f"this run averages its weights: continuing the average (decay {average.decay})")
+        elif state is not None:
+            print("the checkpoint has no weight average: it starts from the resumed weights")
     w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight, "texture": args.texture_weight}
     adv_w = AdversarialWeights(args.gan_weight, args.mouth_gan_weight, args.fm_weight, args.adv_start)
     adversary = Adversary(adv_w, cfg.size, args.d_lr) if adv_w.enabled else None
@@ -505,14 +522,15 @@ def main(argv=None):
                      "args": vars(args), "selectBy": args.select_by, "aux": {"head": aux_head.state_dict(), "optimizer": aux_opt.state_dict()},
                      **({"adversary": {"model": adversary.state_dict(), "optimizer": adversary.opt.state_dict(),
                                        "runStart": run_start_step}} if adversary is not None else {}),
+                     **({"ema": average.state_dict()} if average is not None else {}),
                      **(extra or {})}, path)
 
     def validate():
         nonlocal best
         if len(val_pairs) == 0:
             return
-        v = evaluate(model, data, val_pairs, cfg, args, w, opening_net)
-        log.write(json.dumps({"kind": "val", "step": step, **v}) + "\n")
+        v = evaluate(average.model if average is not None else model, data, val_pairs, cfg, args, w, opening_net)
+        log.write(json.dumps({"kind": "val", "step": step, **v, **({"weights": "ema"} if average is not None else {})}) + "\n")
         log.flush()
         print(f"val step {step}: loss {v['loss']:.4f} mouth {v['mouth']:.4f} (wrong audio {v['wrongAudioMouth']:.4f}, "
               f"copy-reference {v['copyRefMouth']:.4f})"
@@ -586,6 +604,8 @@ def main(argv=None):
             loss.backward()
             opt.step()
             aux_opt.step()
+            if average is not None:
+                average.update(model)
             if adversary is not None:
                 terms.update(adversary.discriminator_step(out, batch["target"], batch["lips"], cfg.lower_start))
             step += 1
