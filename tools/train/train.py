@@ -204,6 +204,9 @@ def parse_args(argv=None):
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights with this decay (e.g. 0.998; average.py): "
                          "validation, best.pt and export.py use the average, not one noisy snapshot (0 = off)")
+    ap.add_argument("--distill-silence-opening", type=float, default=0.0,
+                    help="with --distill-silence and --opening-net: also W x |expert's opening of the silent output - of "
+                         "the teacher's| (the mouth gap itself, which the L1 over the whole lower half barely weighs)")
     ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
@@ -415,6 +418,9 @@ def main(argv=None):
                          "keeps its widths)")
     if args.distill_silence > 0 and args.distill_weight <= 0:
         raise SystemExit("--distill-silence compares with the teacher: use it with --distill-weight (and --init-onnx)")
+    if args.distill_silence_opening > 0 and (args.distill_silence <= 0 or not args.opening_net):
+        raise SystemExit("--distill-silence-opening reads the silent outputs of --distill-silence with the --opening-net "
+                         "expert: use it with both")
     if args.distill_weight > 0 and not args.init_onnx:
         raise SystemExit("--distill-weight needs --init-onnx: the file's network is the teacher")
     model = LipSyncGenerator(cfg)
@@ -578,6 +584,12 @@ def main(argv=None):
                     out_quiet = model(batch["masked"], batch["reference"], quiet)
                     terms["distillSilence"] = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs().mean()
                     loss = loss + args.distill_silence * terms["distillSilence"]
+                    if args.distill_silence_opening > 0:
+                        quiet_opening, _ = opening_net.read(out_quiet[:, :, cfg.lower_start:])
+                        with torch.no_grad():
+                            taught_opening, _ = opening_net.read(taught_quiet[:, :, cfg.lower_start:])
+                        terms["distillSilenceOpening"] = (quiet_opening - taught_opening).abs().mean()
+                        loss = loss + args.distill_silence_opening * terms["distillSilenceOpening"]
             if args.aux_weight > 0:
                 # Scaled (OPENING_SCALE) so a wide-open mouth is ~1. Gradients reach the audio encoder through the code.
                 pred = aux_head(model.audio(batch["audio"])).squeeze(1)
