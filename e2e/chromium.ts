@@ -1,6 +1,6 @@
 /** Chromium launch flags for the tests: fake camera/mic from a real clip, no network chatter. */
 import { resolve } from 'node:path';
-import type { Page } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures/gen');
 /** The production build the tests serve (E2E_DIST lets two checkouts' test runs share a machine: own build, own port). */
@@ -65,21 +65,73 @@ export function trackPageVideoFrames(): void {
   (globalThis as unknown as { openPageVideoFrames: () => number }).openPageVideoFrames = () => made.filter((r) => (r.deref()?.codedWidth ?? 0) > 0).length;
 }
 
-/** Page init script: records the main thread's long tasks (over 50 ms, the Long Tasks API) for `longTasksSince`. */
-export function trackLongTasks(): void {
-  const tasks: { start: number; duration: number }[] = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
-  }).observe({ type: 'longtask', buffered: true });
-  (globalThis as unknown as { longTasks: typeof tasks }).longTasks = tasks;
+/** One task of the page's main thread: its CPU time, its wall time, and what ran in it. */
+export interface MainThreadTask {
+  cpuMs: number;
+  wallMs: number;
+  /** The largest pieces inside it: scripts (function @ file) and rendering steps (Layout, Paint, ...). */
+  work: string[];
 }
 
-/** The page's clock now (performance.now()), to pass to `longTasksSince` later. */
-export function pageNow(page: Page): Promise<number> {
-  return page.evaluate(() => performance.now());
+/**
+ * Every task the page's main thread ran for `ms` milliseconds, from a Chromium trace.
+ *
+ * The Long Tasks API reports wall time: on a 2-core machine that live mode keeps busy (two wasm threads, face
+ * tracking, software compositing) a task of a few milliseconds of work can wait 50 ms for a core. The trace's
+ * thread time (`tdur`) is the work the page itself put on its main thread, which is what the app controls.
+ */
+export async function mainThreadTasks(browser: Browser, page: Page, ms: number): Promise<MainThreadTask[]> {
+  await browser.startTracing(page, { categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+  await page.waitForTimeout(ms);
+  const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+  const events = trace.traceEvents;
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const byThread = new Map<string, TraceEvent[]>();
+  for (const e of events) {
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph !== 'X' || !mains.has(key)) continue;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key)?.push(e);
+  }
+  // The page's renderer is the one whose scripts come from the page's origin.
+  const origin = new URL(page.url()).origin;
+  const mine = [...byThread.values()].find((list) => list.some((e) => e.name === 'FunctionCall' && String(e.args?.data?.url ?? '').startsWith(origin)));
+  if (!mine) throw new Error(`no main-thread trace of ${origin} (threads: ${[...byThread.keys()].join(', ')})`);
+  const tasks = mine.filter((e) => e.name === 'ThreadControllerImpl::RunTask').sort((a, b) => a.ts - b.ts);
+  const pieces = mine.filter((e) =>
+    ['FunctionCall', 'Layout', 'Paint', 'UpdateLayoutTree', 'Commit', 'RunMicrotasks', 'EventDispatch', 'TimerFire'].includes(e.name),
+  );
+  const out: MainThreadTask[] = [];
+  let end = -1;
+  for (const t of tasks) {
+    if (t.ts < end) continue; // nested in the previous task
+    end = t.ts + (t.dur ?? 0);
+    const inside = pieces.filter((p) => p.ts >= t.ts && p.ts < end).sort((a, b) => (b.tdur ?? 0) - (a.tdur ?? 0));
+    out.push({
+      cpuMs: (t.tdur ?? 0) / 1000,
+      wallMs: (t.dur ?? 0) / 1000,
+      work: inside.slice(0, 4).map((p) => {
+        const d = p.args?.data ?? {};
+        const what =
+          p.name === 'FunctionCall'
+            ? `${d.functionName || '(anonymous)'} @ ${String(d.url ?? '')
+                .split('/')
+                .pop()}`
+            : p.name;
+        return `${what} ${((p.tdur ?? 0) / 1000).toFixed(1)} ms`;
+      }),
+    });
+  }
+  return out;
 }
 
-/** Main-thread tasks over 50 ms that started after `since` (needs `trackLongTasks` as an init script). */
-export function longTasksSince(page: Page, since: number): Promise<{ start: number; duration: number }[]> {
-  return page.evaluate((t) => (globalThis as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter((e) => e.start >= t), since);
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string; data?: { url?: string; functionName?: string } };
 }

@@ -3,7 +3,7 @@
  * the real workers, onnxruntime-web and the Face Mesh network.
  */
 import { expect, test, chromium, type Browser, type Page } from '@playwright/test';
-import { BASE_FLAGS, fakeDeviceFlags, longTasksSince, openPageVideoFrames, pageNow, trackLongTasks, trackPageVideoFrames, watchConsole } from './chromium.ts';
+import { BASE_FLAGS, fakeDeviceFlags, mainThreadTasks, openPageVideoFrames, trackPageVideoFrames, watchConsole } from './chromium.ts';
 import { CHROMIUM, PORT } from '../playwright.config.ts';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -30,7 +30,6 @@ async function openApp(query = ''): Promise<{ page: Page; consoleErrors: string[
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.addInitScript(trackPageVideoFrames);
-  await page.addInitScript(trackLongTasks);
   const consoleErrors = watchConsole(page);
   const offOrigin: string[] = [];
   const onnx: string[] = [];
@@ -160,11 +159,6 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   expect(new Set(frames.map((f) => f.outHash)).size).toBeGreaterThan(1);
 
   await expect(page.getByTestId('hud-latency')).toContainText('ms');
-  // The page stays responsive while live: no main-thread task over 50 ms (the hot path runs in workers; the test's
-  // own frame grabbing above is done before this window).
-  const since = await pageNow(page);
-  await page.waitForTimeout(6000);
-  expect(await longTasksSince(page, since), 'main-thread tasks over 50 ms during live mode').toEqual([]);
   // Honest counters: every frame the camera produced was either output or counted as dropped, whatever the reason
   // (the few in flight at the moment of reading aside).
   const counts = (await page.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats())) as {
@@ -206,45 +200,23 @@ test('face tracking on its own thread (?faceThread=own, the 4-core default): the
   await page.context().close();
 });
 
-test('live mode keeps the page responsive: no main-thread script work over 50 ms in any frame once running', async () => {
+test('live mode keeps the page responsive: no main-thread task does over 50 ms of work', async () => {
   const { page } = await openApp();
-  // Long animation frames (the long-task API with attribution): which scripts ran in each frame over 50 ms.
-  await page.evaluate(() => {
-    type Loaf = PerformanceEntry & {
-      blockingDuration: number;
-      scripts: { duration: number; forcedStyleAndLayoutDuration: number; invoker: string; sourceURL: string }[];
-    };
-    const w = window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] };
-    w.frames50 = [];
-    new PerformanceObserver((list) =>
-      (list.getEntries() as Loaf[]).forEach((e) =>
-        w.frames50.push({
-          at: e.startTime,
-          ms: e.duration,
-          scriptMs: e.scripts.reduce((sum, s) => sum + s.duration + s.forcedStyleAndLayoutDuration, 0),
-          scripts: e.scripts.map((s) => `${s.invoker} (${s.sourceURL.split('/').pop()}) ${s.duration.toFixed(0)} ms`),
-        }),
-      ),
-    ).observe({ type: 'long-animation-frame', buffered: true });
-  });
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
   await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
-  // Starting may block briefly (the page wires streams, React mounts the views); live mode must not.
-  const from = await page.evaluate(() => performance.now());
-  await page.waitForTimeout(10_000);
-  const long = await page.evaluate(
-    (t) => (window as unknown as { frames50: { at: number; ms: number; scriptMs: number; scripts: string[] }[] }).frames50.filter((x) => x.at >= t),
-    from,
-  );
-  const worst = long.reduce((m, x) => Math.max(m, x.scriptMs), 0);
-  // Frames can run long on a saturated 2-core machine with software compositing while no script runs at all;
-  // what the app controls is the script work inside a frame.
+  // Starting may block briefly (the page wires streams, React mounts the views); live mode must not: the hot path
+  // runs in workers, and the page only passes frames along and shows the HUD (4 updates a second).
+  const tasks = await mainThreadTasks(browser, page, 10_000);
+  const cpu = tasks.map((t) => t.cpuMs);
+  const waited = tasks.filter((t) => t.wallMs > 50);
   console.log(
-    `10 s of live mode: ${long.length} frames over 50 ms (longest ${Math.max(0, ...long.map((x) => x.ms)).toFixed(0)} ms); most script work in one frame ${worst.toFixed(0)} ms`,
+    `10 s of live mode: ${tasks.length} main-thread tasks, ${cpu.reduce((a, b) => a + b, 0).toFixed(0)} ms of work in all, the largest ${Math.max(...cpu).toFixed(1)} ms; ` +
+      `${waited.length} over 50 ms of wall time, work and waiting for a core together (longest ${Math.max(0, ...waited.map((t) => t.wallMs)).toFixed(0)} ms)`,
   );
+  expect(tasks.length, 'the trace saw the main thread').toBeGreaterThan(100);
   expect(await page.getByTestId('hud-fps').textContent()).not.toBe('0');
-  expect(long.filter((x) => x.scriptMs > 50).map((x) => x.scripts.join(', '))).toEqual([]);
+  expect(tasks.filter((t) => t.cpuMs > 50).map((t) => `${t.cpuMs.toFixed(0)} ms: ${t.work.join(', ')}`)).toEqual([]);
   await page.context().close();
 });
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useAppStore } from './store.ts';
 import { cancelStart, getSession, loadModelFiles, startLive, stopLive, toggleRecording } from './controller.ts';
 import { OutputView } from './OutputView.tsx';
@@ -23,7 +24,23 @@ function StreamView({ stream, label, testId }: { stream?: MediaStream; label: st
 }
 
 export function App() {
-  const s = useAppStore();
+  // Only what this view shows: the live stats (4 Hz) render the HUD alone, not the whole page.
+  const s = useAppStore(
+    useShallow((st) => ({
+      phase: st.phase,
+      cameras: st.cameras,
+      mics: st.mics,
+      cameraId: st.cameraId,
+      micId: st.micId,
+      generatorBackend: st.generatorBackend,
+      recording: st.recording,
+      recorded: st.recorded,
+      modelBusy: st.modelBusy,
+      fineTuneOpen: st.fineTuneOpen,
+      renderOpen: st.renderOpen,
+      set: st.set,
+    })),
+  );
   // While starting the camera already shows (in both views), so the wait is never a black screen.
   const session = s.phase === 'live' || s.phase === 'starting' ? getSession() : undefined;
   const live = s.phase === 'live';

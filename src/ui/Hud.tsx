@@ -1,7 +1,13 @@
+import type { ReactNode } from 'react';
 import { refinesLandmarksOn } from '../engine/face/meshChoice.ts';
 import { useAppStore } from './store.ts';
 
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(1)} ms`);
+
+/** A value that changes while live, in a fixed-size contained box (app.css): updating it lays out only the box. */
+function Live({ children, num = false }: { children: ReactNode; num?: boolean }) {
+  return <span className={num ? 'value num' : 'value'}>{children}</span>;
+}
 
 export function Hud() {
   const stats = useAppStore((s) => s.stats);
@@ -12,9 +18,13 @@ export function Hud() {
     <section className="hud" data-testid="hud" aria-label="Performance">
       <dl>
         <dt>fps</dt>
-        <dd data-testid="hud-fps">{stats ? stats.fps.toFixed(1) : '–'}</dd>
+        <dd data-testid="hud-fps">
+          <Live>{stats ? stats.fps.toFixed(1) : '–'}</Live>
+        </dd>
         <dt>audio → output latency</dt>
-        <dd data-testid="hud-latency">{ms(stats?.audioDelayMs)}</dd>
+        <dd data-testid="hud-latency">
+          <Live>{ms(stats?.audioDelayMs)}</Live>
+        </dd>
         <dt>dropped frames</dt>
         <dd
           data-testid="hud-dropped"
@@ -22,8 +32,10 @@ export function Hud() {
             stats?.droppedBy ? [...Object.entries(stats.droppedBy).map(([why, n]) => `${why}: ${n}`), `in flight: ${stats.inFlight}`].join(', ') : undefined
           }
         >
-          {stats?.dropped ?? 0}
-          {stats?.framesOffered ? ` of ${stats.framesOffered}` : ''}
+          <Live>
+            {stats?.dropped ?? 0}
+            {stats?.framesOffered ? ` of ${stats.framesOffered}` : ''}
+          </Live>
         </dd>
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>
@@ -60,8 +72,12 @@ export function Hud() {
             {Object.entries(stats.stages).map(([name, st]) => (
               <tr key={name}>
                 <td>{name}</td>
-                <td>{ms(st.mean)}</td>
-                <td>{ms(st.p95)}</td>
+                <td>
+                  <Live num>{ms(st.mean)}</Live>
+                </td>
+                <td>
+                  <Live num>{ms(st.p95)}</Live>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -80,5 +80,11 @@ export const useAppStore = create<AppState>((set) => ({
       messages: [...s.messages.filter((m) => m.code !== code), { id: nextId++, level, code, text }],
     })),
   dismiss: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
-  clearMessages: (codes) => set((s) => ({ messages: codes ? s.messages.filter((m) => !codes.includes(m.code)) : [] })),
+  // Called on every stats report (4 Hz): nothing to clear must leave the store as it is, or every view subscribed to
+  // the messages renders again.
+  clearMessages: (codes) =>
+    set((s) => {
+      const kept = codes ? s.messages.filter((m) => !codes.includes(m.code)) : [];
+      return kept.length === s.messages.length ? s : { messages: kept };
+    }),
 }));
