@@ -207,6 +207,10 @@ def parse_args(argv=None):
     ap.add_argument("--distill-silence-opening", type=float, default=0.0,
                     help="with --distill-silence and --opening-net: also W x |expert's opening of the silent output - of "
                          "the teacher's| (the mouth gap itself, which the L1 over the whole lower half barely weighs)")
+    ap.add_argument("--distill-silence-mouth", type=float, default=0.0,
+                    help="with --distill-silence: also W x L1 to the teacher's silent output weighted to the mouth (as "
+                         "--mouth-weight): the thin dark gap a student leaves between its lips in silence, which a face "
+                         "mesh reads as an open mouth, is a few pixels of the whole lower half")
     ap.add_argument("--val-identities", default="", help="comma-separated identities held out for validation")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--val-pairs", type=int, default=256, help="held-out pairs used per validation")
@@ -418,6 +422,8 @@ def main(argv=None):
                          "keeps its widths)")
     if args.distill_silence > 0 and args.distill_weight <= 0:
         raise SystemExit("--distill-silence compares with the teacher: use it with --distill-weight (and --init-onnx)")
+    if args.distill_silence_mouth > 0 and args.distill_silence <= 0:
+        raise SystemExit("--distill-silence-mouth weights the silent outputs of --distill-silence: use it with --distill-silence")
     if args.distill_silence_opening > 0 and (args.distill_silence <= 0 or not args.opening_net):
         raise SystemExit("--distill-silence-opening reads the silent outputs of --distill-silence with the --opening-net "
                          "expert: use it with both")
@@ -584,6 +590,11 @@ def main(argv=None):
                     out_quiet = model(batch["masked"], batch["reference"], quiet)
                     terms["distillSilence"] = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs().mean()
                     loss = loss + args.distill_silence * terms["distillSilence"]
+                    if args.distill_silence_mouth > 0:
+                        weight = batch["weight"][:, :, cfg.lower_start:]
+                        gap = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs()
+                        terms["distillSilenceMouth"] = (gap * weight).sum() / (weight.sum() * 3 + 1e-6)
+                        loss = loss + args.distill_silence_mouth * terms["distillSilenceMouth"]
                     if args.distill_silence_opening > 0:
                         quiet_opening, _ = opening_net.read(out_quiet[:, :, cfg.lower_start:])
                         with torch.no_grad():
