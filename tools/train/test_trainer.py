@@ -284,6 +284,33 @@ class OpeningExpertTest(unittest.TestCase):
             frozen.read(torch.rand(1, 3, 32, 64))
 
 
+class MouthWeightedL1Test(unittest.TestCase):
+    def test_a_dark_line_between_the_lips_weighs_on_the_mouth_term_not_on_the_plain_l1(self):
+        """What --distill-silence-mouth is for: a few dark pixels between closed lips are a rounding error of the
+        L1 over the lower half, and most of the mouth-weighted L1."""
+        from data import mouth_weight, INNER_LIPS, OUTER_LIPS
+        from train import mouth_l1
+        s = 64
+        pts = []
+        for i in range(len(OUTER_LIPS) + len(INNER_LIPS)):  # a flat mouth around (32, 48), 20 px wide
+            a = 2 * math.pi * i / 20
+            pts.append([32 + 10 * math.cos(a), 48 + 2 * math.sin(a)])
+        weight = mouth_weight(torch.tensor([pts], dtype=torch.float32), s)
+        teacher = torch.full((1, 3, s, s), 0.6)
+        line = teacher.clone()
+        line[:, :, 48, 24:41] = 0.1  # the student's dark line where the lips meet
+        far = teacher.clone()
+        far[:, :, 36, 24:41] = 0.1  # the same pixels 12 rows higher, between nose and mouth
+        y0 = s // 2
+        plain = lambda x: float((x - teacher)[:, :, y0:].abs().mean())
+        mouth = lambda x: float(mouth_l1((x - teacher)[:, :, y0:].abs(), weight[:, :, y0:]))
+        self.assertAlmostEqual(plain(line), plain(far), places=6)  # the plain L1 cannot tell them apart
+        self.assertLess(plain(line), 0.01)
+        self.assertGreater(mouth(line), 4 * mouth(far))
+        self.assertGreater(mouth(line), 5 * plain(line))
+        self.assertEqual(mouth(teacher), 0.0)
+
+
 class InitGrowsReferencePathTest(unittest.TestCase):
     def test_a_model_with_the_new_reference_path_starts_as_the_exported_one(self):
         from export import export

@@ -61,6 +61,11 @@ def texture_energy(x: torch.Tensor, patch: int = 8) -> torch.Tensor:
     return (F.avg_pool2d(lap * lap, patch, patch) + 1e-6).sqrt()
 
 
+def mouth_l1(diff: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean of |difference| [B,3,H,W] under the mouth weight map [B,1,H,W] (data.mouth_weight): the lips' own pixels."""
+    return (diff * weight).sum() / (weight.sum() * 3 + 1e-6)
+
+
 def losses(out: torch.Tensor, batch: dict, y0: int, w: dict) -> dict:
     """All terms on the generated rows only (the rows above y0 are copied from the input), except that the
     gradient term also spans the mask line (row y0-1 -> y0), so a brightness step there is penalised."""
@@ -68,7 +73,7 @@ def losses(out: torch.Tensor, batch: dict, y0: int, w: dict) -> dict:
     weight = batch["weight"][:, :, y0:]
     diff = (o - t).abs()
     l1 = diff.mean()
-    mouth = (diff * weight).sum() / (weight.sum() * 3 + 1e-6)
+    mouth = mouth_l1(diff, weight)
     g0 = max(0, y0 - 1)
     gx_o, gy_o = image_gradients(out[:, :, g0:])
     gx_t, gy_t = image_gradients(batch["target"][:, :, g0:])
@@ -591,9 +596,8 @@ def main(argv=None):
                     terms["distillSilence"] = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs().mean()
                     loss = loss + args.distill_silence * terms["distillSilence"]
                     if args.distill_silence_mouth > 0:
-                        weight = batch["weight"][:, :, cfg.lower_start:]
-                        gap = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs()
-                        terms["distillSilenceMouth"] = (gap * weight).sum() / (weight.sum() * 3 + 1e-6)
+                        y0 = cfg.lower_start
+                        terms["distillSilenceMouth"] = mouth_l1((out_quiet - taught_quiet)[:, :, y0:].abs(), batch["weight"][:, :, y0:])
                         loss = loss + args.distill_silence_mouth * terms["distillSilenceMouth"]
                     if args.distill_silence_opening > 0:
                         quiet_opening, _ = opening_net.read(out_quiet[:, :, cfg.lower_start:])
