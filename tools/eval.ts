@@ -45,6 +45,7 @@ import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { holdOutTail } from '../src/engine/training/sampler.ts';
 import { mouthOpening } from '../src/engine/face/meshIndices.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
+import type { PasteArea } from '../src/engine/face/blend.ts';
 import {
   audioEnvelopePerFrame,
   bestLagCorrelation,
@@ -79,6 +80,8 @@ export interface EvalOptions {
   pipelineLandmarks?: 'refined' | 'plain';
   /** Folder for one PNG contact sheet per clip. */
   sheets?: string;
+  /** What the paste replaces (the app's default: 'mouth'); 'face' measures 0.3.x's whole-face paste. */
+  pasteArea?: PasteArea;
 }
 
 /** Reference offset for metrics 1 and 4 (training's rule: |r − t| > MIN_REF_OFFSET). */
@@ -131,6 +134,10 @@ export function parseArgs(argv: string[]): EvalOptions {
       const v = value();
       if (v !== 'refined' && v !== 'plain') throw new EvalToolError('bad-args', `--pipeline-landmarks is refined or plain, got ${v}.`);
       opts.pipelineLandmarks = v;
+    } else if (a === '--paste-area') {
+      const v = value();
+      if (v !== 'mouth' && v !== 'face') throw new EvalToolError('bad-args', `--paste-area is mouth or face, got ${v}.`);
+      opts.pasteArea = v;
     } else if (a === '--tail') {
       const v = value();
       const f = Number(v);
@@ -152,7 +159,7 @@ export function parseArgs(argv: string[]): EvalOptions {
   if (!opts.clips || !opts.model) {
     throw new EvalToolError(
       'bad-args',
-      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR] [--pipeline-landmarks refined|plain]',
+      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR] [--pipeline-landmarks refined|plain] [--paste-area mouth|face]',
     );
   }
   return opts as EvalOptions;
@@ -588,7 +595,7 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
   const runner = await GeneratorRunner.create({ modelBytes, manifest, ort, preferredBackends: ['wasm'], wasmThreads: 1, expectedMel: MEL_CONFIG });
   const landmarker = await createNodeFaceLandmarker();
   const plain = opts.pipelineLandmarks === 'plain' ? await createNodeFaceLandmarker('wasm', { refineLandmarks: false }) : null;
-  const pipeline = new LipsyncPipeline(plain ?? landmarker, runner, manifest, { smooth: true });
+  const pipeline = new LipsyncPipeline(plain ?? landmarker, runner, manifest, { smooth: true, pasteArea: opts.pasteArea });
   const evaluator = new ClipEvaluator(pipeline, runner, landmarker, manifest, plain !== null);
 
   const clips: ClipResult[] = [];

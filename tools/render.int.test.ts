@@ -51,6 +51,51 @@ describe('npm run render', () => {
     expect(mouth).toBeGreaterThan(2 * upper + 2);
   }, 300_000);
 
+  it('--paste-area: by default only the skin speech moves changes; "face" repaints the whole lower face (more pixels)', () => {
+    const face = join(dir, 'face-area.mp4');
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      join(CLIPS_DIR, 'styletalk_Obama_clip2', 'video.mp4'),
+      '-t',
+      '1',
+      '-c:v',
+      'libx264',
+      '-crf',
+      '12',
+      '-pix_fmt',
+      'yuv420p',
+      face,
+    ]);
+    const p0 = probe(face);
+    const source = decodeFrames(face, p0.width, p0.height);
+    // Pixels whose colour moved by more than coding noise, summed over the frames.
+    const changed = (out: string) => {
+      const frames = decodeFrames(out, p0.width, p0.height);
+      let n = 0;
+      frames.forEach((f, i) => {
+        const s = source[pingPongFrame(i, source.length)].data;
+        for (let k = 0; k < f.data.length; k += 4)
+          if (Math.abs(f.data[k] - s[k]) + Math.abs(f.data[k + 1] - s[k + 1]) + Math.abs(f.data[k + 2] - s[k + 2]) > 24) n++;
+      });
+      return n / frames.length;
+    };
+    const counts: Record<string, number> = {};
+    for (const area of ['default', 'face']) {
+      const out = join(dir, `area-${area}.mp4`);
+      const r = cli('--face', face, '--audio', speech, '--out', out, '--max-seconds', '1', ...(area === 'face' ? ['--paste-area', 'face'] : []));
+      expect(r.status, r.stderr).toBe(0);
+      counts[area] = changed(out);
+    }
+    expect(counts.default).toBeGreaterThan(300); // a mouth was painted
+    expect(counts.face).toBeGreaterThan(1.2 * counts.default);
+    const bad = cli('--face', face, '--audio', speech, '--out', join(dir, 'x.mp4'), '--paste-area', 'jaw');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--paste-area must be "mouth" or "face", got jaw/);
+  }, 300_000);
+
   it('a file that is not media, or an audio file without sound, gets its message and no output file', () => {
     const notes = join(dir, 'notes.mp4');
     writeFileSync(notes, 'not a video\n'.repeat(20));

@@ -22,6 +22,7 @@ import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline } from '../src/engine/pipeline/lipsyncPipeline.ts';
 import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { planRender, type RenderTail } from '../src/engine/render/renderPlan.ts';
+import type { PasteArea } from '../src/engine/face/blend.ts';
 import {
   RenderError,
   renderAudioFrom,
@@ -38,6 +39,8 @@ export interface RenderCliOptions {
   model: string;
   tail: RenderTail;
   maxSeconds?: number;
+  /** What the paste replaces (default 'mouth', as the app). */
+  pasteArea?: PasteArea;
 }
 
 const DEFAULT_MODEL = resolve(import.meta.dirname, '../public/models/manifest.json');
@@ -60,6 +63,10 @@ export function parseArgs(argv: string[]): RenderCliOptions {
       const t = value();
       if (t !== 'stop' && t !== 'keep') throw new RenderError('render-failed', `--tail must be "stop" or "keep", got ${t}.`);
       o.tail = t;
+    } else if (a === '--paste-area') {
+      const t = value();
+      if (t !== 'mouth' && t !== 'face') throw new RenderError('render-failed', `--paste-area must be "mouth" or "face", got ${t}.`);
+      o.pasteArea = t;
     } else if (a === '--max-seconds') {
       o.maxSeconds = Number(value());
       if (!(o.maxSeconds > 0)) throw new RenderError('render-failed', '--max-seconds must be a number above 0.');
@@ -276,7 +283,7 @@ export async function runRenderCli(o: RenderCliOptions, log: (s: string) => void
     expectedMel: MEL_CONFIG,
   });
   const landmarker = await createNodeFaceLandmarker('wasm', { refineLandmarks: false }); // as the app's render (faceTracking.ts)
-  const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: face.kind === 'video' });
+  const pipeline = new LipsyncPipeline(landmarker, runner, manifest, { smooth: face.kind === 'video', pasteArea: o.pasteArea });
   const seconds = plan.outputFrames / plan.fps;
   log(
     `render: ${o.face} (${face.kind}, ${face.width}×${face.height}, ${face.frameCount} frames at ${face.fps} fps) + ${o.audio} (${audio.seconds.toFixed(2)} s) → ${o.out}: ${plan.outputFrames} frames, generator ${manifest.name} ${manifest.version}`,

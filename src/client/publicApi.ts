@@ -36,6 +36,7 @@ export type LipsyncModel = string | URL | ArrayBuffer | Uint8Array | { onnx: Arr
 
 export type LipsyncBackend = 'auto' | 'webgpu' | 'wasm';
 export type LipsyncLandmarkBackend = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type LipsyncPasteArea = 'mouth' | 'face';
 
 export interface LipsyncOptions {
   face: LipsyncFace;
@@ -46,6 +47,11 @@ export interface LipsyncOptions {
   backend?: LipsyncBackend;
   /** Face tracker backend (default `auto`). */
   landmarks?: LipsyncLandmarkBackend;
+  /**
+   * What the output replaces: `'mouth'` (default) the skin speech moves — lips, philtrum, the cheeks beside the
+   * corners and the chin — keeping the camera's own cheeks; `'face'` the whole face below the nose.
+   */
+  paste?: LipsyncPasteArea;
   /**
    * Folder holding the library's runtime files: `lipsync-worker.js`, `lipsync-mel-worklet.js`,
    * `models/`, `ort/`, `tfjs/`. Default: the folder `lipsync.js` was loaded from.
@@ -211,6 +217,7 @@ export interface LipsyncRenderOptions {
   model?: LipsyncModel;
   backend?: LipsyncBackend;
   landmarks?: LipsyncLandmarkBackend;
+  paste?: LipsyncPasteArea;
   baseUrl?: string | URL;
   tail?: 'stop' | 'keep';
   /** Render only the first seconds (a preview). */
@@ -300,6 +307,8 @@ export interface LipsyncAvatarElement extends HTMLElement {
   model: string | null;
   backend: LipsyncBackend;
   landmarks: LipsyncLandmarkBackend;
+  /** The `paste` attribute: 'mouth' (default) or 'face'. */
+  paste: LipsyncPasteArea;
   baseUrl: string | null;
   autoplay: boolean;
   muted: boolean;

@@ -28,6 +28,8 @@ const cancelled = () => new LipsyncError('render-cancelled', 'The render was can
 export async function runRender(req: RenderRequest): Promise<RenderResult> {
   if (req.signal?.aborted) throw cancelled();
   if (req.maxSeconds !== undefined && !(req.maxSeconds > 0)) throw new LipsyncError('bad-option', `maxSeconds must be above 0 (got ${req.maxSeconds}).`);
+  if (req.paste !== undefined && req.paste !== 'mouth' && req.paste !== 'face')
+    throw new LipsyncError('bad-option', `paste must be "mouth" or "face" (got ${JSON.stringify(req.paste)}).`);
   if (req.tail !== undefined && req.tail !== 'stop' && req.tail !== 'keep')
     throw new LipsyncError('bad-option', `tail must be "stop" or "keep" (got ${JSON.stringify(req.tail)}).`);
   const baseUrl = req.baseUrl === undefined ? defaultBaseUrl() : new URL(String(req.baseUrl), globalThis.document?.baseURI ?? globalThis.location?.href).href;
@@ -45,6 +47,7 @@ export async function runRender(req: RenderRequest): Promise<RenderResult> {
     generatorBackend: req.backend ?? 'auto',
     landmarkBackend: req.landmarks ?? 'auto',
     faceThread: req.faceThread ?? 'auto',
+    pasteArea: req.paste ?? 'mouth',
   };
   const job: RenderJob = { face, audio, tail: req.tail, maxSeconds: req.maxSeconds };
   let worker: Worker;

@@ -21,6 +21,7 @@ import type { AudioHealth } from '../engine/audio/audioHealth.ts';
 import type { MelWorkletMessage, ToMelWorklet } from '../engine/audio/messages.ts';
 import { createInferenceWorker, defaultBaseUrl, melWorkletModuleUrl } from './runtimeFiles.ts';
 import type { FaceThreadChoice } from '../workers/gpuProbe.ts';
+import type { PasteArea } from '../engine/face/blend.ts';
 import type {
   BackendChoice,
   BackendInfo,
@@ -42,6 +43,8 @@ export interface SessionOptions {
   landmarkBackend?: BackendChoice<LandmarkBackend>;
   /** Face tracking on its own thread or the generator's (default: by the number of cores). */
   faceThread?: FaceThreadChoice;
+  /** What the output replaces (default 'mouth', see PasteArea). */
+  pasteArea?: PasteArea;
 }
 
 /** A video track of the face, and how to release what the source opened. */
@@ -138,6 +141,7 @@ export class LipsyncSession {
       generatorBackend: options.generatorBackend ?? 'auto',
       landmarkBackend: options.landmarkBackend ?? 'auto',
       faceThread: options.faceThread ?? 'auto',
+      pasteArea: options.pasteArea ?? 'mouth',
     };
   }
 
@@ -325,6 +329,7 @@ export class LipsyncSession {
       generatorBackend: this.options.generatorBackend,
       landmarkBackend: this.options.landmarkBackend,
       faceThread: this.options.faceThread,
+      pasteArea: this.options.pasteArea,
     };
     const ready = new Promise<BackendInfo>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
     ready.then(release, release);

@@ -14,6 +14,7 @@ import type {
   LipsyncErrorDetail,
   LipsyncFace,
   LipsyncLandmarkBackend,
+  LipsyncPasteArea,
   LipsyncModel,
   LipsyncProgress,
   LipsyncState,
@@ -32,7 +33,7 @@ video { display: block; width: 100%; height: 100%; object-fit: var(--lipsync-obj
 :host([data-state='error']) .status { background: rgba(140, 16, 16, 0.88); }
 `;
 
-const RESTART_ATTRIBUTES = ['face', 'audio', 'backend', 'landmarks', 'base-url'];
+const RESTART_ATTRIBUTES = ['face', 'audio', 'backend', 'landmarks', 'paste', 'base-url'];
 const BACKENDS: readonly LipsyncBackend[] = ['auto', 'webgpu', 'wasm'];
 const LANDMARK_BACKENDS: readonly LipsyncLandmarkBackend[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 const FORWARDED_EVENTS = ['ready', 'stats', 'error', 'statechange', 'progress'] as const;
@@ -104,6 +105,13 @@ export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
   }
   set landmarks(value: LipsyncLandmarkBackend) {
     this.reflect('landmarks', value === 'auto' ? null : value);
+  }
+  /** What the output replaces: 'mouth' (default) or 'face' (the whole lower face). */
+  get paste(): LipsyncPasteArea {
+    return this.getAttribute('paste') === 'face' ? 'face' : 'mouth';
+  }
+  set paste(value: LipsyncPasteArea) {
+    this.reflect('paste', value === 'mouth' ? null : value);
   }
   get baseUrl(): string | null {
     return this.getAttribute('base-url');
@@ -263,6 +271,7 @@ export class LipsyncAvatar extends HTMLElement implements LipsyncAvatarElement {
       // The raw attributes: a misspelt backend is reported (bad-option) rather than quietly run as auto.
       backend: (this.getAttribute('backend') ?? undefined) as LipsyncBackend | undefined,
       landmarks: (this.getAttribute('landmarks') ?? undefined) as LipsyncLandmarkBackend | undefined,
+      paste: (this.getAttribute('paste') ?? undefined) as LipsyncPasteArea | undefined,
       baseUrl: this.resolvedBase(),
     });
     this._controller = controller;

@@ -30,6 +30,7 @@ export type {
   LipsyncEventMap,
   LipsyncFace,
   LipsyncLandmarkBackend,
+  LipsyncPasteArea,
   LipsyncModel,
   LipsyncOptions,
   LipsyncProgress,

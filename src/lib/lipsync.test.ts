@@ -19,6 +19,7 @@ describe('createLipsync: bad options', () => {
   it.each([
     ['an unknown backend', { ...base, backend: 'gpu' as never }, 'bad-option', /Unknown backend "gpu".*"wasm"/],
     ['an unknown landmarks backend', { ...base, landmarks: 'tpu' as never }, 'bad-option', /Unknown landmarks backend "tpu"/],
+    ['an unknown paste area', { ...base, paste: 'jaw' as never }, 'bad-option', /Unknown paste area "jaw": use "mouth".*or "face"/],
     ['fps 0', { ...base, fps: 0 }, 'bad-option', /fps must be a number above 0/],
     ['fps as a string', { ...base, fps: '25' as never }, 'bad-option', /fps must be a number/],
     ['an unparsable baseUrl', { ...base, baseUrl: 'http://[' }, 'bad-option', /baseUrl "http:\/\/\[" is not a valid URL/],

@@ -79,6 +79,9 @@ function checkOptions(o: LipsyncOptions | undefined): void {
   if (o.landmarks !== undefined && !LANDMARK_BACKENDS.includes(o.landmarks)) {
     throw bad(`Unknown landmarks backend ${JSON.stringify(o.landmarks)}: use ${LANDMARK_BACKENDS.map((b) => `"${b}"`).join(', ')}.`);
   }
+  if (o.paste !== undefined && o.paste !== 'mouth' && o.paste !== 'face') {
+    throw bad(`Unknown paste area ${JSON.stringify(o.paste)}: use "mouth" (the skin speech moves, the default) or "face" (the whole lower face).`);
+  }
   if (o.baseUrl !== undefined && !parses(String(o.baseUrl))) {
     throw bad(`baseUrl ${JSON.stringify(String(o.baseUrl))} is not a valid URL: give the folder that holds lipsync.js and its runtime files.`);
   }
@@ -171,6 +174,7 @@ class Lipsync extends EventTarget implements LipsyncController {
       manifestUrl: model?.kind === 'manifest' ? model.url : undefined,
       generatorBackend: this.options.backend,
       landmarkBackend: this.options.landmarks,
+      pasteArea: this.options.paste,
     });
     this.session = session;
     session.on('stats', (s) => {

@@ -17,7 +17,7 @@ const store = () => useAppStore.getState();
 
 /**
  * Query parameters let power users and tests pick a model or backend:
- * ?model=URL&backend=wasm&landmarks=wasm&faceThread=own|shared
+ * ?model=URL&backend=wasm&landmarks=wasm&faceThread=own|shared&paste=face|mouth
  */
 function urlOptions() {
   const q = new URLSearchParams(location.search);
@@ -26,6 +26,7 @@ function urlOptions() {
     generatorBackend: (q.get('backend') as 'auto' | 'webgpu' | 'wasm' | null) ?? undefined,
     landmarkBackend: (q.get('landmarks') as 'auto' | 'webgl' | 'webgpu' | 'wasm' | 'cpu' | null) ?? undefined,
     faceThread: (q.get('faceThread') as 'auto' | 'own' | 'shared' | null) ?? undefined,
+    pasteArea: q.get('paste') === 'face' ? ('face' as const) : undefined,
   };
 }
 
@@ -93,6 +94,7 @@ export async function startLive(): Promise<void> {
     generatorBackend: s.generatorBackend,
     landmarkBackend: s.landmarkBackend,
     faceThread: o.faceThread,
+    pasteArea: o.pasteArea,
   });
   session = live;
   live.on('stats', (stats) => {

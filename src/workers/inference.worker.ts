@@ -191,7 +191,7 @@ async function activateGenerator(loaded: LoadedGenerator, starting = false, deci
   runner = next;
   generatorLoaded = started.loaded;
   if (pipeline) pipeline.setGenerator(next, started.loaded.manifest);
-  else pipeline = new LipsyncPipeline(trackedElsewhere, next, started.loaded.manifest);
+  else pipeline = new LipsyncPipeline(trackedElsewhere, next, started.loaded.manifest, { pasteArea: config?.pasteArea });
   await previous?.dispose();
 }
 

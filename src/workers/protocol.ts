@@ -7,6 +7,7 @@ import type { FaceThreadChoice } from './gpuProbe.ts';
 import type { LiveStatsSnapshot } from '../engine/live/stats.ts';
 import type { DropReason } from '../engine/live/scheduler.ts';
 import type { RenderStages } from '../engine/render/renderLoop.ts';
+import type { PasteArea } from '../engine/face/blend.ts';
 
 export type GeneratorBackend = 'webgpu' | 'wasm';
 export type LandmarkBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -25,6 +26,8 @@ export interface WorkerConfig {
   landmarkBackend: BackendChoice<LandmarkBackend>;
   /** Face tracking on its own thread or the generator's (default 'auto': by core count, see planThreads). */
   faceThread?: FaceThreadChoice;
+  /** What the paste replaces (default 'mouth', see PasteArea). */
+  pasteArea?: PasteArea;
 }
 
 export type ToWorker =
@@ -218,6 +221,8 @@ export interface RenderConfig {
   landmarkBackend: BackendChoice<LandmarkBackend>;
   /** Face tracking on a thread of its own, one frame ahead of the generator (see planRenderThreads). */
   faceThread: FaceThreadChoice;
+  /** What the paste replaces (default 'mouth', see PasteArea). */
+  pasteArea?: PasteArea;
 }
 
 export interface RenderJob {

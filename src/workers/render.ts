@@ -88,7 +88,7 @@ async function render(config: RenderConfig, job: RenderJob, signal: AbortSignal,
     });
     runner = started.runner;
     const loaded = started.loaded;
-    const pipeline = new LipsyncPipeline(TRACKED_ELSEWHERE, runner, loaded.manifest, { smooth: face.kind === 'video' });
+    const pipeline = new LipsyncPipeline(TRACKED_ELSEWHERE, runner, loaded.manifest, { smooth: face.kind === 'video', pasteArea: config.pasteArea });
 
     output = await createVideoOutput(face.width, face.height, plan.fps);
     const summary = await renderFrames({

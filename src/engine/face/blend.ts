@@ -3,13 +3,14 @@
  * a feathered mask so there is no seam. Only the bounding box of the crop's lower region is visited;
  * pixels where the mask is 0 are not written (byte-identical).
  *
- * With a face region (the face's silhouette from the landmarks) only the face is replaced: background,
- * hair and neck beside or below the jaw keep the camera's own pixels. That is what peers do with a
- * face-parsing mask (MuseTalk); on a turned head a third of the crop's lower half can be background.
+ * With a region (pasteRegionWeights, from the landmarks) only the part of the face that speech moves is
+ * replaced: background, hair, neck and the static cheeks keep the camera's own pixels. That is what peers
+ * do with a face-parsing or mouth mask (MuseTalk, LatentSync); on a turned head a third of the crop's
+ * lower half can be background.
  */
 import type { Affine, PlanarImage, RgbaImage } from '../types.ts';
 import { applyAffine, invertAffine } from './align.ts';
-import { FACE_OVAL, LANDMARK_COUNT, MOUTH_CORNERS } from './meshIndices.ts';
+import { CHIN, FACE_OVAL, LANDMARK_COUNT, MOUTH_CORNERS, NOSE_BOTTOM, OUTER_LIPS } from './meshIndices.ts';
 import { maskStartRow } from './warp.ts';
 import { CodedError } from '../codedError.ts';
 
@@ -18,7 +19,7 @@ export interface PasteOptions {
   maskRatio: number;
   /** Width of the soft edge in crop pixels (default 0.08·S). */
   feather?: number;
-  /** Weights in [0, 1] over the S×S crop (row-major) that further limit the paste: see faceRegionWeights. */
+  /** Weights in [0, 1] over the S×S crop (row-major) that further limit the paste: see pasteRegionWeights. */
   region?: Float32Array;
 }
 
@@ -62,31 +63,29 @@ export function pasteTopRow(S: number, maskRatio: number, feather = defaultFeath
 }
 
 /**
- * Paste weights over the S×S crop from the face's landmarks (frame coordinates): 1 inside the face's
- * silhouette, extended JAW_DROP·S downward below the mouth corners, fading to 0 over `feather` pixels
- * outside the outline (on a turned head the far mouth corner sits right at the silhouette, and must be
- * fully generated). Rows above `fromRow` (pasteTopRow: never pasted) are left at 0 and not computed.
+ * Which part of the lower face the paste replaces.
+ * - 'mouth' (default): the skin that moves in speech — lips, philtrum up to the nose, the cheeks beside the
+ *   mouth corners (a third of a mouth width each side) and the chin (JAW_DROP below it) — inside the face's
+ *   silhouette. Everything else keeps the camera's own pixels: the generator re-paints static skin
+ *   softer than it is (at 128² it cannot copy a cheek exactly), and on the held-out clips the real
+ *   cheek beats the repainted one by up to 5 dB.
+ * - 'face': the whole face silhouette below the mask line (up to 0.3.x).
  */
-export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: number, fromRow = 0, feather = defaultFeather(S)): Float32Array {
-  if (points.length < 3 * LANDMARK_COUNT) {
-    throw new BlendError(`Face region needs ${LANDMARK_COUNT} Face Mesh landmarks (${3 * LANDMARK_COUNT} values), got ${points.length} values`);
-  }
-  for (const i of FACE_OVAL) {
-    if (!Number.isFinite(points[3 * i]) || !Number.isFinite(points[3 * i + 1])) throw new BlendError(`Face region: landmark ${i} is not a finite position`);
-  }
-  const corners = MOUTH_CORNERS.map((i) => applyAffine(frameToCrop, points[3 * i], points[3 * i + 1])[1]);
-  const mouthY = Math.max(...corners);
-  const drop = JAW_DROP * S;
-  const xy: number[] = [];
-  for (const i of FACE_OVAL) {
-    const [u, v] = applyAffine(frameToCrop, points[3 * i], points[3 * i + 1]);
-    xy.push(u, v);
-    if (v > mouthY) xy.push(u, v + drop);
-  }
-  const hull = convexHull(new Float64Array(xy));
+export type PasteArea = 'mouth' | 'face';
+
+/**
+ * Cheek beside each mouth corner, in mouth widths (a corner moves ~15 % of the width between a spread and a
+ * rounded mouth); above the lips, 0.6 of their height over the corners. The mouth area's soft edge is 0.06·S.
+ */
+const MOUTH_SIDE = 0.35;
+const MOUTH_UP = 0.6;
+const mouthFeather = (S: number) => 0.06 * S;
+
+const finitePoint = (points: Float32Array, i: number) => Number.isFinite(points[3 * i]) && Number.isFinite(points[3 * i + 1]);
+
+/** Inward half-planes (x, y, nx, ny) of a hull with positive signed area. */
+function hullEdges(hull: Float64Array, into: number[]): void {
   const m = hull.length / 2;
-  // Inward unit normals of the hull's edges; signed distance inside = min over edges.
-  const edges: number[] = [];
   for (let k = 0; k < m; k++) {
     const ax = hull[2 * k],
       ay = hull[2 * k + 1];
@@ -95,7 +94,61 @@ export function faceRegionWeights(points: Float32Array, frameToCrop: Affine, S: 
     const len = Math.hypot(bx - ax, by - ay);
     if (len === 0) continue;
     // Positive signed area: the interior is on the side of the normal (-dy, dx).
-    edges.push(ax, ay, -(by - ay) / len, (bx - ax) / len);
+    into.push(ax, ay, -(by - ay) / len, (bx - ax) / len);
+  }
+}
+
+/**
+ * Paste weights over the S×S crop from the face's landmarks (frame coordinates): 1 inside the area (see
+ * PasteArea; the face's silhouette is extended JAW_DROP·S downward below the mouth corners, room for a
+ * generated mouth that opens wider than the camera's), fading to 0 over `feather` pixels outside it (on a
+ * turned head the far mouth corner sits right at the silhouette, and must be fully generated). Rows above
+ * `fromRow` (pasteTopRow: never pasted) are left at 0 and not computed.
+ */
+export function pasteRegionWeights(
+  points: Float32Array,
+  frameToCrop: Affine,
+  S: number,
+  opts: { area?: PasteArea; fromRow?: number; feather?: number } = {},
+): Float32Array {
+  const { area = 'mouth', fromRow = 0 } = opts;
+  const feather = opts.feather ?? (area === 'mouth' ? mouthFeather(S) : defaultFeather(S));
+  if (points.length < 3 * LANDMARK_COUNT) {
+    throw new BlendError(`Paste region needs ${LANDMARK_COUNT} Face Mesh landmarks (${3 * LANDMARK_COUNT} values), got ${points.length} values`);
+  }
+  const used = area === 'mouth' ? [...FACE_OVAL, ...OUTER_LIPS, NOSE_BOTTOM] : FACE_OVAL;
+  for (const i of used) {
+    if (!finitePoint(points, i)) throw new BlendError(`Paste region: landmark ${i} is not a finite position`);
+  }
+  const toCrop = (i: number) => applyAffine(frameToCrop, points[3 * i], points[3 * i + 1]);
+  const corners = MOUTH_CORNERS.map(toCrop);
+  const mouthY = Math.max(corners[0][1], corners[1][1]);
+  const drop = JAW_DROP * S;
+  const face: number[] = [];
+  for (const i of FACE_OVAL) {
+    const [u, v] = toCrop(i);
+    face.push(u, v);
+    if (v > mouthY) face.push(u, v + drop);
+  }
+  const edges: number[] = [];
+  hullEdges(convexHull(new Float64Array(face)), edges);
+  if (area === 'mouth') {
+    // The face's edges and the mouth's together: the distance inside both (both hulls are convex).
+    const left = Math.min(corners[0][0], corners[1][0]);
+    const right = Math.max(corners[0][0], corners[1][0]);
+    const side = MOUTH_SIDE * Math.hypot(corners[1][0] - corners[0][0], corners[1][1] - corners[0][1]);
+    const lips = OUTER_LIPS.map(toCrop);
+    const lipTop = Math.min(...lips.map(([, v]) => v));
+    const top = lipTop - MOUTH_UP * Math.max(0, mouthY - lipTop);
+    const mouth: number[] = [left - side, top, right + side, top, left - side, mouthY, right + side, mouthY, ...toCrop(NOSE_BOTTOM)];
+    for (const [u, v] of lips) mouth.push(u, v);
+    for (const i of FACE_OVAL) {
+      const [u, v] = toCrop(i);
+      if (v > mouthY && u >= left - side && u <= right + side) mouth.push(u, v + drop);
+    }
+    const [cu, cv] = toCrop(CHIN);
+    mouth.push(cu, cv + drop);
+    hullEdges(convexHull(new Float64Array(mouth)), edges);
   }
   const f = Math.max(1, feather);
   const out = new Float32Array(S * S);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAffine, estimateCropTransform, invertAffine } from './align.ts';
-import { convexHull, faceRegionWeights, pasteBack, pasteMaskWeight, pasteTopRow } from './blend.ts';
+import { convexHull, pasteRegionWeights, pasteBack, pasteMaskWeight, pasteTopRow } from './blend.ts';
 import { mouthCentre, OUTER_LIPS } from './meshIndices.ts';
 import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import type { FaceLandmarker } from './landmarker.ts';
@@ -102,7 +102,7 @@ describe('face-region paste (only the face is replaced)', () => {
 
   it('on a turned head (lrs2_00024) the background beside the face keeps its pixels and the mouth is replaced', () => {
     const { frame, landmarks, t } = firstFrameFace('lrs2_00024');
-    const region = faceRegionWeights(landmarks.points, t, S);
+    const region = pasteRegionWeights(landmarks.points, t, S, { area: 'face' });
     // A flat grey "generated" crop makes every replaced pixel visible.
     const grey = { size: S, data: new Float32Array(3 * S * S) };
     const copy = { ...frame, data: new Uint8ClampedArray(frame.data) };
@@ -134,12 +134,48 @@ describe('face-region paste (only the face is replaced)', () => {
     expect(outsideChanged).toBe(0);
   });
 
+  it('by default only the skin speech moves is replaced: lips and chin, not the cheeks beside the jaw (Obama)', () => {
+    const { frame, landmarks, t } = firstFrameFace('styletalk_Obama_clip2');
+    const mouth = pasteRegionWeights(landmarks.points, t, S);
+    const face = pasteRegionWeights(landmarks.points, t, S, { area: 'face' });
+    const at = (w: Float32Array, u: number, v: number) => w[Math.round(v) * S + Math.round(u)];
+    const crop = (i: number) => applyAffine(t, landmarks.points[3 * i], landmarks.points[3 * i + 1]);
+    // Never outside the face's silhouette.
+    for (let k = 0; k < S * S; k++) expect(mouth[k]).toBeLessThanOrEqual(face[k] + 1e-6);
+    // Lips and the chin are fully generated in both.
+    for (const i of [...OUTER_LIPS, 152]) {
+      const [u, v] = crop(i);
+      expect(at(mouth, u, v)).toBeGreaterThan(0.99);
+    }
+    // Between that area and the face's silhouette (the cheeks beside the jaw) the whole-face paste replaced the
+    // skin; by default it keeps the camera's pixels.
+    const grey = { size: S, data: new Float32Array(3 * S * S) };
+    const pasted = { ...frame, data: new Uint8ClampedArray(frame.data) };
+    pasteBack(pasted, grey, t, { range: RANGE, maskRatio: 0.5, region: mouth });
+    const inv = invertAffine(t);
+    let cheek = 0;
+    for (let v = S / 2 + 2; v < S - 2; v += 2) {
+      for (let u = 2; u < S - 2; u += 2) {
+        if (!(face[v * S + u] > 0.99 && mouth[v * S + u] === 0)) continue;
+        cheek++;
+        const [x, y] = applyAffine(inv, u, v);
+        const p = (Math.round(y) * frame.width + Math.round(x)) * 4;
+        expect([...pasted.data.subarray(p, p + 3)]).toEqual([...frame.data.subarray(p, p + 3)]);
+      }
+    }
+    expect(cheek).toBeGreaterThan(80); // sampled every 2 px: > 320 crop pixels of cheek (121 samples here)
+    // A smaller share of the lower half is replaced, but still a mouth's worth of it.
+    const lowerShare = (w: Float32Array) => w.subarray((S / 2) * S).reduce((a, b) => a + b, 0) / ((S * S) / 2);
+    expect(lowerShare(mouth)).toBeLessThan(0.8 * lowerShare(face));
+    expect(lowerShare(mouth)).toBeGreaterThan(0.2);
+  });
+
   it('rows the paste never reaches are skipped; the rows it reads are unchanged', () => {
     const { landmarks, t } = firstFrameFace('lrs2_00024');
     const top = pasteTopRow(S, 0.5);
     expect(top).toBe(58); // mask line 64, soft edge 0.08·128 ≈ 10 px centred on it
-    const full = faceRegionWeights(landmarks.points, t, S);
-    const lower = faceRegionWeights(landmarks.points, t, S, top);
+    const full = pasteRegionWeights(landmarks.points, t, S, { area: 'face' });
+    const lower = pasteRegionWeights(landmarks.points, t, S, { area: 'face', fromRow: top });
     expect(lower.subarray(top * S)).toEqual(full.subarray(top * S));
     expect(lower.subarray(0, top * S).every((w) => w === 0)).toBe(true);
     expect(full.subarray(0, top * S).some((w) => w > 0)).toBe(true); // the face does reach above it
@@ -147,10 +183,10 @@ describe('face-region paste (only the face is replaced)', () => {
 
   it('landmarks that are not a Face Mesh (too few, or not finite) are refused, not pasted as black', () => {
     const { landmarks, t } = firstFrameFace('lrs2_00024');
-    expect(() => faceRegionWeights(landmarks.points.subarray(0, 468 * 3), t, S)).toThrow(/478 Face Mesh landmarks/);
+    expect(() => pasteRegionWeights(landmarks.points.subarray(0, 468 * 3), t, S)).toThrow(/478 Face Mesh landmarks/);
     const bad = new Float32Array(landmarks.points);
     bad[3 * 152 + 1] = NaN; // the chin
-    expect(() => faceRegionWeights(bad, t, S)).toThrow(/landmark 152 is not a finite position/);
+    expect(() => pasteRegionWeights(bad, t, S)).toThrow(/landmark 152 is not a finite position/);
   });
 
   it('a wrong-sized region is refused', () => {

@@ -11,7 +11,7 @@ import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts'
 import type { GeneratorManifest } from '../generator/manifest.ts';
 import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
-import { faceRegionWeights, pasteBack, pasteTopRow } from '../face/blend.ts';
+import { type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -38,11 +38,14 @@ export interface PipelineOptions {
   /** Smooth the crop transform over time (live video). Off for independent stills. */
   smooth?: boolean;
   now?: () => number;
+  /** What the paste replaces: the moving skin around the mouth (default) or the whole face below the mask line. */
+  pasteArea?: PasteArea;
 }
 
 export class LipsyncPipeline {
   private smoother: TransformSmoother | null;
   private readonly now: () => number;
+  private readonly pasteArea: PasteArea;
 
   constructor(
     private landmarks: LandmarkSource,
@@ -52,6 +55,7 @@ export class LipsyncPipeline {
   ) {
     this.smoother = opts.smooth === false ? null : new TransformSmoother();
     this.now = opts.now ?? (() => performance.now());
+    this.pasteArea = opts.pasteArea ?? 'mouth';
   }
 
   /** Swap the generator (hot model swap); crop size and mask must match the running contract. */
@@ -145,11 +149,11 @@ export class LipsyncPipeline {
     return { size: this.manifest.cropSize, data };
   }
 
-  /** Pastes the generated lower face into `image` in place, only over the face (not the background beside it). */
+  /** Pastes the generated lower face into `image` in place, only over the paste area (see PasteArea). */
   paste(image: RgbaImage, frame: PreparedFrame, generated: PlanarImage): void {
     const { imageRange: range, maskRatio } = this.manifest;
     const S = generated.size;
-    const region = faceRegionWeights(frame.landmarks.points, frame.transform, S, pasteTopRow(S, maskRatio));
+    const region = pasteRegionWeights(frame.landmarks.points, frame.transform, S, { area: this.pasteArea, fromRow: pasteTopRow(S, maskRatio) });
     pasteBack(image, generated, frame.transform, { range, maskRatio, region });
   }
 
