@@ -385,6 +385,9 @@ async function generateLoop(): Promise<void> {
       continue;
     }
     const { item, audio } = next;
+    // From capture until the generator takes the frame: the wait for its audio lookahead, with preparing the frame
+    // running alongside it, or for the generator to finish the previous frame (the bench's latency budget reads it).
+    stats.record('to generator', epochNow() - item.epochMs);
     generating = 1;
     try {
       if (item.prepared && pipeline && audio) {
