@@ -46,6 +46,7 @@ const summary = (r: EvalReport) => {
     'LMD (÷ copy-reference)': `${f(lmd)} (${f(lmd / copy, 2)})`,
     'clips below copy-reference': `${c.filter((x) => x.lmd.model < x.lmd.copyReference).length} of ${c.length}`,
     'sharpness ratio (far ref / live)': `${f(o.sharpness?.model ?? NaN, 2)} / ${f(o.sharpness?.live ?? NaN, 2)}`,
+    'sharpness of the mouth alone (copy-reference)': `${f(o.sharpness?.mouth ?? NaN, 2)} (${f(o.sharpness?.mouthCopy ?? NaN, 2)})`,
     'swapped-audio best lag: mean, largest lag': `${f(mean(c.map((x) => x.sync.model.lag)), 1)}, ${Math.max(...c.map((x) => Math.abs(x.sync.model.lag)))}`,
     'r at lag 0 / at best lag': `${f(o.sync.model.r0, 2)} / ${f(o.sync.model.r, 2)}`,
     'silent ÷ speech opening': `${f(o.silence.silentOpening)} / ${f(o.silence.speechOpening)} = ${f((100 * o.silence.silentOpening) / o.silence.speechOpening, 0)} %`,

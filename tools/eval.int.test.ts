@@ -85,6 +85,8 @@ describe('npm run eval', () => {
         'sharpness.model',
         'sharpness.copyReference',
         'sharpness.live',
+        'sharpness.mouth',
+        'sharpness.mouthCopy',
       ];
       for (const scope of [clip, report.overall]) {
         const found = new Map(numbers(scope));
@@ -104,7 +106,11 @@ describe('npm run eval', () => {
       // Copying a real crop from 10 frames away keeps about the real amount of fine detail.
       expect(clip.sharpness.copyReference).toBeGreaterThan(0.7);
       expect(clip.sharpness.copyReference).toBeLessThan(1.4);
-      expect(stdout).toContain('sharp model');
+      // ...and so does its mouth alone (another real mouth, the same person).
+      expect(clip.sharpness.mouthCopy).toBeGreaterThan(0.5);
+      expect(clip.sharpness.mouthCopy).toBeLessThan(2);
+      expect(clip.sharpness.mouth).toBeGreaterThan(0);
+      expect(stdout).toContain('sharp mouth');
 
       // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
       const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));

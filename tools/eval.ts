@@ -43,7 +43,8 @@ import { GeneratorRunner } from '../src/engine/generator/runner.ts';
 import { LipsyncPipeline, type LandmarkSource, type PreparedFrame } from '../src/engine/pipeline/lipsyncPipeline.ts';
 import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { holdOutTail } from '../src/engine/training/sampler.ts';
-import { mouthOpening } from '../src/engine/face/meshIndices.ts';
+import { mouthOpening, OUTER_LIPS } from '../src/engine/face/meshIndices.ts';
+import { applyAffine } from '../src/engine/face/align.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
 import type { PasteArea } from '../src/engine/face/blend.ts';
 import {
@@ -102,8 +103,11 @@ export interface ClipResult {
   psnr: { model: number; copyReference: number };
   ssim: { model: number; copyReference: number };
   jitter: { model: number; groundTruth: number };
-  /** Lower-crop Laplacian variance ÷ ground truth's (mean over frames of each, then the ratio). */
-  sharpness: { model: number; copyReference: number; live: number };
+  /**
+   * Lower-crop Laplacian variance ÷ ground truth's (mean over frames of each, then the ratio). `mouth`: the same over the
+   * lips' bounding box only (the painted mouth itself, whatever the paste keeps of the camera's cheeks).
+   */
+  sharpness: { model: number; copyReference: number; live: number; mouth: number; mouthCopy: number };
 }
 
 export interface EvalReport {
@@ -287,8 +291,31 @@ interface Series {
   ssim: number[];
   /** Lower-crop Laplacian variance of each output frame (scored or `sharp` series). */
   sharpness: number[];
+  /** The same over the lips' bounding box (scored series). */
+  mouthSharpness: number[];
   /** Re-cut output crops of the frames asked for (contact sheets). */
   cells: Map<number, FloatImage>;
+}
+
+/** The outer lips' bounding box in the crop, 3 px of margin, inside the crop (the painted mouth, for its sharpness). */
+export function lipsRect(frame: PreparedFrame, S: number): Rect {
+  const p = frame.landmarks.points;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
+  for (const i of OUTER_LIPS) {
+    const [u, v] = applyAffine(frame.transform, p[3 * i], p[3 * i + 1]);
+    x0 = Math.min(x0, u);
+    y0 = Math.min(y0, v);
+    x1 = Math.max(x1, u);
+    y1 = Math.max(y1, v);
+  }
+  const left = Math.max(0, Math.floor(x0) - 3);
+  const top = Math.max(0, Math.floor(y0) - 3);
+  const right = Math.min(S, Math.ceil(x1) + 4);
+  const bottom = Math.min(S, Math.ceil(y1) + 4);
+  return { x: left, y: top, width: Math.max(3, right - left), height: Math.max(3, bottom - top) };
 }
 
 /** Frames shown on a contact sheet: `count` evenly spaced over the clip. */
@@ -366,7 +393,7 @@ class ClipEvaluator {
     const y0 = maskStartRow(S, maskRatio);
     const region: Rect = { x: 0, y: y0, width: S, height: S - y0 };
     const range = imageRange[1] - imageRange[0];
-    const out: Series = { landmarks: [], psnr: [], ssim: [], sharpness: [], cells: new Map() };
+    const out: Series = { landmarks: [], psnr: [], ssim: [], sharpness: [], mouthSharpness: [], cells: new Map() };
     this.landmarker.reset?.();
     for (let t = 0; t < count; t++) {
       const frame = prepared[t];
@@ -387,6 +414,7 @@ class ClipEvaluator {
           out.ssim.push(ssim(shown, truth, range, region));
         }
         if (score || opts.sharp) out.sharpness.push(laplacianVariance(shown, region));
+        if (score) out.mouthSharpness.push(laplacianVariance(shown, lipsRect(frame, S)));
         if (keep) out.cells.set(t, shown);
       }
     }
@@ -464,6 +492,7 @@ class ClipEvaluator {
     // Ground truth's sharpness over the same frames the model series scored (those with a reference).
     const truthSharp = prepared.flatMap((p, t) => (p && refs[t] !== null ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
     const liveTruthSharp = prepared.flatMap((p) => (p ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
+    const truthMouthSharp = prepared.flatMap((p, t) => (p && refs[t] !== null ? [laplacianVariance(toFloatImage(p.crop), lipsRect(p, S))] : []));
     if (sheets) {
       mkdirSync(sheets, { recursive: true });
       const truthCells = shownFrames.map((t) => toFloatImage(prepared[t]!.crop));
@@ -496,6 +525,8 @@ class ClipEvaluator {
         model: mean(model.sharpness) / mean(truthSharp),
         copyReference: mean(copy.sharpness) / mean(truthSharp),
         live: mean(live.sharpness) / mean(liveTruthSharp),
+        mouth: mean(model.mouthSharpness) / mean(truthMouthSharp),
+        mouthCopy: mean(copy.mouthSharpness) / mean(truthMouthSharp),
       },
     };
   }
@@ -543,6 +574,8 @@ export function formatTable(report: EvalReport): string {
     'sharp model',
     'sharp copy',
     'sharp live',
+    'sharp mouth',
+    'mouth copy',
   ];
   const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
     id,
@@ -561,6 +594,8 @@ export function formatTable(report: EvalReport): string {
     f3(c.sharpness.model),
     f3(c.sharpness.copyReference),
     f3(c.sharpness.live),
+    f3(c.sharpness.mouth),
+    f3(c.sharpness.mouthCopy),
   ];
   const rows = [head, ...report.clips.map((c) => row(c.id, c)), row('OVERALL', report.overall as unknown as ClipResult)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -571,7 +606,8 @@ export function formatTable(report: EvalReport): string {
     '',
     `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
     `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance; PSNR dB / SSIM over the lower crop; jitter ×100;`,
-    `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame).`,
+    `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame); sharp mouth /`,
+    `mouth copy: the same over the lips' bounding box only.`,
   ].join('\n');
 }
 
