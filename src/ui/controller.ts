@@ -26,7 +26,8 @@ function urlOptions() {
     generatorBackend: (q.get('backend') as 'auto' | 'webgpu' | 'wasm' | null) ?? undefined,
     landmarkBackend: (q.get('landmarks') as 'auto' | 'webgl' | 'webgpu' | 'wasm' | 'cpu' | null) ?? undefined,
     faceThread: (q.get('faceThread') as 'auto' | 'own' | 'shared' | null) ?? undefined,
-    pasteArea: q.get('paste') === 'face' ? ('face' as const) : undefined,
+    // Raw: a misspelt value is refused by the pipeline with a message, not quietly run as the default.
+    pasteArea: (q.get('paste') as 'mouth' | 'face' | null) ?? undefined,
   };
 }
 

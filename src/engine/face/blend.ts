@@ -112,6 +112,7 @@ export function pasteRegionWeights(
   opts: { area?: PasteArea; fromRow?: number; feather?: number } = {},
 ): Float32Array {
   const { area = 'mouth', fromRow = 0 } = opts;
+  if (area !== 'mouth' && area !== 'face') throw new BlendError(`Unknown paste area ${JSON.stringify(area)}: use "mouth" or "face"`);
   const feather = opts.feather ?? (area === 'mouth' ? mouthFeather(S) : defaultFeather(S));
   if (points.length < 3 * LANDMARK_COUNT) {
     throw new BlendError(`Paste region needs ${LANDMARK_COUNT} Face Mesh landmarks (${3 * LANDMARK_COUNT} values), got ${points.length} values`);
@@ -130,10 +131,10 @@ export function pasteRegionWeights(
     face.push(u, v);
     if (v > mouthY) face.push(u, v + drop);
   }
+  // The mouth's edges (if any) then the face's: the distance inside both (both hulls are convex). The smaller hull
+  // first, so that most pixels outside it leave the edge loop after a few edges.
   const edges: number[] = [];
-  hullEdges(convexHull(new Float64Array(face)), edges);
   if (area === 'mouth') {
-    // The face's edges and the mouth's together: the distance inside both (both hulls are convex).
     const left = Math.min(corners[0][0], corners[1][0]);
     const right = Math.max(corners[0][0], corners[1][0]);
     const side = MOUTH_SIDE * Math.hypot(corners[1][0] - corners[0][0], corners[1][1] - corners[0][1]);
@@ -150,13 +151,14 @@ export function pasteRegionWeights(
     mouth.push(cu, cv + drop);
     hullEdges(convexHull(new Float64Array(mouth)), edges);
   }
+  hullEdges(convexHull(new Float64Array(face)), edges);
   const f = Math.max(1, feather);
   const out = new Float32Array(S * S);
   for (let v = Math.max(0, fromRow); v < S; v++) {
     for (let u = 0; u < S; u++) {
       let d = Infinity;
-      for (let e = 0; e < edges.length; e += 4) d = Math.min(d, (u - edges[e]) * edges[e + 2] + (v - edges[e + 1]) * edges[e + 3]);
-      out[v * S + u] = smooth(d / f + 1);
+      for (let e = 0; e < edges.length && d > -f; e += 4) d = Math.min(d, (u - edges[e]) * edges[e + 2] + (v - edges[e + 1]) * edges[e + 3]);
+      out[v * S + u] = smooth(d / f + 1); // 0 once d ≤ −f: no more edges needed
     }
   }
   return out;

@@ -187,6 +187,7 @@ describe('face-region paste (only the face is replaced)', () => {
     const bad = new Float32Array(landmarks.points);
     bad[3 * 152 + 1] = NaN; // the chin
     expect(() => pasteRegionWeights(bad, t, S)).toThrow(/landmark 152 is not a finite position/);
+    expect(() => pasteRegionWeights(landmarks.points, t, S, { area: 'lips' as never })).toThrow(/Unknown paste area "lips"/);
   });
 
   it('a wrong-sized region is refused', () => {

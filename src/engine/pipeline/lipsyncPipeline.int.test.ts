@@ -27,6 +27,7 @@ describe('LipsyncPipeline hot swap to another crop size', () => {
     const image = frames[0];
     const small = await runnerFor(96);
     const big = await runnerFor(128);
+    expect(() => new LipsyncPipeline(lm, small.runner, small.manifest, { pasteArea: 'jaw' as never })).toThrow(/Unknown paste area "jaw": use "mouth"/);
     const pipeline = new LipsyncPipeline(lm, small.runner, small.manifest, { smooth: false });
     const prepared = pipeline.prepare(image, 0)!;
     expect(prepared.crop.size).toBe(96);

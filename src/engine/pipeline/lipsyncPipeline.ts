@@ -11,7 +11,7 @@ import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts'
 import type { GeneratorManifest } from '../generator/manifest.ts';
 import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
-import { type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
+import { BlendError, type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -56,6 +56,12 @@ export class LipsyncPipeline {
     this.smoother = opts.smooth === false ? null : new TransformSmoother();
     this.now = opts.now ?? (() => performance.now());
     this.pasteArea = opts.pasteArea ?? 'mouth';
+    // Refused here, once, rather than on every pasted frame (a misspelt ?paste= or attribute).
+    if (this.pasteArea !== 'mouth' && this.pasteArea !== 'face') {
+      throw new BlendError(
+        `Unknown paste area ${JSON.stringify(this.pasteArea)}: use "mouth" (the skin speech moves, the default) or "face" (the whole lower face).`,
+      );
+    }
   }
 
   /** Swap the generator (hot model swap); crop size and mask must match the running contract. */

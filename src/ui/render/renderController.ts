@@ -76,7 +76,7 @@ export async function render(preview: boolean): Promise<void> {
       backend: useAppStore.getState().generatorBackend,
       landmarks: useAppStore.getState().landmarkBackend,
       faceThread: (new URLSearchParams(location.search).get('faceThread') as FaceThreadChoice | null) ?? undefined,
-      paste: new URLSearchParams(location.search).get('paste') === 'face' ? 'face' : undefined,
+      paste: (new URLSearchParams(location.search).get('paste') as 'mouth' | 'face' | null) ?? undefined, // checked by runRender
       tail: s.tail,
       maxSeconds: preview ? PREVIEW_SECONDS : undefined,
       signal: controller.signal,
