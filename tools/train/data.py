@@ -281,6 +281,33 @@ def mouth_weight(lips: torch.Tensor, size: int) -> torch.Tensor:
     return (1.5 - r).clamp(0, 1)[:, None]
 
 
+# The app's default paste area (src/engine/face/blend.ts pasteRegionWeights, area 'mouth'), from the 40 lip points
+# alone (the prepared data keeps no face oval): a third of a mouth width beside each corner, from 0.6 of the lips'
+# height above the corners down to the crop's bottom, with the same 0.06·S soft edge. Outside it the app shows
+# the camera's own pixels, so the generator's output there is never seen.
+PASTE_SIDE, PASTE_UP, PASTE_FEATHER = 0.35, 0.6, 0.06
+
+
+def paste_area_weight(lips: torch.Tensor, size: int, outside: float = 0.0) -> torch.Tensor:
+    """[B,1,S,S]: 1 inside the app's mouth paste area, fading to `outside` over 0.06·S pixels beyond it."""
+    outer = lips[:, :20]
+    c0, c1 = lips[:, 0], lips[:, 10]  # mouth corners (OUTER_LIPS 61 and 291)
+    left, right = torch.minimum(c0[:, 0], c1[:, 0]), torch.maximum(c0[:, 0], c1[:, 0])
+    side = PASTE_SIDE * (c1 - c0).norm(dim=1)
+    mouth_y = torch.maximum(c0[:, 1], c1[:, 1])
+    lip_top = outer[..., 1].min(1).values
+    top = lip_top - PASTE_UP * (mouth_y - lip_top).clamp(min=0)
+    f = PASTE_FEATHER * size
+    coords = torch.arange(size, dtype=torch.float32) + 0.5
+    d_left = coords[None, None, :] - (left - side)[:, None, None]
+    d_right = (right + side)[:, None, None] - coords[None, None, :]
+    d_top = coords[None, :, None] - top[:, None, None]
+    d = torch.minimum(torch.minimum(d_left, d_right), d_top)  # [B,S,S], > 0 inside
+    t = (d / f + 1).clamp(0, 1)
+    inside = t * t * (3 - 2 * t)  # smoothstep, as blend.ts
+    return (outside + (1 - outside) * inside)[:, None]
+
+
 def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
                aug: AugmentConfig | None, g: torch.Generator | None,
                audio_aug: AudioAugmentConfig | None = None) -> dict:

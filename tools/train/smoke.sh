@@ -23,10 +23,11 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
 # The sharpness terms (0.4): discriminators, feature matching, texture energy, a full-resolution reference path;
-# they resume with their discriminator state. With a weight average (--ema), which the resumed run continues.
+# they resume with their discriminator state. With a weight average (--ema), which the resumed run continues, and
+# the pixel terms counted over the app's paste area (--loss-area paste).
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
-  --adv-start 1 --ref-features 4 --ema 0.99
+  --adv-start 1 --ref-features 4 --ema 0.99 --loss-area paste
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 3 --batch 4 --val-identities person1 \
   --val-every 3 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
   --adv-start 1 --resume

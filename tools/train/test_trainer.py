@@ -605,6 +605,47 @@ class TransposedUpsampleTest(unittest.TestCase):
             self.assertEqual(float((dst(*inputs) - again(*inputs)).abs().max()), 0.0)
 
 
+class PasteAreaLossTest(unittest.TestCase):
+    """--loss-area paste: the pixel terms count where the app pastes (blend.ts, area 'mouth'), not the far cheek."""
+
+    def lips(self, s=128):
+        from data import INNER_LIPS, OUTER_LIPS
+        pts = []
+        for i in range(len(OUTER_LIPS)):  # outer lips: corners at index 0 (x 44) and 10 (x 84), rows 88..100
+            a = math.pi * i / 10
+            pts.append([64 - 20 * math.cos(a), 94 + 6 * math.sin(a)])
+        pts += [[x, y * 0.5 + 47] for x, y in pts[: len(INNER_LIPS)]]
+        return torch.tensor([pts], dtype=torch.float32)
+
+    def test_the_area_covers_mouth_philtrum_and_chin_and_not_the_far_cheek(self):
+        from data import paste_area_weight
+        a = paste_area_weight(self.lips(), 128)[0, 0]
+        self.assertEqual(float(a[94, 64]), 1.0)   # between the lips
+        self.assertEqual(float(a[124, 64]), 1.0)  # chin
+        self.assertEqual(float(a[86, 64]), 1.0)   # philtrum, above the upper lip
+        self.assertEqual(float(a[94, 40]), 1.0)   # cheek just beside the corner (side = 0.35 x 40 px = 14 px)
+        self.assertEqual(float(a[100, 10]), 0.0)  # far cheek
+        self.assertEqual(float(a[66, 64]), 0.0)   # nose, well above the area
+        self.assertAlmostEqual(float(paste_area_weight(self.lips(), 128, 0.1)[0, 0, 100, 10]), 0.1, places=6)
+
+    def test_an_error_on_the_far_cheek_costs_only_the_outside_weight(self):
+        from train import losses
+        target = torch.full((1, 3, 128, 128), 0.5)
+        cheek, mouth = target.clone(), target.clone()
+        cheek[:, :, 96:112, 4:16] = 0.9
+        mouth[:, :, 96:112, 58:70] = 0.9  # the same error on the same number of pixels, on the mouth
+        b = {"target": target, "weight": torch.ones(1, 1, 128, 128), "lips": self.lips()}
+        w = {"mouth": 0.0, "grad": 0.0, "ssim": 0.0}
+        self.assertAlmostEqual(float(losses(cheek, b, 64, w)["l1"]), float(losses(mouth, b, 64, w)["l1"]), places=6)
+        from data import paste_area_weight
+        b["area"] = paste_area_weight(b["lips"], 128, 0.1)
+        on_cheek, on_mouth = float(losses(cheek, b, 64, w)["l1"]), float(losses(mouth, b, 64, w)["l1"])
+        self.assertAlmostEqual(on_cheek * 10, on_mouth, places=5)
+        w = {"mouth": 0.0, "grad": 1.0, "ssim": 0.0, "texture": 1.0}
+        self.assertLess(float(losses(cheek, b, 64, w)["grad"]) * 5, float(losses(mouth, b, 64, w)["grad"]))
+        self.assertLess(float(losses(cheek, b, 64, w)["texture"]) * 5, float(losses(mouth, b, 64, w)["texture"]))
+
+
 class TrainingLossTest(unittest.TestCase):
     def batch(self, target):
         lips = torch.tensor([[[40.0 + i, 90.0 + (i % 5)] for i in range(40)]]).repeat(target.shape[0], 1, 1)

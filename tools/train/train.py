@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, make_batch  # noqa: E402
+from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, make_batch, paste_area_weight  # noqa: E402
 from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample  # noqa: E402
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
@@ -72,18 +72,26 @@ def losses(out: torch.Tensor, batch: dict, y0: int, w: dict) -> dict:
     o, t = out[:, :, y0:], batch["target"][:, :, y0:]
     weight = batch["weight"][:, :, y0:]
     diff = (o - t).abs()
-    l1 = diff.mean()
+    # With --loss-area paste, the pixel terms count where the app pastes (data.paste_area_weight), not the cheeks,
+    # neck and background it never shows.
+    area = batch.get("area")
+    l1 = diff.mean() if area is None else mouth_l1(diff, area[:, :, y0:])
     mouth = mouth_l1(diff, weight)
     g0 = max(0, y0 - 1)
     gx_o, gy_o = image_gradients(out[:, :, g0:])
     gx_t, gy_t = image_gradients(batch["target"][:, :, g0:])
-    grad = (gx_o - gx_t).abs().mean() + (gy_o - gy_t).abs().mean()
+    if area is None:
+        grad = (gx_o - gx_t).abs().mean() + (gy_o - gy_t).abs().mean()
+    else:
+        a = area[:, :, g0:]
+        grad = mouth_l1((gx_o - gx_t).abs(), a[..., 1:]) + mouth_l1((gy_o - gy_t).abs(), a[..., 1:, :])
     total = l1 + w["mouth"] * mouth + w["grad"] * grad
     terms = {"l1": l1, "mouth": mouth, "grad": grad}
     if w.get("texture", 0) > 0:
         # Alignment-tolerant: asks for as much fine detail per 8x8 block as the target has, not for the same
         # edges in the same places (which L1 on an uncertain mouth turns into a blur).
-        tex = (texture_energy(o) - texture_energy(t)).abs().mean()
+        tex = (texture_energy(o) - texture_energy(t)).abs()
+        tex = tex.mean() if area is None else mouth_l1(tex, F.avg_pool2d(area[:, :, y0 + 1:-1, 1:-1], 8, 8)) * 3
         total = total + w["texture"] * tex
         terms["texture"] = tex
     if w["ssim"] > 0:
@@ -269,6 +277,12 @@ def parse_args(argv=None):
     ap.add_argument("--upsample", default=None, choices=["nearest", "transposed"],
                     help="decoder upsampling (model.GeneratorConfig.upsample; new runs: transposed); with --init-onnx, "
                          "transposed converts a nearest-upsample model exactly")
+    ap.add_argument("--loss-area", choices=("lower", "paste"), default="lower",
+                    help="where the L1, gradient and texture terms count: the whole generated lower half (default), or "
+                         "'paste': the area the app pastes by default (lips, philtrum, cheeks beside the corners, chin; "
+                         "data.paste_area_weight), with --loss-area-outside elsewhere")
+    ap.add_argument("--loss-area-outside", type=float, default=0.1,
+                    help="with --loss-area paste: the weight outside the area (keeps the rest plausible for paste 'face')")
     ap.add_argument("--texture-weight", type=float, default=LOSS_WEIGHTS["texture"],
                     help="weight of |local Laplacian energy(generated) - (target)| per 8x8 block: asks for detail, not a blur")
     ap.add_argument("--gan-weight", type=float, default=LOSS_WEIGHTS["gan"], help="lower-half patch discriminator (hinge), generator side")
@@ -524,7 +538,10 @@ def main(argv=None):
         pos[0] = int((pos[0] + args.batch) % len(train_pairs))
         try:
             raw = data.load(train_pairs[idx], cfg.past, cfg.lookahead)
-            return start, make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, aug, gen, audio_aug)
+            b = make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, aug, gen, audio_aug)
+            if args.loss_area == "paste":
+                b["area"] = paste_area_weight(b["lips"], cfg.size, args.loss_area_outside)
+            return start, b
         except BaseException as e:  # surfaced in the main thread
             return e
 
