@@ -27,12 +27,29 @@ def _sn_conv(cin: int, cout: int, k: int, stride: int) -> nn.Module:
     return nn.utils.spectral_norm(nn.Conv2d(cin, cout, k, stride, k // 2))
 
 
-class PatchDiscriminator(nn.Module):
-    """[B,3,H,W] in [0,1] -> (patch logits [B,1,h,w], intermediate features for feature matching)."""
+_LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
-    def __init__(self, width: int = 32, layers: int = 3):
+
+def highpass(x: torch.Tensor, gain: float) -> torch.Tensor:
+    """gain x the luma Laplacian of [B,3,H,W] (replicated borders): the fine detail a blur lacks, made large."""
+    y = (x * _LUMA).sum(1, keepdim=True)
+    return F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), _LAPLACE) * gain
+
+
+class PatchDiscriminator(nn.Module):
+    """[B,3,H,W] in [0,1] -> (patch logits [B,1,h,w], intermediate features for feature matching).
+
+    With `highpass` > 0 it also sees that gain x the luma Laplacian as a fourth channel. Spectral norm keeps each
+    layer 1-Lipschitz, so on the image alone the logits can differ between a sharp and a blurred mouth by little
+    more than the detail's own amplitude (a few hundredths): the discriminators sat at chance (hinge 1.8-2.0 of 2)
+    through every run, and a fresh one could not tell the generated mouths from real ones (51 % on held-out
+    crops after 300 steps). With the Laplacian at gain 30 it told them apart 76 % of the time in the same steps."""
+
+    def __init__(self, width: int = 32, layers: int = 3, highpass: float = 0.0):
         super().__init__()
-        chans = [3] + [width * 2 ** i for i in range(layers)]
+        self.highpass = highpass
+        chans = [4 if highpass > 0 else 3] + [width * 2 ** i for i in range(layers)]
         self.blocks = nn.ModuleList(
             nn.Sequential(_sn_conv(chans[i], chans[i + 1], 4 if i < layers else 3, 2), nn.LeakyReLU(0.2, inplace=True))
             for i in range(layers))
@@ -40,7 +57,7 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         feats = []
-        x = x * 2 - 1
+        x = x * 2 - 1 if self.highpass <= 0 else torch.cat([x * 2 - 1, highpass(x, self.highpass)], 1)
         for b in self.blocks:
             x = b(x)
             feats.append(x)
@@ -79,12 +96,12 @@ class Adversary(nn.Module):
     """Both discriminators, their optimiser and the losses. `generator_terms` (for the generator's loss) and
     `discriminator_step` (one hinge update on the same batch, generated images detached)."""
 
-    def __init__(self, weights: AdversarialWeights, size: int, lr: float = 2e-4, width: int = 32):
+    def __init__(self, weights: AdversarialWeights, size: int, lr: float = 2e-4, width: int = 32, highpass: float = 0.0):
         super().__init__()
         self.w = weights
         self.size = size
-        self.lower = PatchDiscriminator(width, 3)
-        self.mouth = PatchDiscriminator(width, 3)
+        self.lower = PatchDiscriminator(width, 3, highpass)
+        self.mouth = PatchDiscriminator(width, 3, highpass)
         self.opt = torch.optim.Adam(self.parameters(), lr=lr, betas=(0.5, 0.999))
 
     def _views(self, images: torch.Tensor, lips: torch.Tensor, y0: int):

@@ -38,7 +38,8 @@ out=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-reselect" --st
 grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a changed --select-by on resume was not noticed" >&2; exit 1; }
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
-    "--resume --output warp" "--distill-silence 1" "--ema 1" "--distill-silence-opening 1" "--distill-silence-mouth 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment"; do
+    "--resume --output warp" "--distill-silence 1" "--ema 1" "--distill-silence-opening 1" "--distill-silence-mouth 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment" \
+    "--resume --gan-weight 0.05 --d-highpass 30"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1
@@ -56,10 +57,11 @@ if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-bad" --step
 fi
 echo "refused as expected: --init-onnx + --output direct -> $(echo "$msg" | tail -1)"
 # A narrower generator cut out of the exported one, distilled from it (the faster-generator recipe), here with the
-# warp output (flow + GridSample over the reference) grown onto it.
+# warp output (flow + GridSample over the reference) grown onto it, and discriminators that see the Laplacian.
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-pruned" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --init-onnx "$MODEL_OUT/generator.onnx" --prune-widths 16,32,64,96 \
-  --distill-weight 1 --distill-silence 1 --output warp --opening-net "$WORK/opening.pt" --distill-silence-opening 1 --distill-silence-mouth 2
+  --distill-weight 1 --distill-silence 1 --output warp --opening-net "$WORK/opening.pt" --distill-silence-opening 1 --distill-silence-mouth 2 \
+  --gan-weight 0.05 --mouth-gan-weight 0.05 --adv-start 1 --d-highpass 30
 "$PY" "$HERE/export.py" --checkpoint "$WORK/run-pruned/last.pt" --out "$WORK/model-pruned" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 "$PY" - "$WORK" "$MODEL_OUT" <<'PY'
 import json, os, sys

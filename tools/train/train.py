@@ -289,6 +289,9 @@ def parse_args(argv=None):
     ap.add_argument("--mouth-gan-weight", type=float, default=LOSS_WEIGHTS["mouthGan"], help="mouth-crop patch discriminator, generator side")
     ap.add_argument("--fm-weight", type=float, default=LOSS_WEIGHTS["fm"],
                     help="feature matching on both discriminators' features (the perceptual term, nothing pretrained)")
+    ap.add_argument("--d-highpass", type=float, default=0.0,
+                    help="the discriminators also see this gain x the luma Laplacian (adversarial.highpass; e.g. 30): "
+                         "without it they cannot see a blur (spectral norm) and stay at chance")
     ap.add_argument("--adv-start", type=int, default=1000,
                     help="steps of this run before the adversarial terms reach the generator (the discriminators train from the start)")
     ap.add_argument("--d-lr", type=float, default=2e-4)
@@ -493,9 +496,13 @@ def main(argv=None):
             print("the checkpoint has no weight average: it starts from the resumed weights")
     w = {"mouth": args.mouth_weight, "grad": args.grad_weight, "ssim": args.ssim_weight, "texture": args.texture_weight}
     adv_w = AdversarialWeights(args.gan_weight, args.mouth_gan_weight, args.fm_weight, args.adv_start)
-    adversary = Adversary(adv_w, cfg.size, args.d_lr) if adv_w.enabled else None
+    adversary = Adversary(adv_w, cfg.size, args.d_lr, highpass=args.d_highpass) if adv_w.enabled else None
     run_start_step = step
     if adversary is not None and state is not None and "adversary" in state:
+        saved = state.get("args", {}).get("d_highpass", 0.0)
+        if saved != args.d_highpass:
+            raise SystemExit(f"--d-highpass {args.d_highpass}: the run being resumed trained its discriminators with "
+                             f"{saved}; resume with --d-highpass {saved}, or start a new run from its export (--init-onnx)")
         adversary.load_state_dict(state["adversary"]["model"])
         adversary.opt.load_state_dict(state["adversary"]["optimizer"])
         run_start_step = state["adversary"].get("runStart", 0)
