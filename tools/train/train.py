@@ -281,8 +281,9 @@ def parse_args(argv=None):
                     help="where the L1, gradient and texture terms count: the whole generated lower half (default), or "
                          "'paste': the area the app pastes by default (lips, philtrum, cheeks beside the corners, chin; "
                          "data.paste_area_weight), with --loss-area-outside elsewhere")
-    ap.add_argument("--loss-area-outside", type=float, default=0.1,
-                    help="with --loss-area paste: the weight outside the area (keeps the rest plausible for paste 'face')")
+    ap.add_argument("--loss-area-outside", type=float, default=None,
+                    help="with --loss-area paste: the weight outside the area, 0..1 (default 0.1: keeps the rest plausible "
+                         "for paste 'face')")
     ap.add_argument("--texture-weight", type=float, default=LOSS_WEIGHTS["texture"],
                     help="weight of |local Laplacian energy(generated) - (target)| per 8x8 block: asks for detail, not a blur")
     ap.add_argument("--gan-weight", type=float, default=LOSS_WEIGHTS["gan"], help="lower-half patch discriminator (hinge), generator side")
@@ -442,6 +443,16 @@ def main(argv=None):
     if args.prune_widths and (state is not None or not args.init_onnx):
         raise SystemExit("--prune-widths cuts a trained network: use it with --init-onnx, to start a run (a resumed run "
                          "keeps its widths)")
+    if args.loss_area_outside is not None and args.loss_area != "paste":
+        raise SystemExit("--loss-area-outside is the weight outside the paste area: use it with --loss-area paste")
+    if args.loss_area == "paste":
+        args.loss_area_outside = 0.1 if args.loss_area_outside is None else args.loss_area_outside
+        if not 0 <= args.loss_area_outside <= 1:
+            raise SystemExit(f"--loss-area-outside {args.loss_area_outside}: give a weight from 0 to 1")
+    if args.d_highpass < 0:
+        raise SystemExit(f"--d-highpass {args.d_highpass}: give a gain of 0 (off) or more, e.g. 30")
+    if args.d_highpass > 0 and not (args.gan_weight > 0 or args.mouth_gan_weight > 0 or args.fm_weight > 0):
+        raise SystemExit("--d-highpass changes what the discriminators see: use it with --gan-weight, --mouth-gan-weight or --fm-weight")
     if args.distill_silence > 0 and args.distill_weight <= 0:
         raise SystemExit("--distill-silence compares with the teacher: use it with --distill-weight (and --init-onnx)")
     if args.distill_silence_mouth > 0 and args.distill_silence <= 0:
