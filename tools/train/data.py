@@ -291,7 +291,7 @@ PASTE_SIDE, PASTE_UP, PASTE_FEATHER = 0.35, 0.6, 0.06
 def paste_area_weight(lips: torch.Tensor, size: int, outside: float = 0.0) -> torch.Tensor:
     """[B,1,S,S]: 1 inside the app's mouth paste area, fading to `outside` over 0.06·S pixels beyond it."""
     outer = lips[:, :20]
-    c0, c1 = lips[:, 0], lips[:, 10]  # mouth corners (OUTER_LIPS 61 and 291)
+    c0, c1 = lips[:, OUTER_LIPS.index(61)], lips[:, OUTER_LIPS.index(291)]  # the mouth corners
     left, right = torch.minimum(c0[:, 0], c1[:, 0]), torch.maximum(c0[:, 0], c1[:, 0])
     side = PASTE_SIDE * (c1 - c0).norm(dim=1)
     mouth_y = torch.maximum(c0[:, 1], c1[:, 1])

@@ -29,7 +29,7 @@ from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from average import WeightAverage  # noqa: E402
-from adversarial import AdversarialWeights, Adversary  # noqa: E402
+from adversarial import _LAPLACE, _LUMA, AdversarialWeights, Adversary  # noqa: E402  (one Laplacian for texture and the discriminators)
 
 SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
 
@@ -50,8 +50,6 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return s.mean()
 
 
-_LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
-_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 def texture_energy(x: torch.Tensor, patch: int = 8) -> torch.Tensor:
