@@ -111,6 +111,8 @@ describe('npm run eval', () => {
       expect(clip.sharpness.mouthCopy).toBeLessThan(2);
       expect(clip.sharpness.mouth).toBeGreaterThan(0);
       expect(stdout).toContain('sharp mouth');
+      // The real person's own opening beside the model's: an over-opening model shows in one row.
+      expect(stdout).toContain('open GT');
 
       // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
       const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));
