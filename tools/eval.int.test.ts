@@ -111,8 +111,16 @@ describe('npm run eval', () => {
       expect(clip.sharpness.mouthCopy).toBeLessThan(2);
       expect(clip.sharpness.mouth).toBeGreaterThan(0);
       expect(stdout).toContain('sharp mouth');
-      // The real person's own opening beside the model's: an over-opening model shows in one row.
-      expect(stdout).toContain('open GT');
+      // The real person's own opening beside the model's, read off the printed table: an over-opening model shows in
+      // one row. The column is found by its header's position (cells are padded to the header's columns).
+      const lines = stdout.split('\n');
+      const header = lines.find((l) => l.startsWith('clip '))!;
+      const at = header.indexOf('open GT');
+      const next = header.indexOf('PSNR model');
+      expect(at).toBeGreaterThan(header.indexOf('open speech'));
+      const row = lines.find((l) => l.startsWith('grid_bbaf2n'))!;
+      expect(row.slice(at, next).trim()).toBe(clip.silence.groundTruthOpening.toFixed(3));
+      expect(clip.silence.groundTruthOpening).toBeGreaterThan(0); // GRID speakers part their lips
 
       // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
       const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));

@@ -31,10 +31,16 @@ _LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).vi
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
-def highpass(x: torch.Tensor, gain: float) -> torch.Tensor:
-    """gain x the luma Laplacian of [B,3,H,W] (replicated borders): the fine detail a blur lacks, made large."""
+def luma_laplacian(x: torch.Tensor, same_size: bool = False) -> torch.Tensor:
+    """The luma Laplacian of [B,3,H,W] images, [B,1,H-2,W-2] (or [B,1,H,W] with replicated borders): one
+    definition for the trainer's texture term and the discriminators' high-pass channel."""
     y = (x * _LUMA).sum(1, keepdim=True)
-    return F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), _LAPLACE) * gain
+    return F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate") if same_size else y, _LAPLACE)
+
+
+def highpass(x: torch.Tensor, gain: float) -> torch.Tensor:
+    """gain x the luma Laplacian (replicated borders): the fine detail a blur lacks, made large."""
+    return luma_laplacian(x, same_size=True) * gain
 
 
 class PatchDiscriminator(nn.Module):

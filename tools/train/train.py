@@ -29,7 +29,7 @@ from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from average import WeightAverage  # noqa: E402
-from adversarial import _LAPLACE, _LUMA, AdversarialWeights, Adversary  # noqa: E402  (one Laplacian for texture and the discriminators)
+from adversarial import AdversarialWeights, Adversary, luma_laplacian  # noqa: E402
 
 SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
 
@@ -50,12 +50,10 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return s.mean()
 
 
-
-
 def texture_energy(x: torch.Tensor, patch: int = 8) -> torch.Tensor:
     """Local high-frequency energy: RMS of the luma Laplacian per patch x patch block ([B,1,h,w]). The eval's
     sharpness metric is the variance of the same Laplacian over the lower crop."""
-    lap = F.conv2d((x * _LUMA).sum(1, keepdim=True), _LAPLACE)
+    lap = luma_laplacian(x)
     return (F.avg_pool2d(lap * lap, patch, patch) + 1e-6).sqrt()
 
 
