@@ -21,6 +21,10 @@
  *     detail as the real mouth; a blur is well below): model with the far reference (as 1), copy-reference,
  *     and live use (reference = current frame, own audio).
  *
+ * A generator with the articulation input (manifest.inputs.articulation) gets, in every series, the person's running
+ * opening range up to frame t − 6 (face/articulation.ts; never t's own neighbourhood, as in training), and its prior
+ * until 25 faces have been seen, as a live session starts.
+ *
  * --sheets DIR writes DIR/<clip>.png per clip: a dozen frames across the clip (columns), rows top to bottom
  * ground truth | copy-reference | model (reference 10 frames away, own audio) | swapped audio (live) |
  * silent audio (live), each the 128² crop re-cut from the pasted frame (black where the other clip's audio has
@@ -450,6 +454,12 @@ class ClipEvaluator {
     log(`  ${id}: ${n} frames, face in ${facesFound}`);
 
     const refs = prepared.map((_, t) => referenceFor(t, prepared));
+    // The person's articulation (generators with that input) as training sees it: the running range up to a frame more
+    // than 5 before t, never t's neighbourhood; unknown (the prior) for the first ~30 frames, as a live session starts.
+    const articulationAt = (t: number): Float32Array | null => {
+      for (let k = t - MIN_REF_OFFSET - 1; k >= 0; k--) if (prepared[k]) return prepared[k]!.articulation;
+      return null;
+    };
     const withRef = (make: (t: number, frame: PreparedFrame, ref: PreparedFrame) => Promise<PlanarImage>) => async (t: number, frame: PreparedFrame) => {
       const r = refs[t];
       return r === null ? null : make(t, frame, prepared[r]!);
@@ -468,7 +478,12 @@ class ClipEvaluator {
       n,
       withRef(async (t, frame, ref) => ({
         size: S,
-        data: await this.runner.run({ masked: frame.masked.data, reference: ref.crop.data, audio: this.melWindow(own, t, fps) }),
+        data: await this.runner.run({
+          masked: frame.masked.data,
+          reference: ref.crop.data,
+          audio: this.melWindow(own, t, fps),
+          ...(articulationAt(t) ? { articulation: articulationAt(t)! } : {}),
+        }),
       })),
       true,
       { keep },
@@ -485,10 +500,20 @@ class ClipEvaluator {
 
     // 2, 3, 5: live use (reference = current frame) with swapped, silent and own audio.
     const swapFrames = Math.min(n, Math.floor((swap.samples.length / MEL_CONFIG.sampleRate) * fps));
-    const swapped = await this.series(frames, prepared, fps, swapFrames, (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps)), false, { keep });
+    const swapped = await this.series(
+      frames,
+      prepared,
+      fps,
+      swapFrames,
+      (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps), articulationAt(t)),
+      false,
+      { keep },
+    );
     const silentMel = this.silence();
-    const silent = await this.series(frames, prepared, fps, n, (_t, f) => this.pipeline.generate(f, silentMel), false, { keep });
-    const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps)), false, { sharp: true });
+    const silent = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, silentMel, articulationAt(t)), false, { keep });
+    const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps), articulationAt(t)), false, {
+      sharp: true,
+    });
     // Ground truth's sharpness over the same frames the model series scored (those with a reference).
     const truthSharp = prepared.flatMap((p, t) => (p && refs[t] !== null ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
     const liveTruthSharp = prepared.flatMap((p) => (p ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));

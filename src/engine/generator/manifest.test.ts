@@ -61,6 +61,24 @@ describe('parseManifest', () => {
     expect(() => parseManifest(raw2)).toThrow(/distinct names/);
   });
 
+  it('keeps an articulation input with its prior and refuses a wrong shape, a bad prior or a name clash', () => {
+    const raw = json();
+    raw.inputs.articulation = { name: 'articulation', shape: [1, 2], prior: [0.039, 0.07] };
+    expect(parseManifest(raw).inputs.articulation).toEqual({ name: 'articulation', shape: [1, 2], prior: [0.039, 0.07] });
+    expect(parseManifest(json()).inputs.articulation).toBeUndefined();
+    const shape = json();
+    shape.inputs.articulation = { name: 'articulation', shape: [1, 3], prior: [0.039, 0.07] };
+    expect(() => parseManifest(shape)).toThrow(/"inputs.articulation.shape" is \[1,3\] but must be \[1,2\]/);
+    for (const prior of [undefined, [0.04], [0.04, 'wide'], [-0.1, 0.07], [40, 70]]) {
+      const bad = json();
+      bad.inputs.articulation = { name: 'articulation', shape: [1, 2], prior };
+      expect(() => parseManifest(bad)).toThrow(/"inputs.articulation.prior" must be the typical \[median, 90th-percentile\] mouth opening/);
+    }
+    const clash = json();
+    clash.inputs.articulation = { name: clash.inputs.audio.name, shape: [1, 2], prior: [0.039, 0.07] };
+    expect(() => parseManifest(clash)).toThrow(/The 4 inputs need distinct names/);
+  });
+
   it('keeps a cpu variant and refuses unknown variants or paths that leave the folder', () => {
     const raw = json();
     raw.variants = { cpu: 'cpu/manifest.json' };

@@ -11,6 +11,11 @@ export interface GeneratorTensorSpec {
   shape: number[];
 }
 
+export interface ArticulationSpec extends GeneratorTensorSpec {
+  /** (p50, p90) fed while the person's own range is unknown: the training people's typical one. */
+  prior: [number, number];
+}
+
 export interface GeneratorManifest {
   name: string;
   version: string;
@@ -33,6 +38,11 @@ export interface GeneratorManifest {
     reference: GeneratorTensorSpec;
     /** [1, melBins, T] log-mel window, T = past + lookahead. */
     audio: GeneratorTensorSpec;
+    /**
+     * Optional [1, 2]: the person's own mouth-opening range (p50, p90 of the inner-lip gap as a fraction of the crop;
+     * src/engine/contract.json `articulation`, face/articulation.ts), `prior` until the app has seen enough of them.
+     */
+    articulation?: ArticulationSpec;
   };
   /** [1, 3, S, S] generated crop. */
   output: GeneratorTensorSpec;
@@ -127,6 +137,20 @@ function expectShape(spec: GeneratorTensorSpec, want: number[], path: string, wh
   }
 }
 
+export type GeneratorInputRole = keyof GeneratorManifest['inputs'];
+
+/** The inputs a generator is fed, in graph order: masked, reference, audio and, when declared, articulation. */
+export function generatorInputs(m: Pick<GeneratorManifest, 'inputs'>): [GeneratorInputRole, GeneratorTensorSpec][] {
+  const { masked, reference, audio, articulation } = m.inputs;
+  const out: [GeneratorInputRole, GeneratorTensorSpec][] = [
+    ['masked', masked],
+    ['reference', reference],
+    ['audio', audio],
+  ];
+  if (articulation) out.push(['articulation', articulation]);
+  return out;
+}
+
 /** Keys under which a mel config may state its number of mel bins. */
 const MEL_BIN_KEYS = ['nMels', 'numMels', 'melBins', 'n_mels', 'bins'];
 
@@ -159,6 +183,7 @@ export function parseManifest(json: unknown): GeneratorManifest {
     masked: tensorSpec(inputsObj, 'masked', 'inputs.masked'),
     reference: tensorSpec(inputsObj, 'reference', 'inputs.reference'),
     audio: tensorSpec(inputsObj, 'audio', 'inputs.audio'),
+    ...(inputsObj.articulation === undefined ? {} : { articulation: articulationSpec(inputsObj) }),
   };
   const output = tensorSpec(json, 'output', 'output');
 
@@ -189,9 +214,9 @@ export function parseManifest(json: unknown): GeneratorManifest {
     'inputs.audio',
     `batch 1, ${bins} mel bins${melBinsKey ? ` (mel.${melBinsKey})` : ''}, ${T} frames = audioWindow.past ${past} + lookahead ${lookahead}`,
   );
-  const names = [inputs.masked.name, inputs.reference.name, inputs.audio.name];
-  if (new Set(names).size !== 3)
-    throw new ManifestError(`The three inputs need distinct names, but they are ${names.map((n) => `"${n}"`).join(', ')}.`, 'inputs');
+  const names = [inputs.masked.name, inputs.reference.name, inputs.audio.name, ...(inputs.articulation ? [inputs.articulation.name] : [])];
+  if (new Set(names).size !== names.length)
+    throw new ManifestError(`The ${names.length} inputs need distinct names, but they are ${names.map((n) => `"${n}"`).join(', ')}.`, 'inputs');
   if (names.includes(output.name)) throw new ManifestError(`The output name "${output.name}" is also used by an input.`, 'output.name');
 
   const m: GeneratorManifest = {
@@ -214,6 +239,20 @@ export function parseManifest(json: unknown): GeneratorManifest {
   if (trainedOn !== undefined) m.trainedOn = trainedOn;
   if (variants !== undefined) m.variants = variants;
   return m;
+}
+
+function articulationSpec(inputsObj: Obj): ArticulationSpec {
+  const path = 'inputs.articulation';
+  const spec = tensorSpec(inputsObj, 'articulation', path);
+  expectShape(spec, [1, 2], path, "batch 1, the person's median and 90th-percentile mouth opening");
+  const prior = obj(inputsObj, 'articulation', path).prior;
+  if (!Array.isArray(prior) || prior.length !== 2 || !prior.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1)) {
+    throw new ManifestError(
+      `"${path}.prior" must be the typical [median, 90th-percentile] mouth opening as fractions of the crop, like [0.039, 0.07], but it is ${describe(prior)}.`,
+      `${path}.prior`,
+    );
+  }
+  return { ...spec, prior: [prior[0], prior[1]] };
 }
 
 function parseVariants(v: unknown): GeneratorManifest['variants'] {

@@ -5,7 +5,7 @@
  * wrong convolutions with 6 input channels).
  */
 import type * as OrtModule from 'onnxruntime-web';
-import type { GeneratorManifest, GeneratorTensorSpec } from './manifest.ts';
+import { generatorInputs, type GeneratorManifest, type GeneratorTensorSpec } from './manifest.ts';
 import type { OnnxModelInfo } from './onnx.ts';
 import { validateGenerator } from './validate.ts';
 import { CodedError } from '../codedError.ts';
@@ -19,6 +19,11 @@ export interface GeneratorInputs {
   masked: Float32Array;
   reference: Float32Array;
   audio: Float32Array;
+  /**
+   * [p50, p90] of the person's mouth opening (face/articulation.ts), for a generator whose manifest declares the
+   * articulation input; left out, the manifest's prior (a typical person) is fed. Ignored by generators without it.
+   */
+  articulation?: Float32Array;
 }
 
 export interface GeneratorRunnerOptions {
@@ -70,7 +75,7 @@ let wasmThreadsSet = false;
 /** Symbolic dims of the graph inputs, pinned to the manifest's sizes (static shapes are faster on WebGPU). */
 function freeDimensionOverrides(info: OnnxModelInfo, manifest: GeneratorManifest): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const spec of [manifest.inputs.masked, manifest.inputs.reference, manifest.inputs.audio]) {
+  for (const [, spec] of generatorInputs(manifest)) {
     const dims = info.inputs.find((i) => i.name === spec.name)?.dims ?? [];
     dims.forEach((d, i) => {
       if (typeof d === 'string' && d) out[d] = spec.shape[i];
@@ -155,12 +160,15 @@ export class GeneratorRunner {
    */
   runToTensor(inputs: GeneratorInputs): Promise<Tensor> {
     if (this.disposed) return Promise.reject(new GeneratorRunError('disposed', 'The generator was already closed.'));
-    const { masked, reference, audio } = this.manifest.inputs;
+    const { masked, reference, audio, articulation } = this.manifest.inputs;
     const feeds: Record<string, Tensor> = {
       [masked.name]: this.tensor('masked', masked, inputs.masked),
       [reference.name]: this.tensor('reference', reference, inputs.reference),
       [audio.name]: this.tensor('audio', audio, inputs.audio),
     };
+    if (articulation) {
+      feeds[articulation.name] = this.tensor('articulation', articulation, inputs.articulation ?? Float32Array.from(articulation.prior));
+    }
     const outName = this.manifest.output.name;
     const job = this.queue.then(async () => {
       if (this.disposed) throw new GeneratorRunError('disposed', 'The generator was closed while a frame was waiting.');

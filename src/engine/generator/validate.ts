@@ -2,7 +2,7 @@
  * Checks a generator ONNX file against its manifest before anything tries to run it, so a user who
  * drops in the wrong file gets a sentence that says what is wrong instead of a runtime crash.
  */
-import type { GeneratorManifest, GeneratorTensorSpec } from './manifest.ts';
+import { generatorInputs, type GeneratorManifest, type GeneratorTensorSpec } from './manifest.ts';
 import { OnnxDataType, OnnxFormatError, dataTypeName, readOnnxModel, type OnnxModelInfo, type OnnxValueInfo } from './onnx.ts';
 import { CodedError } from '../codedError.ts';
 import { opName, opsRefusedMessage, opsWith } from './opContract.ts';
@@ -129,11 +129,7 @@ export function validateGenerator(bytes: Uint8Array, manifest: GeneratorManifest
     );
   }
 
-  const roles = [
-    ['masked', manifest.inputs.masked],
-    ['reference', manifest.inputs.reference],
-    ['audio', manifest.inputs.audio],
-  ] as const;
+  const roles = generatorInputs(manifest);
   for (const [role, spec] of roles) {
     checkTensor(
       'input',
@@ -155,7 +151,7 @@ export function validateGenerator(bytes: Uint8Array, manifest: GeneratorManifest
   if (extra.length) {
     throw new GeneratorValidationError(
       'manifest-mismatch',
-      `The model needs input ${extra.map((i) => `"${i.name}"`).join(', ')}, which the manifest does not describe (only masked, reference and audio are fed).`,
+      `The model needs input ${extra.map((i) => `"${i.name}"`).join(', ')}, which the manifest does not describe (only ${roles.map(([role]) => role).join(', ')} ${roles.length === 1 ? 'is' : 'are'} fed).`,
     );
   }
 

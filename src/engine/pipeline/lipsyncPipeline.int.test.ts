@@ -7,6 +7,7 @@ import { clipPath, readFrames } from '../../node/clipFrames.ts';
 import { createNodeFaceLandmarker } from '../../node/tfNode.ts';
 import type { FaceLandmarker } from '../face/landmarker.ts';
 import { SILENCE_VALUE } from '../audio/melConfig.ts';
+import { ARTICULATION, articulationOf, cropMouthOpening } from '../face/articulation.ts';
 
 ort.env.wasm.numThreads = 1;
 
@@ -55,4 +56,31 @@ describe('LipsyncPipeline hot swap to another crop size', () => {
     await small.runner.dispose();
     await big.runner.dispose();
   });
+});
+
+describe('LipsyncPipeline measures the person’s articulation as it goes', () => {
+  it('unknown for the first minFrames faces, then the running range of this person’s mouth, forgotten on reset', async () => {
+    const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: ARTICULATION.minFrames + 6 });
+    const { runner, manifest } = await runnerFor(128);
+    const pipeline = new LipsyncPipeline(lm, runner, manifest);
+    const openings: number[] = [];
+    frames.forEach((image, t) => {
+      const prepared = pipeline.prepare(image, t * 40)!;
+      openings.push(cropMouthOpening(prepared.landmarks.points, prepared.transform, manifest.cropSize));
+      if (t < ARTICULATION.minFrames - 1) expect(prepared.articulation, `frame ${t}`).toBeNull();
+      else {
+        // The pipeline keeps the openings as float32: equal to that precision.
+        const want = articulationOf(openings)!;
+        prepared.articulation!.forEach((v, i) => expect(v, `frame ${t}`).toBeCloseTo(want[i], 6));
+      }
+    });
+    // A man speaking to camera: his mouth opens by a few percent of the crop, more at the 90th percentile.
+    const [p50, p90] = pipeline.prepare(frames[0], frames.length * 40)!.articulation!;
+    expect(p50).toBeGreaterThan(0.005);
+    expect(p90).toBeGreaterThan(p50);
+    expect(p90).toBeLessThan(0.2);
+    pipeline.reset();
+    expect(pipeline.prepare(frames[0], 0)!.articulation).toBeNull();
+    await runner.dispose();
+  }, 120_000);
 });

@@ -4,7 +4,7 @@
  * are the same everywhere.
  *
  *   prepare(): landmarks → smoothed similarity transform → S×S crop (+ masked copy)
- *   generate(): generator(masked, reference = the same crop unmasked, audio window)
+ *   generate(): generator(masked, reference = the same crop unmasked, audio window[, the person's articulation])
  *   paste(): generated lower face → frame through the inverse transform, feathered
  */
 import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts';
@@ -12,6 +12,7 @@ import type { GeneratorManifest } from '../generator/manifest.ts';
 import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
 import { BlendError, type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
+import { ArticulationTracker, cropMouthOpening } from '../face/articulation.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -19,7 +20,7 @@ export interface LandmarkSource {
 }
 
 export interface GeneratorLike {
-  run(inputs: { masked: Float32Array; reference: Float32Array; audio: Float32Array }): Promise<Float32Array>;
+  run(inputs: { masked: Float32Array; reference: Float32Array; audio: Float32Array; articulation?: Float32Array }): Promise<Float32Array>;
 }
 
 export interface PreparedFrame {
@@ -29,6 +30,11 @@ export interface PreparedFrame {
   /** The unmasked crop: the reference at inference (MuseTalk's rule: reference = current frame). */
   crop: PlanarImage;
   masked: PlanarImage;
+  /**
+   * The person's mouth-opening range over the recent frames up to this one (face/articulation.ts), or null while
+   * unknown. Fed to generators with the articulation input (others ignore it).
+   */
+  articulation: Float32Array | null;
   /** The contract the crops were cut for (a hot swap may change it: see fitsContract / recut). */
   cut: { maskRatio: number; maskFill: number; imageRange: [number, number] };
   timings: { landmarksMs: number; cropMs: number };
@@ -44,6 +50,7 @@ export interface PipelineOptions {
 
 export class LipsyncPipeline {
   private smoother: TransformSmoother | null;
+  private readonly articulation = new ArticulationTracker();
   private readonly now: () => number;
   private readonly pasteArea: PasteArea;
 
@@ -104,12 +111,14 @@ export class LipsyncPipeline {
     const transform = this.smoother ? this.smoother.filter(raw, timestampMs) : raw;
     const crop = warpToCrop(image, transform, S, imageRange);
     const masked = maskLower(crop, maskRatio, maskFill);
+    this.articulation.push(cropMouthOpening(landmarks.points, transform, S));
     const t2 = this.now();
     return {
       landmarks,
       transform,
       crop,
       masked,
+      articulation: this.articulation.value(),
       cut: { maskRatio, maskFill, imageRange: [imageRange[0], imageRange[1]] },
       timings: { landmarksMs, cropMs: t2 - t1 },
     };
@@ -149,9 +158,12 @@ export class LipsyncPipeline {
     };
   }
 
-  /** Runs the generator. `audio` is the [80, T] mel window the manifest asks for. */
-  async generate(frame: PreparedFrame, audio: Float32Array): Promise<PlanarImage> {
-    const data = await this.generator.run({ masked: frame.masked.data, reference: frame.crop.data, audio });
+  /**
+   * Runs the generator. `audio` is the [80, T] mel window the manifest asks for. `articulation` overrides the frame's
+   * own (the evaluation takes it from frames more than 5 away, as training does); null = unknown, the prior.
+   */
+  async generate(frame: PreparedFrame, audio: Float32Array, articulation: Float32Array | null = frame.articulation): Promise<PlanarImage> {
+    const data = await this.generator.run({ masked: frame.masked.data, reference: frame.crop.data, audio, ...(articulation ? { articulation } : {}) });
     return { size: this.manifest.cropSize, data };
   }
 
@@ -165,6 +177,7 @@ export class LipsyncPipeline {
 
   reset(): void {
     this.smoother?.reset();
+    this.articulation.reset();
     this.landmarks.reset?.();
   }
 }

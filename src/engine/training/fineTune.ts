@@ -14,6 +14,7 @@ import type { GeneratorManifest } from '../generator/manifest.ts';
 import { melIndexForVideoFrame, melWindowFromFrames } from '../audio/melRing.ts';
 import { MEL_CONFIG } from '../audio/melConfig.ts';
 import { LANDMARK_COUNT } from '../face/meshIndices.ts';
+import { articulationAround, cropMouthOpeningInCrop } from '../face/articulation.ts';
 import type { RgbaImage } from '../types.ts';
 import { onnxToTf, type TfOnnxNetwork } from './onnxToTf.ts';
 import { DEFAULT_LOSS_WEIGHTS, lipsyncLoss, mouthWeightMap, type LossTerms, type LossWeights } from './losses.ts';
@@ -103,6 +104,8 @@ export class FineTuner {
   private readonly y0: number;
   private readonly S: number;
   private readonly T: number;
+  /** Per frame of the clip: the inner-lip gap ÷ S (NaN: no face), for generators with the articulation input. */
+  private readonly openings: Float32Array | null;
   private schedule: Iterator<TrainingPair>;
   private lastGood: Map<string, Float32Array> | null = null;
   private disposed = false;
@@ -135,6 +138,7 @@ export class FineTuner {
     }).pairs;
     this.schedule = epochPairs({ plan: this.trainPlan, rng: this.rng });
 
+    this.openings = manifest.inputs.articulation ? clipOpenings(clip, this.S) : null;
     this.net = onnxToTf(opts.modelBytes);
     this.optimizer = tf.train.adam(opts.learningRate ?? 3e-4);
   }
@@ -156,7 +160,7 @@ export class FineTuner {
   private batch(
     pairs: readonly TrainingPair[],
     augment = false,
-  ): { masked: Float32Array; reference: Float32Array; target: Float32Array; audio: Float32Array; weight: Float32Array } {
+  ): { masked: Float32Array; reference: Float32Array; target: Float32Array; audio: Float32Array; weight: Float32Array; articulation: Float32Array | null } {
     const { clip, manifest } = this.opts;
     const S = this.S;
     const B = pairs.length;
@@ -167,6 +171,7 @@ export class FineTuner {
     const reference = new Float32Array(B * 3 * plane);
     const weight = new Float32Array(B * plane);
     const audio = new Float32Array(B * MEL_CONFIG.nMels * this.T);
+    const articulation = manifest.inputs.articulation ? new Float32Array(B * 2) : null;
     const toPlanar = (frame: number, out: Float32Array, b: number) => {
       const src = clip.crops.subarray(frame * plane * 3, (frame + 1) * plane * 3);
       const base = b * 3 * plane;
@@ -200,24 +205,35 @@ export class FineTuner {
         lookahead,
         audio.subarray(b * MEL_CONFIG.nMels * this.T, (b + 1) * MEL_CONFIG.nMels * this.T),
       );
+      if (articulation) {
+        // The person's range away from the target (|f − t| > minOffset), as the offline trainer measures it.
+        articulation.set(articulationAround(this.openings!, p.target, this.minOffset) ?? manifest.inputs.articulation!.prior, 2 * b);
+      }
     });
     const masked = new Float32Array(target);
     for (let b = 0; b < B; b++) for (let c = 0; c < 3; c++) masked.fill(manifest.maskFill, (b * 3 + c) * plane + this.y0 * S, (b * 3 + c + 1) * plane);
-    return { masked, reference, target, audio, weight };
+    return { masked, reference, target, audio, weight, articulation };
   }
 
   private terms(pairs: readonly TrainingPair[], augment = false): LossTerms<tf.Scalar> & { output: tf.Tensor } {
     const S = this.S;
     const B = pairs.length;
     const x = this.batch(pairs, augment);
+    const output = this.net.forward(this.feeds(x, B));
+    const t = lipsyncLoss(output, tf.tensor4d(x.target, [B, 3, S, S]), tf.tensor4d(x.weight, [B, 1, S, S]), this.y0, this.weights);
+    return { ...t, output };
+  }
+
+  /** The network's inputs for a batch of B from `batch()`. */
+  private feeds(x: ReturnType<FineTuner['batch']>, B: number): Record<string, tf.Tensor> {
+    const S = this.S;
     const { inputs } = this.opts.manifest;
-    const output = this.net.forward({
+    return {
       [inputs.masked.name]: tf.tensor4d(x.masked, [B, 3, S, S]),
       [inputs.reference.name]: tf.tensor4d(x.reference, [B, 3, S, S]),
       [inputs.audio.name]: tf.tensor3d(x.audio, [B, MEL_CONFIG.nMels, this.T]),
-    });
-    const t = lipsyncLoss(output, tf.tensor4d(x.target, [B, 3, S, S]), tf.tensor4d(x.weight, [B, 1, S, S]), this.y0, this.weights);
-    return { ...t, output };
+      ...(inputs.articulation && x.articulation ? { [inputs.articulation.name]: tf.tensor2d(x.articulation, [B, 2]) } : {}),
+    };
   }
 
   /** One Adam step on the next batch of the schedule. Throws FineTuneError('diverged') on a non-finite loss. */
@@ -277,16 +293,7 @@ export class FineTuner {
     const pair = this.valPairs[index % this.valPairs.length];
     const S = this.S;
     const x = this.batch([pair]);
-    const { inputs } = this.opts.manifest;
-    const pred = await readAndDispose(
-      tf.tidy(() =>
-        this.net.forward({
-          [inputs.masked.name]: tf.tensor4d(x.masked, [1, 3, S, S]),
-          [inputs.reference.name]: tf.tensor4d(x.reference, [1, 3, S, S]),
-          [inputs.audio.name]: tf.tensor3d(x.audio, [1, MEL_CONFIG.nMels, this.T]),
-        }),
-      ),
-    );
+    const pred = await readAndDispose(tf.tidy(() => this.net.forward(this.feeds(x, 1))));
     const range = this.opts.manifest.imageRange;
     return { pair, target: planarRgba(x.target, S, range), reference: planarRgba(x.reference, S, range), prediction: planarRgba(pred, S, range) };
   }
@@ -368,4 +375,14 @@ function planSplit(valid: Uint8Array, range: { start: number; end: number }, min
         `(${needFrames} frames) with your face in view.`,
     );
   }
+}
+
+/** The clip's per-frame inner-lip gap ÷ S from its crop-space landmarks; NaN where no face was found. */
+function clipOpenings(clip: ClipData, S: number): Float32Array {
+  const out = new Float32Array(clip.frames);
+  const n = LANDMARK_COUNT * 3;
+  for (let t = 0; t < clip.frames; t++) {
+    out[t] = clip.valid[t] ? cropMouthOpeningInCrop(clip.landmarks.subarray(t * n, (t + 1) * n), S) : NaN;
+  }
+  return out;
 }
