@@ -42,6 +42,8 @@ export interface ExportOptions {
   upsample?: 'nearest' | 'transposed';
   /** How the lower half is made (model.py output): 'warp' adds a flow, Transpose and GridSample. */
   output?: 'residual' | 'warp';
+  /** The person-articulation input (train.py --articulation): a fourth graph input, [1, 2]. */
+  articulation?: boolean;
 }
 
 export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
@@ -52,9 +54,10 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
   const refFeatures = opts.refFeatures ?? 0;
   const upsample = opts.upsample ?? 'transposed';
   const output = opts.output ?? 'residual';
+  const articulation = opts.articulation ?? false;
   const hash = createHash('sha256');
   for (const f of ['model.py', 'export.py', 'train.py', 'data.py', 'synth.py']) hash.update(readFileSync(join(TRAIN, f)));
-  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample, output }));
+  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample, output, articulation }));
   const dir = join(tmpdir(), `lipsync-exported-${hash.digest('hex').slice(0, 12)}`);
   const onnx = join(dir, 'model/generator.onnx');
   if (!existsSync(onnx)) {
@@ -93,6 +96,7 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
       upsample,
       '--output',
       output,
+      ...(articulation ? ['--articulation'] : []),
     ]);
     run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
   }

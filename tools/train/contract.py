@@ -12,6 +12,11 @@ with open(_PATH, encoding="utf-8") as _f:
 SILENCE = float(CONTRACT["audio"]["silence"])
 MEL_PER_VIDEO_FRAME = int(CONTRACT["audio"]["melFramesPerVideoFrame"])
 MASK_FILL = float(CONTRACT["crop"]["maskFill"])
+# The person-articulation input (model.GeneratorConfig.articulation): quantiles of the inner-lip gap over a window.
+ARTICULATION = {"quantiles": [float(q) for q in CONTRACT["articulation"]["quantiles"]],
+                "min_frames": int(CONTRACT["articulation"]["minFrames"]),
+                "window_frames": int(CONTRACT["articulation"]["windowFrames"]),
+                "open_floor": float(CONTRACT["articulation"]["openFloor"])}
 # Augmentation defaults under the trainer's names (data.py AugmentConfig fields).
 _AUG_NAMES = {"shift": "shift", "scale": "scale", "refShift": "ref_shift", "refScale": "ref_scale", "brightness": "brightness",
               "contrast": "contrast", "gain": "gain", "flip": "flip"}

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from contract import AUGMENT, MEL_PER_VIDEO_FRAME, SILENCE  # noqa: F401  (src/engine/contract.json)
+from contract import ARTICULATION, AUGMENT, MEL_PER_VIDEO_FRAME, SILENCE  # noqa: F401  (src/engine/contract.json)
 
 OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409]
 INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415]
@@ -47,6 +47,7 @@ class Clip:
     mel: np.ndarray        # [M,80] float32 memmap
     audio_offset: int = 0  # video frames the audio is late by (tools/av-offsets.ts); windows read it that much later
     excluded: bool = False  # audio-video offset could not be trusted: no training or validation pairs
+    openings: np.ndarray | None = None  # [N] inner-lip gap per frame (fraction of the crop), NaN where no face
 
 
 def _memmap(path: str, dtype, shape) -> np.ndarray:
@@ -90,6 +91,8 @@ class PreparedData:
                 mel=_memmap(os.path.join(d, "mel.f32"), np.float32, (m, MEL_BINS)),
                 audio_offset=int(c.get("audioOffset", 0)), excluded=bool(c.get("excluded", False)),
             ))
+        for clip in self.clips:
+            clip.openings = frame_openings(clip.landmarks, clip.valid, s)
         pairs_path = os.path.join(root, "pairs.i32")
         if not os.path.exists(pairs_path):
             raise DatasetError(f"{pairs_path} not found: generate the schedule with the TypeScript sampler")
@@ -145,18 +148,54 @@ class PreparedData:
             out[:, a - lo:b - lo] = clip.mel[a:b].T
         return out
 
-    def load(self, pairs: np.ndarray, past: int, lookahead: int) -> dict:
-        """Raw batch (no augmentation): uint8 images as float tensors in [0,1], lip landmarks, mel windows."""
-        tgt, ref, lips, mel = [], [], [], []
+    def articulation(self, clip: Clip, target: int, prior, rng: np.random.Generator | None = None,
+                     unknown: float = 0.0) -> np.ndarray:
+        """(p50, p90) of the person's inner-lip gap away from the target (|f - t| > min_offset, the reference rule's
+        distance), or `prior` when fewer than minFrames such frames have a face. Without rng: the windowFrames frames
+        nearest the target on either side. With rng (training): a random window of minFrames..windowFrames frames
+        anywhere in the clip, as the live app's running window holds anything from its first second to ten seconds of
+        the person, and with probability `unknown` the prior, as before the app has seen the person."""
+        n, half = clip.frames, self.min_offset
+        if rng is not None and rng.random() < unknown:
+            return np.asarray(prior, dtype=np.float32)
+        frames = np.arange(n)
+        frames = frames[np.abs(frames - target) > half]
+        if rng is not None and len(frames) > ARTICULATION["min_frames"]:
+            length = int(rng.integers(ARTICULATION["min_frames"], min(ARTICULATION["window_frames"], len(frames)) + 1))
+            start = int(rng.integers(0, len(frames) - length + 1))
+            frames = frames[start:start + length]
+        elif len(frames) > ARTICULATION["window_frames"]:
+            # The nearest, earlier first at equal distance (src/engine/face/articulation.ts articulationAround).
+            frames = frames[np.argsort(np.abs(frames - target), kind="stable")[:ARTICULATION["window_frames"]]]
+        return articulation_stats(clip.openings[frames], prior)
+
+    def articulation_prior(self, clips) -> tuple:
+        """The typical person's (p50, p90): the mean over `clips` of each clip's own, rounded so it reads in a manifest."""
+        stats = [articulation_stats(c.openings, None) for c in clips]
+        stats = np.array([s for s in stats if s is not None])
+        if len(stats) == 0:
+            raise DatasetError(f"no clip has {ARTICULATION['min_frames']} frames with a face: cannot set an articulation prior")
+        return tuple(round(float(v), 5) for v in stats.mean(0))
+
+    def load(self, pairs: np.ndarray, past: int, lookahead: int, articulation_prior=None,
+             rng: np.random.Generator | None = None, unknown: float = 0.0) -> dict:
+        """Raw batch (no augmentation): uint8 images as float tensors in [0,1], lip landmarks, mel windows, and with
+        `articulation_prior` the person's articulation (see `articulation`)."""
+        tgt, ref, lips, mel, art = [], [], [], [], []
         for ci, t, r in pairs:
             clip = self.clips[int(ci)]
             tgt.append(np.asarray(clip.crops[t]))
             ref.append(np.asarray(clip.crops[r]))
             lips.append(np.asarray(clip.landmarks[t][OUTER_LIPS + INNER_LIPS, :2]))
             mel.append(self.mel_window(clip, int(t), past, lookahead))
+            if articulation_prior is not None:
+                art.append(self.articulation(clip, int(t), articulation_prior, rng, unknown))
         to_img = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float().div_(255.0)
-        return {"target": to_img(tgt), "reference": to_img(ref),
-                "lips": torch.from_numpy(np.stack(lips)), "audio": torch.from_numpy(np.stack(mel))}
+        out = {"target": to_img(tgt), "reference": to_img(ref),
+               "lips": torch.from_numpy(np.stack(lips)), "audio": torch.from_numpy(np.stack(mel))}
+        if articulation_prior is not None:
+            out["articulation"] = torch.from_numpy(np.stack(art).astype(np.float32))
+        return out
 
 
 def _check(path: str, n: int) -> str:
@@ -176,6 +215,25 @@ LIP_MIRROR = [_LIPS.index(_MIRROR.get(i, i)) for i in _LIPS]  # position of each
 
 # Inner-lip pairs (upper, lower) as positions in OUTER_LIPS + INNER_LIPS: 13/14, 82/87, 312/317.
 _INNER_PAIRS = [(20 + INNER_LIPS.index(u), 20 + INNER_LIPS.index(d)) for u, d in ((13, 14), (82, 87), (312, 317))]
+
+
+def frame_openings(landmarks: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    """[N] inner-lip gap of every frame as a fraction of the crop (mouth_opening's measure), NaN where no face."""
+    gaps = [np.maximum(landmarks[:, d, 1] - landmarks[:, u, 1], 0) for u, d in ((13, 14), (82, 87), (312, 317))]
+    out = (np.mean(gaps, 0) / size).astype(np.float32)
+    out[np.asarray(valid) == 0] = np.nan
+    return out
+
+
+def articulation_stats(openings: np.ndarray, prior):
+    """The contract's quantiles (linear interpolation) of the openings that are not NaN; `prior` when fewer than
+    minFrames, or when the 90th percentile is below openFloor (a mouth that never opened). Written again in src/engine/face/articulation.ts (the parity test holds them together)."""
+    v = openings[~np.isnan(openings)]
+    unknown = None if prior is None else np.asarray(prior, dtype=np.float32)
+    if len(v) < ARTICULATION["min_frames"]:
+        return unknown
+    q = np.quantile(v, ARTICULATION["quantiles"]).astype(np.float32)
+    return unknown if q[-1] < ARTICULATION["open_floor"] else q
 
 
 def mouth_opening(lips: torch.Tensor, size: int) -> torch.Tensor:
@@ -349,5 +407,8 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
     audio = raw["audio"]
     if audio_aug is not None and audio_aug.prob > 0:
         audio = augment_audio(audio, audio_aug, g or torch.Generator().manual_seed(0))
-    return {"masked": masked, "reference": reference, "audio": audio, "target": target,
-            "weight": mouth_weight(lips, size), "opening": mouth_opening(lips, size), "lips": lips}
+    out = {"masked": masked, "reference": reference, "audio": audio, "target": target,
+           "weight": mouth_weight(lips, size), "opening": mouth_opening(lips, size), "lips": lips}
+    if "articulation" in raw:
+        out["articulation"] = raw["articulation"]
+    return out

@@ -23,14 +23,18 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GeneratorConfig, LipSyncGenerator, count_flops, count_params, with_upsample  # noqa: E402
+from model import ARTICULATION_INPUT, GeneratorConfig, LipSyncGenerator, articulation_example, count_flops, count_params, with_upsample  # noqa: E402
 from onnx_inspect import inspect_onnx  # noqa: E402
 from contract import ops_refused, ops_with  # noqa: E402
 
 OPSET = 17
 # The ops the exported graph may use: the contract's export set (src/engine/contract.json, shared with the engine).
 ALLOWED_OPS = ops_with("export")
-INPUT_NAMES = ("masked", "reference", "audio")
+INPUT_NAMES = ("masked", "reference", "audio")  # + ARTICULATION_INPUT for a model with cfg.articulation
+
+
+def input_names(cfg: GeneratorConfig) -> tuple:
+    return INPUT_NAMES + ((ARTICULATION_INPUT,) if cfg.articulation else ())
 OUTPUT_NAME = "face"
 MEL_PLACEHOLDER = {"nMels": 80, "placeholder": "fill with the engine's MEL_CONFIG used by data:prepare"}
 
@@ -52,6 +56,8 @@ def parity_inputs(cfg: GeneratorConfig, seed: int = 1234):
     masked[:, :, cfg.lower_start:] = 0.5
     reference = torch.rand(1, 3, s, s, generator=g)
     audio = torch.rand(1, cfg.mel_bins, cfg.audio_frames, generator=g) * 2 - 1
+    if cfg.articulation:
+        return masked, reference, audio, articulation_example(cfg, 1, g)
     return masked, reference, audio
 
 
@@ -62,7 +68,7 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
     onnx_path = os.path.join(out, "generator.onnx")
     inputs = parity_inputs(cfg)
     with torch.no_grad():
-        torch.onnx.export(model, inputs, onnx_path, opset_version=OPSET, input_names=list(INPUT_NAMES),
+        torch.onnx.export(model, inputs, onnx_path, opset_version=OPSET, input_names=list(input_names(cfg)),
                           output_names=[OUTPUT_NAME], do_constant_folding=True, dynamic_axes=None)
         face = model(*inputs)
 
@@ -75,7 +81,7 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
             raise SystemExit(f"Resize with mode {attrs.get('mode')!r}; only nearest/linear are allowed")
 
     # Parity: raw little-endian float32, in this order; offsets in floats.
-    tensors = {"masked": inputs[0], "reference": inputs[1], "audio": inputs[2], OUTPUT_NAME: face}
+    tensors = {**dict(zip(input_names(cfg), inputs)), OUTPUT_NAME: face}
     entries, offset = {}, 0
     with open(os.path.join(out, "parity.bin"), "wb") as f:
         for key, t in tensors.items():
@@ -85,7 +91,7 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
                             "mean": float(a.mean()), "first": [float(x) for x in a.ravel()[:4]]}
             offset += int(a.size)
     parity = {"model": "generator.onnx", "file": "parity.bin", "dtype": "float32-le", "tolerance": 1e-4,
-              "inputs": {k: entries[k] for k in INPUT_NAMES}, "output": {"name": OUTPUT_NAME, **entries[OUTPUT_NAME]}}
+              "inputs": {k: entries[k] for k in input_names(cfg)}, "output": {"name": OUTPUT_NAME, **entries[OUTPUT_NAME]}}
     with open(os.path.join(out, "parity.json"), "w") as f:
         json.dump(parity, f, indent=1)
 
@@ -104,6 +110,9 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
             "masked": {"name": "masked", "shape": [1, 3, s, s]},
             "reference": {"name": "reference", "shape": [1, 3, s, s]},
             "audio": {"name": "audio", "shape": [1, cfg.mel_bins, cfg.audio_frames]},
+            # The person's (p50, p90) inner-lip gap (src/engine/contract.json `articulation`); `prior` until known.
+            **({ARTICULATION_INPUT: {"name": ARTICULATION_INPUT, "shape": [1, 2], "prior": list(cfg.articulation)}}
+               if cfg.articulation else {}),
         },
         "output": {"name": OUTPUT_NAME, "shape": [1, 3, s, s]},
         "audioWindow": {"past": cfg.past, "lookahead": cfg.lookahead},

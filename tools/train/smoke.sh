@@ -39,7 +39,7 @@ grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a chang
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
     "--resume --output warp" "--distill-silence 1" "--ema 1" "--distill-silence-opening 1" "--distill-silence-mouth 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment" \
-    "--resume --gan-weight 0.05 --d-highpass 30" "--d-highpass 30" "--loss-area-outside 0.2" "--loss-area paste --loss-area-outside 2"; do
+    "--resume --gan-weight 0.05 --d-highpass 30" "--d-highpass 30" "--resume --articulation" "--articulation --articulation-unknown 2" "--loss-area-outside 0.2" "--loss-area paste --loss-area-outside 2"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1
@@ -63,6 +63,12 @@ echo "refused as expected: --init-onnx + --output direct -> $(echo "$msg" | tail
   --distill-weight 1 --distill-silence 1 --output warp --opening-net "$WORK/opening.pt" --distill-silence-opening 1 --distill-silence-mouth 2 \
   --gan-weight 0.05 --mouth-gan-weight 0.05 --adv-start 1 --d-highpass 30
 "$PY" "$HERE/export.py" --checkpoint "$WORK/run-pruned/last.pt" --out "$WORK/model-pruned" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
+# The person's articulation as a fourth input, grown onto the exported model (with the swapped-audio term, which
+# pairs the donor's audio with the donor's articulation).
+"$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-art" --steps 2 --batch 4 --val-identities person1 \
+  --val-every 2 --val-pairs 8 --log-every 1 --init-onnx "$MODEL_OUT/generator.onnx" --articulation \
+  --opening-net "$WORK/opening.pt" --swap-audio-weight 0.3
+"$PY" "$HERE/export.py" --checkpoint "$WORK/run-art/last.pt" --out "$WORK/model-art" 2> >(grep -v -e UserWarning -e _jit_pass >&2)
 "$PY" - "$WORK" "$MODEL_OUT" <<'PY'
 import json, os, sys
 w, model_dir = sys.argv[1], sys.argv[2]
@@ -93,6 +99,10 @@ assert all("distillSilenceMouth" in r for r in plog), "--distill-silence-mouth d
 pm = json.load(open(f"{w}/model-pruned/manifest.json"))
 assert pm["architecture"]["config"]["widths"] == [16, 32, 64, 96], pm["architecture"]["config"]["widths"]
 assert pm["architecture"]["config"]["output"] == "warp" and "GridSample" in pm["architecture"]["ops"], pm["architecture"]["ops"]
+am = json.load(open(f"{w}/model-art/manifest.json"))
+prior = am["inputs"]["articulation"]["prior"]
+assert am["inputs"]["articulation"]["shape"] == [1, 2] and 0 < prior[0] < prior[1] < 1, am["inputs"]
+assert "articulation" in json.load(open(f"{w}/model-art/parity.json"))["inputs"], "parity file without the articulation input"
 m = json.load(open(f"{model_dir}/manifest.json"))
 assert pm["architecture"]["gflopsPerFrame"] < 0.5 * m["architecture"]["gflopsPerFrame"], "pruning did not cut FLOPs"
 assert m["inputs"]["audio"]["shape"] == [1, 80, m["audioWindow"]["past"] + m["audioWindow"]["lookahead"]]

@@ -335,6 +335,91 @@ class InitGrowsReferencePathTest(unittest.TestCase):
             self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
 
 
+class ArticulationTest(unittest.TestCase):
+    """The person's own opening range as a fourth input (model.GeneratorConfig.articulation)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        write_synthetic(cls.tmp.name, clips=2, frames=60, size=64, identities=2, seed=5, invalid_rate=0.0)
+        write_pairs(cls.tmp.name, [(0, 0, 10)])
+        cls.data = PreparedData(cls.tmp.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_the_range_leaves_out_the_targets_neighbourhood_and_falls_back_to_the_prior(self):
+        from data import articulation_stats
+        clip = self.data.clips[0]
+        prior = (0.03, 0.06)
+        base = self.data.articulation(clip, 30, prior)
+        # A wide-open mouth within 5 frames of the target must not move the target's input (the reference rule).
+        saved = clip.openings.copy()
+        try:
+            clip.openings[25:36] = 0.5
+            self.assertTrue(np.allclose(self.data.articulation(clip, 30, prior), base))
+            clip.openings[:] = saved
+            clip.openings[20] = 0.5  # 10 frames away: it counts
+            self.assertFalse(np.allclose(self.data.articulation(clip, 30, prior), base))
+        finally:
+            clip.openings[:] = saved
+        self.assertTrue(np.allclose(base, np.quantile(np.concatenate([saved[:25], saved[36:]]), [0.5, 0.9])))
+        # Too few faces, or a mouth that never opened: unknown -> the prior.
+        self.assertEqual(list(articulation_stats(np.full(10, 0.04, np.float32), prior)), list(np.float32(prior)))
+        self.assertEqual(list(articulation_stats(np.full(100, 0.001, np.float32), prior)), list(np.float32(prior)))
+        self.assertEqual(list(articulation_stats(np.full(100, np.nan, np.float32), prior)), list(np.float32(prior)))
+
+    def test_training_windows_vary_and_unknown_draws_the_prior(self):
+        clip = self.data.clips[1]
+        rng = np.random.default_rng(0)
+        prior = (0.03, 0.06)
+        draws = np.array([self.data.articulation(clip, 30, prior, rng, unknown=0.3) for _ in range(200)])
+        is_prior = np.all(np.isclose(draws, np.float32(prior)), axis=1)
+        self.assertTrue(0.15 < is_prior.mean() < 0.45, is_prior.mean())
+        self.assertGreater(len({tuple(np.round(d, 6)) for d in draws[~is_prior]}), 10)  # windows of many lengths/places
+
+    def test_a_model_grown_with_the_input_starts_as_the_exported_one_and_then_hears_it(self):
+        from export import export
+        from train import load_onnx_weights
+        cfg = GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12)
+        torch.manual_seed(6)
+        src = LipSyncGenerator(cfg).eval()
+        with torch.no_grad():
+            for p in src.parameters():
+                p.normal_(0, 0.05)
+        grown = GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12, articulation=(0.04, 0.07))
+        with tempfile.TemporaryDirectory() as d:
+            export(src, {"meta": {}}, d, "t", "0", None, "x", "d")
+            dst = LipSyncGenerator(grown).eval()
+            load_onnx_weights(dst, os.path.join(d, "generator.onnx"))
+        inputs = example_inputs(grown)
+        with torch.no_grad():
+            self.assertEqual(float((src(*inputs[:3]) - dst(*inputs)).abs().max()), 0.0)
+            dst.audio.articulation.weight.normal_(0, 0.5)
+            wide = dst(*inputs[:3], torch.tensor([[0.08, 0.12]]))
+            narrow = dst(*inputs[:3], torch.tensor([[0.005, 0.02]]))
+            self.assertGreater(float((wide - narrow).abs().max()), 1e-3)
+            # No input = the prior.
+            self.assertEqual(float((dst(*inputs[:3]) - dst(*inputs[:3], torch.tensor([[0.04, 0.07]]))).abs().max()), 0.0)
+
+    def test_the_export_declares_the_input_with_its_prior(self):
+        import json
+        from export import export
+        cfg = GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12, articulation=(0.04, 0.07))
+        model = LipSyncGenerator(cfg).eval()
+        with torch.no_grad():  # zero-initialised weights would be deduplicated by the exporter
+            for p in model.parameters():
+                p.normal_(0, 0.05)
+        with tempfile.TemporaryDirectory() as d:
+            export(model, {"meta": {}}, d, "t", "0", None, "x", "d")
+            manifest = json.load(open(os.path.join(d, "manifest.json")))
+            parity = json.load(open(os.path.join(d, "parity.json")))
+        self.assertEqual(manifest["inputs"]["articulation"], {"name": "articulation", "shape": [1, 2], "prior": [0.04, 0.07]})
+        self.assertEqual(parity["inputs"]["articulation"]["shape"], [1, 2])
+        self.assertEqual(manifest["architecture"]["config"]["articulation"], [0.04, 0.07])
+
+
 class WarpOutputTest(unittest.TestCase):
     """output "warp": the residual over the reference's lower half warped by a predicted flow."""
 

@@ -142,7 +142,9 @@ def swapped_audio_opening(model, batch: dict, opening_net, lower_start: int, k: 
     n = batch["audio"].shape[0]
     k = min(k, n)
     donor = (torch.arange(k) + 1) % n
-    out = model(batch["masked"][:k], batch["reference"][:k], batch["audio"][donor])
+    # The donor's articulation goes with its audio: the label is how far the donor opened for it.
+    art = (batch["articulation"][donor],) if "articulation" in batch else ()
+    out = model(batch["masked"][:k], batch["reference"][:k], batch["audio"][donor], *art)
     opening, _ = opening_net.read(out[:, :, lower_start:])
     return (opening - batch["opening"][donor] * OPENING_SCALE).abs().mean()
 
@@ -158,12 +160,14 @@ def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
     y0 = cfg.lower_start
     with torch.no_grad():
         for i in range(0, len(val_pairs), args.batch):
-            raw = data.load(val_pairs[i:i + args.batch], cfg.past, cfg.lookahead)
+            raw = data.load(val_pairs[i:i + args.batch], cfg.past, cfg.lookahead, cfg.articulation or None)
             b = make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, None, None)
-            out = model(b["masked"], b["reference"], b["audio"])
+            art = b.get("articulation")
+            out = model(b["masked"], b["reference"], b["audio"], art)
             terms = losses(out, b, y0, w)
             # Same inputs with another sample's audio: the gap to `mouth` shows how much the model uses audio.
-            rolled = model(b["masked"], b["reference"], torch.roll(b["audio"], 1, 0)) if len(b["audio"]) > 1 else out
+            # (the articulation stays the person's own: only the audio is wrong)
+            rolled = model(b["masked"], b["reference"], torch.roll(b["audio"], 1, 0), art) if len(b["audio"]) > 1 else out
             wrong = losses(rolled, b, y0, w)
             copy = b["target"].clone()
             copy[:, :, y0:] = b["reference"][:, :, y0:]
@@ -264,6 +268,13 @@ def parse_args(argv=None):
                     help="mel frames before the video frame's centre (default 8); with --init-onnx it may grow the file's "
                          "window (more context costs no latency, only lookahead does)")
     ap.add_argument("--lookahead", type=int, default=8)
+    ap.add_argument("--articulation", action="store_true",
+                    help="give the generator the person's own mouth-opening range as a fourth input (model.GeneratorConfig."
+                         "articulation; its prior is measured on the training clips); with --init-onnx it grows a model "
+                         "without it, which starts as the same function")
+    ap.add_argument("--articulation-unknown", type=float, default=0.15,
+                    help="probability that a training sample gets the prior instead of the person's range (the app before "
+                         "it has seen the person speak)")
     ap.add_argument("--output", default=None, choices=["residual", "direct", "warp"],
                     help="how the lower half is produced (see model.GeneratorConfig.output; new runs: residual); with "
                          "--init-onnx, warp turns a residual model into a warp model that starts as exactly that model")
@@ -333,7 +344,8 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
     `dec.3.conv1.weight` start at zero, so the extended model computes exactly what the ONNX file does.
     A model with `upsample: "transposed"` also reads a file exported with nearest upsampling: its decoder's
     first convs are converted (model.convert_upsample_state), again without changing what it computes. A warp model
-    reads a residual file with its flow channels at zero (model.grow_head_for_warp): the identity warp."""
+    reads a residual file with its flow channels at zero (model.grow_head_for_warp): the identity warp. A model with the
+    articulation input reads a file without it: that input's Gemm starts at zero, so it is not heard yet."""
     from onnx_inspect import read_initializers
     from model import convert_upsample_state, grow_head_for_warp
     inits = {k: (dims, torch.from_numpy(np.frombuffer(raw, dtype="<f4").copy()).reshape(dims))
@@ -343,7 +355,7 @@ def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
         converted = convert_upsample_state({k: t for k, (_, t) in inits.items()}, cfg)
         inits = {k: (list(t.shape), t) for k, t in converted.items()}
     sd = model.state_dict()
-    missing = [k for k in sd if k not in inits and not k.startswith("ref_path.")]
+    missing = [k for k in sd if k not in inits and not k.startswith(("ref_path.", "audio.articulation."))]
     if missing:
         raise SystemExit(f"--init-onnx: {path} lacks weights for {missing[:5]}{' ...' if len(missing) > 5 else ''}; "
                          "was it exported from this architecture?")
@@ -435,6 +447,17 @@ def main(argv=None):
                               ref_features=args.ref_features or 0, upsample=args.upsample or "transposed")
     if cfg.size != data.crop_size:
         raise SystemExit(f"checkpoint is for {cfg.size}px crops but the dataset has {data.crop_size}px crops")
+    if args.articulation and not cfg.articulation:
+        if state is not None:
+            raise SystemExit("--articulation: the run being resumed has no articulation input; the architecture of a "
+                             "resumed run is fixed (start a new run with --init-onnx)")
+        try:
+            cfg.articulation = data.articulation_prior([c for c in data.clips if c.identity not in val_ids and not c.excluded])
+        except DatasetError as e:
+            raise SystemExit(str(e))
+        print(f"articulation input, prior (p50, p90) {cfg.articulation}")
+    if not 0 <= args.articulation_unknown <= 1:
+        raise SystemExit(f"--articulation-unknown {args.articulation_unknown}: give a probability from 0 to 1")
 
     if args.prune_widths and (state is not None or not args.init_onnx):
         raise SystemExit("--prune-widths cuts a trained network: use it with --init-onnx, to start a run (a resumed run "
@@ -551,7 +574,10 @@ def main(argv=None):
         start = pos[0]
         pos[0] = int((pos[0] + args.batch) % len(train_pairs))
         try:
-            raw = data.load(train_pairs[idx], cfg.past, cfg.lookahead)
+            # The articulation window's randomness comes from `gen`, so a resumed run draws the same ones.
+            art_rng = np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (1,), generator=gen))) if cfg.articulation else None
+            raw = data.load(train_pairs[idx], cfg.past, cfg.lookahead, cfg.articulation or None, art_rng,
+                            args.articulation_unknown)
             b = make_batch(raw, cfg.size, cfg.mask_ratio, MASK_FILL, aug, gen, audio_aug)
             if args.loss_area == "paste":
                 b["area"] = paste_area_weight(b["lips"], cfg.size, args.loss_area_outside)
@@ -609,7 +635,7 @@ def main(argv=None):
                 if bool(pick.any()):
                     batch["audio"] = batch["audio"].clone()
                     batch["audio"][pick] = SILENCE
-            out = model(batch["masked"], batch["reference"], batch["audio"])
+            out = model(batch["masked"], batch["reference"], batch["audio"], batch.get("articulation"))
             terms = losses(out, batch, cfg.lower_start, w)
             loss = terms["loss"]
             if teacher is not None:
@@ -623,7 +649,7 @@ def main(argv=None):
                     quiet = torch.full_like(batch["audio"], SILENCE)
                     with torch.no_grad():
                         taught_quiet = teacher(batch["masked"], batch["reference"], quiet)
-                    out_quiet = model(batch["masked"], batch["reference"], quiet)
+                    out_quiet = model(batch["masked"], batch["reference"], quiet, batch.get("articulation"))
                     terms["distillSilence"] = (out_quiet - taught_quiet)[:, :, cfg.lower_start:].abs().mean()
                     loss = loss + args.distill_silence * terms["distillSilence"]
                     if args.distill_silence_mouth > 0:
