@@ -273,6 +273,27 @@ test('recording saves a playable WebM of the output', async () => {
   await page.context().close();
 });
 
+test("a generator with the articulation input: the HUD shows the person's mouth range once learnt, and lips are re-synthesised", async () => {
+  const { page, consoleErrors } = await openApp('?model=test-models/articulation/manifest.json');
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start')).toHaveText('Stop', { timeout: 120_000 });
+  await expect.poll(async () => Number(await page.getByTestId('hud-fps').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  // After 25 faces the range is known: a speaking person's median and 90th-percentile opening, a few % of the crop.
+  await expect(page.getByTestId('hud-articulation')).toHaveText(/^\d+\.\d \/ \d+\.\d %$/, { timeout: 90_000 });
+  const [p50, p90] = (await page.getByTestId('hud-articulation').textContent())!.match(/[\d.]+/g)!.map(Number);
+  expect(p90).toBeGreaterThan(p50);
+  expect(p90).toBeGreaterThan(1);
+  expect(p90).toBeLessThan(20);
+  const frames = await compareFrames(page, 3);
+  expect(frames.length).toBeGreaterThanOrEqual(2);
+  for (const f of frames) {
+    expect(f.top).toBeLessThan(3);
+    expect(f.changed).toBeGreaterThan(200);
+  }
+  expect(consoleErrors).toEqual([]);
+  await page.context().close();
+});
+
 test('no face in view: the output shows the camera unchanged and says so', async () => {
   const noFace = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, ...fakeDeviceFlags('noface')] });
   try {

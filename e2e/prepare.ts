@@ -71,7 +71,14 @@ export const BYPASS_DIR = resolve(DIST, 'e2e-media/bypass');
 /** A generator that warps the reference with GridSample (the trainer's "warp" output), for the WebGPU EP check. */
 export const WARP_MODEL_DIR = resolve(DIST, 'test-models/warp');
 
+/** A generator with the person-articulation input (manifest.inputs.articulation), for the WebGPU EP check and live use. */
+export const ARTICULATION_MODEL_DIR = resolve(DIST, 'test-models/articulation');
+
 function writeModelFixtures(): void {
+  mkdirSync(ARTICULATION_MODEL_DIR, { recursive: true });
+  const art = buildTestGenerator({ size: 128, melFrames: 16, past: 8, mel: MEL_CONFIG, cropTemplate: 'facemesh-sim-v1', articulationPrior: [0.039, 0.07] });
+  writeFileSync(resolve(ARTICULATION_MODEL_DIR, art.manifest.model), art.bytes);
+  writeFileSync(resolve(ARTICULATION_MODEL_DIR, 'manifest.json'), JSON.stringify(art.manifest, null, 2));
   mkdirSync(WARP_MODEL_DIR, { recursive: true });
   const warp = buildWarpTestGenerator({ mel: MEL_CONFIG });
   writeFileSync(resolve(WARP_MODEL_DIR, warp.manifest.model), warp.bytes);

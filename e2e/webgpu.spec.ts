@@ -11,6 +11,8 @@ import { CHROMIUM, PORT } from '../playwright.config.ts';
 const MODELS = [
   'test-models/small/manifest.json',
   'test-models/warp/manifest.json',
+  // The person-articulation input (Sub, Mul, Gemm into the audio path), fed a range wider than its prior.
+  'test-models/articulation/manifest.json',
   'models/manifest.json',
   'models/candidates/lipsync-0.4.0-rc1/manifest.json',
 ];

@@ -36,18 +36,20 @@ async function benchBackend(
     const T = manifest.audioWindow.past + manifest.audioWindow.lookahead;
     const img = new Float32Array(3 * S * S).map((_, i) => (i % 255) / 255);
     const audio = new Float32Array(80 * T).map((_, i) => Math.sin(i) * 0.5);
+    // A person who opens wider than the prior, so the articulation input's ops compute something non-zero.
+    const articulation = manifest.inputs.articulation ? Float32Array.from(manifest.inputs.articulation.prior, (v) => v * 1.5) : undefined;
     const t0 = performance.now();
-    const first = await runner.run({ masked: img, reference: img, audio });
+    const first = await runner.run({ masked: img, reference: img, audio, articulation });
     const firstRunMs = performance.now() - t0;
     outputs.set(runner.backend, first);
     // Chrome first runs a wasm module on its baseline compiler and swaps in optimised code a few seconds later
     // (onnxruntime's 28 MB module: ~5 s on 2 cores, 2–4× slower until then): time the steady state.
     const warmUntil = performance.now() + (runner.backend === 'wasm' ? warmupMs : 0);
-    while (performance.now() < warmUntil) await runner.run({ masked: img, reference: img, audio });
+    while (performance.now() < warmUntil) await runner.run({ masked: img, reference: img, audio, articulation });
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const s = performance.now();
-      await runner.run({ masked: img, reference: img, audio });
+      await runner.run({ masked: img, reference: img, audio, articulation });
       times.push(performance.now() - s);
     }
     times.sort((a, b) => a - b);

@@ -119,6 +119,12 @@ export interface LipsyncStats {
   audioDelayMs: number;
   faceVisible: boolean;
   /**
+   * How far this person's mouth opens (median and 90th percentile of the inner-lip gap as a fraction of the face
+   * crop) over the last 10 s of camera frames; null until 25 faces with an opening mouth have been seen. Generators
+   * with the articulation input speak with this range instead of a typical person's.
+   */
+  articulation?: [number, number] | null;
+  /**
    * Lips are driven by silence: the live audio (microphone or stream) delivered only digital silence for a few
    * seconds, or none reached the pipeline in time. Measured on the audio thread, so a busy page does not set it.
    */

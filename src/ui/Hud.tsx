@@ -9,6 +9,13 @@ function Live({ children, num = false }: { children: ReactNode; num?: boolean })
   return <span className={num ? 'value num' : 'value'}>{children}</span>;
 }
 
+/** "learning…" until the person's range is known (25 faces with an opening mouth), then median / 90th percentile. */
+function articulationText(a: [number, number] | null | undefined): string {
+  if (a === undefined) return '–';
+  if (a === null) return 'learning…';
+  return `${(a[0] * 100).toFixed(1)} / ${(a[1] * 100).toFixed(1)} %`;
+}
+
 export function Hud() {
   const stats = useAppStore((s) => s.stats);
   const backend = useAppStore((s) => s.backend);
@@ -36,6 +43,13 @@ export function Hud() {
             {stats?.dropped ?? 0}
             {stats?.framesOffered ? ` of ${stats.framesOffered}` : ''}
           </Live>
+        </dd>
+        <dt>mouth range</dt>
+        <dd
+          data-testid="hud-articulation"
+          title="How far this person's mouth opens (median and 90th percentile, % of the face crop) over the last 10 s. Generators with the articulation input speak with it instead of a typical person's."
+        >
+          <Live>{articulationText(stats?.articulation)}</Live>
         </dd>
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>

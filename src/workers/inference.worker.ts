@@ -68,6 +68,8 @@ const scheduler = new LiveScheduler<VideoFrame, Queued>({ now: epochNow, release
 const latency = new LatencyTracker();
 const stats = new PipelineStats({ now: epochNow });
 let faceVisible = false;
+/** The latest prepared face's articulation (the person's opening range), for the stats. */
+let articulation: [number, number] | null = null;
 
 /** The frames' RGBA copies, reused once written out (no per-frame megabytes for the GC). */
 const pixelPool = new BufferPool();
@@ -352,6 +354,7 @@ async function prepareLoop(): Promise<void> {
         if (queued.prepared) stats.record('crop', queued.prepared.timings.cropMs);
         else stats.count('noFace');
         faceVisible = queued.prepared !== null;
+        if (queued.prepared) articulation = queued.prepared.articulation ? [queued.prepared.articulation[0], queued.prepared.articulation[1]] : null;
       }
       queued.needsAudio = queued.prepared !== null;
       stats.record('capture', queued.captureMs);
@@ -471,6 +474,7 @@ function postStats(): void {
       inFlight: scheduler.heldCount + preparing + generating,
       audioDelayMs: latency.audioDelaySeconds * 1000,
       faceVisible,
+      articulation,
       audioStalled: scheduler.audioStalled,
     },
   });

@@ -68,6 +68,11 @@ export interface LiveStatus extends LiveStatsSnapshot {
   /** Delay applied to the mic audio so that lips and audio line up in the output stream. */
   audioDelayMs: number;
   faceVisible: boolean;
+  /**
+   * The person's mouth-opening range so far (median, 90th percentile of the inner-lip gap ÷ crop size; see
+   * engine/face/articulation.ts), or null until it is known. Generators with the articulation input are fed it.
+   */
+  articulation: [number, number] | null;
   audioStalled: boolean;
   /** Frames the camera produced (read + dropped by the browser's track queue). */
   framesOffered: number;

@@ -133,4 +133,26 @@ describe('GeneratorRunner (real onnxruntime-web, wasm in Node)', () => {
       await runner.dispose();
     }
   });
+
+  it("feeds a generator with the articulation input the person's range, or its prior while unknown", async () => {
+    const { bytes, manifest } = buildTestGenerator({ size: S, melFrames: T, articulationPrior: [0.04, 0.07] });
+    const runner = await GeneratorRunner.create({ modelBytes: bytes, manifest, ort, preferredBackends: ['wasm'] });
+    try {
+      const img = image();
+      const x = { masked: masked(img, 0), reference: img, audio: mel('speech') };
+      const unknown = await runner.run(x);
+      expect(meanAbsDiff(unknown, await runner.run({ ...x, articulation: Float32Array.of(0.04, 0.07) }), [0, S])).toBe(0);
+      const wide = await runner.run({ ...x, articulation: Float32Array.of(0.09, 0.13) });
+      expect(meanAbsDiff(unknown, wide, [S / 2, S])).toBeGreaterThan(0.01);
+      expect(meanAbsDiff(unknown, wide, [0, S / 2])).toBe(0);
+      await expect(runner.run({ ...x, articulation: Float32Array.of(0.09) })).rejects.toThrow(
+        /articulation input needs 2 float32 values \(shape \[1,2\]\) but got 1/,
+      );
+    } finally {
+      await runner.dispose();
+    }
+    // The same graph without the input described by its manifest is refused before a session exists.
+    const { articulation: _, ...inputs } = manifest.inputs;
+    await expect(GeneratorRunner.create({ modelBytes: bytes, manifest: { ...manifest, inputs }, ort })).rejects.toThrow(/needs input "articulation"/);
+  });
 });

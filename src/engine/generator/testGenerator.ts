@@ -30,6 +30,11 @@ export interface TestGeneratorOptions {
   cropTemplate?: string;
   imageRange?: [number, number];
   maskRatio?: number;
+  /**
+   * Add the person-articulation input ([1,2], manifest.inputs.articulation with this prior): as the trainer's graph,
+   * (articulation − prior) × 50 through a Gemm joins the audio bias, so a wider-opening person shifts the lower half.
+   */
+  articulationPrior?: [number, number];
 }
 
 /** The project's one seeded PRNG; a zero seed maps to a fixed non-zero one, as before. */
@@ -59,12 +64,13 @@ function audioWeights(M: number, rand: () => number): Float32Array {
 }
 
 /** The generator contract's graph inputs and output for crop size S and an [M, T] audio window. */
-function contractIO(S: number, M: number, T: number) {
+function contractIO(S: number, M: number, T: number, articulation = false) {
   return {
     inputs: [
       { name: 'masked', dims: [1, 3, S, S] },
       { name: 'reference', dims: [1, 3, S, S] },
       { name: 'audio', dims: [1, M, T] },
+      ...(articulation ? [{ name: 'articulation', dims: [1, 2] }] : []),
     ],
     outputs: [{ name: 'output', dims: [1, 3, S, S] }],
   };
@@ -113,6 +119,7 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
   const maskRatio = opts.maskRatio ?? 0.5;
   const rand = rng(opts.seed ?? 1);
   const H = 8;
+  const prior = opts.articulationPrior;
 
   const maskRows = Math.round(S * maskRatio);
   const mask = new Float32Array(S * S);
@@ -130,12 +137,29 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
     { name: 'amplitude', dims: [], data: Float32Array.of((hi - lo) * 0.5) },
     { name: 'lo', dims: [], data: Float32Array.of(lo) },
     { name: 'hi', dims: [], data: Float32Array.of(hi) },
+    ...(prior
+      ? [
+          { name: 'art_prior', dims: [1, 2], data: Float32Array.from(prior) },
+          { name: 'art_scale', dims: [], data: Float32Array.of(50) },
+          { name: 'w_art', dims: [2, 3], data: randn(rand, 6, 0.5) },
+          { name: 'b_art', dims: [3], data: new Float32Array(3) },
+        ]
+      : []),
   ];
+  // The articulation path (when asked for) adds to the audio bias: a = Gemm(audio) + Gemm((art − prior) · 50).
+  const articulationNodes = prior
+    ? [
+        { opType: 'Sub', inputs: ['articulation', 'art_prior'], outputs: ['art_d'] },
+        { opType: 'Mul', inputs: ['art_d', 'art_scale'], outputs: ['art_n'] },
+        { opType: 'Gemm', inputs: ['art_n', 'w_art', 'b_art'], outputs: ['art_a'] },
+        { opType: 'Add', inputs: ['a_audio', 'art_a'], outputs: ['a'] },
+      ]
+    : [];
   const conv = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
   const bytes = buildOnnxModel({
     graphName: 'test_generator',
     opset: 17,
-    ...contractIO(S, M, T),
+    ...contractIO(S, M, T, Boolean(prior)),
     initializers: inits,
     nodes: [
       { opType: 'Concat', inputs: ['masked', 'reference'], outputs: ['x'], attributes: { axis: 1 } },
@@ -143,7 +167,8 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
       { opType: 'Relu', inputs: ['h_pre'], outputs: ['h'] },
       { opType: 'Conv', inputs: ['h', 'w2', 'b2'], outputs: ['y'], attributes: conv },
       { opType: 'ReduceMean', inputs: ['audio'], outputs: ['audio_mean'], attributes: { axes: [2], keepdims: 0 } },
-      { opType: 'Gemm', inputs: ['audio_mean', 'wa', 'ba'], outputs: ['a'] },
+      { opType: 'Gemm', inputs: ['audio_mean', 'wa', 'ba'], outputs: [prior ? 'a_audio' : 'a'] },
+      ...articulationNodes,
       { opType: 'Reshape', inputs: ['a', 'bias_shape'], outputs: ['a4'] },
       { opType: 'Add', inputs: ['y', 'a4'], outputs: ['ya'] },
       { opType: 'Tanh', inputs: ['ya'], outputs: ['t'] },
@@ -154,6 +179,7 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
     ],
   });
   const manifest = testManifest({ S, M, T, past, maskRatio, range: [lo, hi], cropTemplate: opts.cropTemplate ?? 'v1', mel: opts.mel });
+  if (prior) manifest.inputs.articulation = { name: 'articulation', shape: [1, 2], prior: [prior[0], prior[1]] };
   return { bytes, manifest };
 }
 
