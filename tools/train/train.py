@@ -275,6 +275,9 @@ def parse_args(argv=None):
     ap.add_argument("--articulation-unknown", type=float, default=0.15,
                     help="probability that a training sample gets the prior instead of the person's range (the app before "
                          "it has seen the person speak)")
+    ap.add_argument("--articulation-lr-mult", type=float, default=10.0,
+                    help="learning rate of the articulation input's weights, x --lr (grown at zero among trained weights, "
+                         "they would otherwise take thousands of steps to be heard)")
     ap.add_argument("--output", default=None, choices=["residual", "direct", "warp"],
                     help="how the lower half is produced (see model.GeneratorConfig.output; new runs: residual); with "
                          "--init-onnx, warp turns a residual model into a warp model that starts as exactly that model")
@@ -496,7 +499,13 @@ def main(argv=None):
             model.load_state_dict(sd)
             print(f"pruned to widths {cfg.widths}: {before} -> {count_params(model)} params")
     teacher = load_teacher(args.init_onnx, cfg) if args.distill_weight > 0 else None
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
+    # A grown articulation input starts at zero among trained weights: its own (faster) learning rate.
+    art_params = list(model.audio.articulation.parameters()) if model.audio.articulation is not None else []
+    art_ids = {id(p) for p in art_params}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in art_ids], "lr_mult": 1.0}]
+    if art_params:
+        groups.append({"params": art_params, "lr_mult": args.articulation_lr_mult})
+    opt = torch.optim.Adam(groups, lr=args.lr, betas=(0.9, 0.999))
     # Training-only head: audio code -> mouth opening. Its own optimiser so older checkpoints resume cleanly.
     aux_head = torch.nn.Linear(cfg.audio_dim, 1)
     silence_gen = torch.Generator().manual_seed(args.seed + 1)  # main thread only (`gen` lives in the loader)
@@ -628,7 +637,7 @@ def main(argv=None):
             start, batch = item
             lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
             for group in opt.param_groups + aux_opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_mult", 1.0)
             if args.silence_prob > 0:
                 closed = batch["opening"] < args.silence_opening
                 pick = closed & (torch.rand(closed.shape, generator=silence_gen) < args.silence_prob)
