@@ -159,6 +159,8 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   expect(new Set(frames.map((f) => f.outHash)).size).toBeGreaterThan(1);
 
   await expect(page.getByTestId('hud-latency')).toContainText('ms');
+  // The shipped generator has no articulation input: the HUD does not show a mouth range it would not use.
+  await expect(page.getByTestId('hud-articulation')).toHaveCount(0);
   // Honest counters: every frame the camera produced was either output or counted as dropped, whatever the reason
   // (the few in flight at the moment of reading aside).
   const counts = (await page.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats())) as {

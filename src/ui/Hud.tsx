@@ -44,13 +44,17 @@ export function Hud() {
             {stats?.framesOffered ? ` of ${stats.framesOffered}` : ''}
           </Live>
         </dd>
-        <dt>mouth range</dt>
-        <dd
-          data-testid="hud-articulation"
-          title="How far this person's mouth opens (median and 90th percentile, % of the face crop) over the last 10 s. Generators with the articulation input speak with it instead of a typical person's."
-        >
-          <Live>{articulationText(stats?.articulation)}</Live>
-        </dd>
+        {backend?.articulationInput && (
+          <>
+            <dt>mouth range</dt>
+            <dd
+              data-testid="hud-articulation"
+              title="How far this person's mouth opens (median and 90th percentile, % of the face crop) over the last 10 s: this generator speaks with it instead of a typical person's (until it is known, with a typical person's)."
+            >
+              <Live>{articulationText(stats?.articulation)}</Live>
+            </dd>
+          </>
+        )}
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>
           {/* The runtime too: on CPUs the bench compares onnxruntime-web's wasm with tfjs-wasm (bench/runtimes.ts). */}

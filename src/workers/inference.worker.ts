@@ -207,6 +207,7 @@ function backendInfo(): BackendInfo {
     landmarksOwnThread: faces?.ownThread ?? false,
     modelName: generatorLoaded?.label ?? '',
     threads: ort.env.wasm.numThreads ?? 1,
+    articulationInput: Boolean(runner!.manifest.inputs.articulation),
   };
 }
 

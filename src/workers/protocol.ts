@@ -62,6 +62,8 @@ export interface BackendInfo {
   landmarksOwnThread?: boolean;
   modelName: string;
   threads: number;
+  /** The generator takes the person's articulation (manifest.inputs.articulation): the HUD shows what it is fed. */
+  articulationInput?: boolean;
 }
 
 export interface LiveStatus extends LiveStatsSnapshot {
