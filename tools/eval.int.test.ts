@@ -121,6 +121,11 @@ describe('npm run eval', () => {
       const row = lines.find((l) => l.startsWith('grid_bbaf2n'))!;
       expect(row.slice(at, next).trim()).toBe(clip.silence.groundTruthOpening.toFixed(3));
       expect(clip.silence.groundTruthOpening).toBeGreaterThan(0); // GRID speakers part their lips
+      // The model's opening in the LMD series (reference 10 frames away) has its own column, between speech and GT.
+      const far = header.indexOf('open far');
+      expect(far).toBeGreaterThan(header.indexOf('open speech'));
+      expect(row.slice(far, at).trim()).toBe(clip.silence.farSpeechOpening.toFixed(3));
+      expect(clip.silence.farSpeechOpening).toBeGreaterThan(0);
 
       // The contact sheet: 12 frames across, 5 rows (truth, copy, model, swapped audio, silence) of 128² crops.
       const sheet = PNG.sync.read(readFileSync(join(dir, 'sheets', 'grid_bbaf2n.png')));

@@ -103,7 +103,8 @@ export interface ClipResult {
   swappedAudioFrom: string;
   lmd: { model: number; copyReference: number; groundTruth: number };
   sync: { model: LagCorrelation; groundTruth: LagCorrelation };
-  silence: { silentOpening: number; speechOpening: number; groundTruthOpening: number };
+  /** Mean mouth opening (inner-lip gap ÷ inter-ocular distance): live use with silence / own speech, own speech with the reference 10 frames away (the LMD series), the real frames. */
+  silence: { silentOpening: number; speechOpening: number; farSpeechOpening: number; groundTruthOpening: number };
   psnr: { model: number; copyReference: number };
   ssim: { model: number; copyReference: number };
   jitter: { model: number; groundTruth: number };
@@ -541,6 +542,7 @@ class ClipEvaluator {
       silence: {
         silentOpening: mean(opening(silent.landmarks)),
         speechOpening: mean(opening(live.landmarks)),
+        farSpeechOpening: mean(opening(model.landmarks)),
         groundTruthOpening: mean(opening(truth)),
       },
       psnr: { model: mean(model.psnr), copyReference: mean(copy.psnr) },
@@ -590,6 +592,7 @@ export function formatTable(report: EvalReport): string {
     'sync GT',
     'open silent',
     'open speech',
+    'open far',
     'open GT',
     'PSNR model',
     'PSNR copy',
@@ -611,6 +614,7 @@ export function formatTable(report: EvalReport): string {
     lag(c.sync.groundTruth),
     f3(c.silence.silentOpening),
     f3(c.silence.speechOpening),
+    f3(c.silence.farSpeechOpening),
     f3(c.silence.groundTruthOpening),
     f1(c.psnr.model),
     f1(c.psnr.copyReference),
@@ -632,7 +636,7 @@ export function formatTable(report: EvalReport): string {
     ...lines,
     '',
     `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
-    `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance (silent, speech: live; GT: the real frames); PSNR dB / SSIM over the lower crop; jitter ×100;`,
+    `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance (silent, speech: live; far: reference 10 frames away; GT: the real frames); PSNR dB / SSIM over the lower crop; jitter ×100;`,
     `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame); sharp mouth /`,
     `mouth copy: the same over the lips' bounding box only.`,
   ].join('\n');
