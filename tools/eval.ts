@@ -457,10 +457,13 @@ class ClipEvaluator {
     const refs = prepared.map((_, t) => referenceFor(t, prepared));
     // The person's articulation (generators with that input) as training sees it: the running range up to a frame more
     // than 5 before t, never t's neighbourhood; unknown (the prior) for the first ~30 frames, as a live session starts.
-    const articulationAt = (t: number): Float32Array | null => {
-      for (let k = t - MIN_REF_OFFSET - 1; k >= 0; k--) if (prepared[k]) return prepared[k]!.articulation;
-      return null;
-    };
+    const articulations: (Float32Array | null)[] = [];
+    for (let t = 0, last: Float32Array | null = null; t < n; t++) {
+      const k = t - MIN_REF_OFFSET - 1;
+      if (k >= 0 && prepared[k]) last = prepared[k]!.articulation;
+      articulations.push(last);
+    }
+    const articulationAt = (t: number) => articulations[t];
     const withRef = (make: (t: number, frame: PreparedFrame, ref: PreparedFrame) => Promise<PlanarImage>) => async (t: number, frame: PreparedFrame) => {
       const r = refs[t];
       return r === null ? null : make(t, frame, prepared[r]!);
@@ -483,7 +486,7 @@ class ClipEvaluator {
           masked: frame.masked.data,
           reference: ref.crop.data,
           audio: this.melWindow(own, t, fps),
-          ...(articulationAt(t) ? { articulation: articulationAt(t)! } : {}),
+          ...(articulations[t] ? { articulation: articulations[t]! } : {}),
         }),
       })),
       true,

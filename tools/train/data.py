@@ -214,12 +214,13 @@ _LIPS = OUTER_LIPS + INNER_LIPS
 LIP_MIRROR = [_LIPS.index(_MIRROR.get(i, i)) for i in _LIPS]  # position of each lip point's mirror image
 
 # Inner-lip pairs (upper, lower) as positions in OUTER_LIPS + INNER_LIPS: 13/14, 82/87, 312/317.
-_INNER_PAIRS = [(20 + INNER_LIPS.index(u), 20 + INNER_LIPS.index(d)) for u, d in ((13, 14), (82, 87), (312, 317))]
+INNER_PAIR_IDS = ((13, 14), (82, 87), (312, 317))  # Face Mesh ids (upper, lower) of the inner-lip gap
+_INNER_PAIRS = [(20 + INNER_LIPS.index(u), 20 + INNER_LIPS.index(d)) for u, d in INNER_PAIR_IDS]
 
 
 def frame_openings(landmarks: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
     """[N] inner-lip gap of every frame as a fraction of the crop (mouth_opening's measure), NaN where no face."""
-    gaps = [np.maximum(landmarks[:, d, 1] - landmarks[:, u, 1], 0) for u, d in ((13, 14), (82, 87), (312, 317))]
+    gaps = [np.maximum(landmarks[:, d, 1] - landmarks[:, u, 1], 0) for u, d in INNER_PAIR_IDS]
     out = (np.mean(gaps, 0) / size).astype(np.float32)
     out[np.asarray(valid) == 0] = np.nan
     return out

@@ -104,8 +104,11 @@ export class FineTuner {
   private readonly y0: number;
   private readonly S: number;
   private readonly T: number;
-  /** Per frame of the clip: the inner-lip gap ÷ S (NaN: no face), for generators with the articulation input. */
-  private readonly openings: Float32Array | null;
+  /**
+   * Per target frame, the articulation input (the person's range away from it, or the prior), for generators that
+   * take it: computed once, not per step.
+   */
+  private readonly articulations: Float32Array[] | null;
   private schedule: Iterator<TrainingPair>;
   private lastGood: Map<string, Float32Array> | null = null;
   private disposed = false;
@@ -138,7 +141,7 @@ export class FineTuner {
     }).pairs;
     this.schedule = epochPairs({ plan: this.trainPlan, rng: this.rng });
 
-    this.openings = manifest.inputs.articulation ? clipOpenings(clip, this.S) : null;
+    this.articulations = manifest.inputs.articulation ? clipArticulations(clip, this.S, this.minOffset, manifest.inputs.articulation.prior) : null;
     this.net = onnxToTf(opts.modelBytes);
     this.optimizer = tf.train.adam(opts.learningRate ?? 3e-4);
   }
@@ -207,7 +210,7 @@ export class FineTuner {
       );
       if (articulation) {
         // The person's range away from the target (|f − t| > minOffset), as the offline trainer measures it.
-        articulation.set(articulationAround(this.openings!, p.target, this.minOffset) ?? manifest.inputs.articulation!.prior, 2 * b);
+        articulation.set(this.articulations![p.target], 2 * b);
       }
     });
     const masked = new Float32Array(target);
@@ -377,12 +380,15 @@ function planSplit(valid: Uint8Array, range: { start: number; end: number }, min
   }
 }
 
-/** The clip's per-frame inner-lip gap ÷ S from its crop-space landmarks; NaN where no face was found. */
-function clipOpenings(clip: ClipData, S: number): Float32Array {
-  const out = new Float32Array(clip.frames);
+/**
+ * Each frame's articulation input: the range of the clip's inner-lip gaps (crop-space landmarks, NaN where no face)
+ * more than minOffset frames from it, as the offline trainer measures it, or the prior when unknown.
+ */
+function clipArticulations(clip: ClipData, S: number, minOffset: number, prior: [number, number]): Float32Array[] {
+  const openings = new Float32Array(clip.frames);
   const n = LANDMARK_COUNT * 3;
   for (let t = 0; t < clip.frames; t++) {
-    out[t] = clip.valid[t] ? cropMouthOpeningInCrop(clip.landmarks.subarray(t * n, (t + 1) * n), S) : NaN;
+    openings[t] = clip.valid[t] ? cropMouthOpeningInCrop(clip.landmarks.subarray(t * n, (t + 1) * n), S) : NaN;
   }
-  return out;
+  return Array.from({ length: clip.frames }, (_, t) => articulationAround(openings, t, minOffset) ?? Float32Array.from(prior));
 }
