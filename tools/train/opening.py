@@ -1,6 +1,7 @@
 """Mouth-opening expert: a small frozen CNN that reads the inner-lip gap off the lower half of a crop.
 
   /usr/bin/python3 tools/train/opening.py --data DIR --out FILE.pt [--val-identities a,b] [--steps 3000] [--lip-shape]
+                                         [--generated DIR[,DIR] --generated-fraction 0.5] [--check FILE.pt]
 
 Used by train.py (--opening-net FILE.pt) as a training-only loss: |R(generated lower half) - opening(target)|.
 The pixel losses reward any plausible mouth; this one rewards the *right amount of opening*, which the
@@ -12,6 +13,12 @@ wide-open mouth is about 1.
 With --lip-shape it also reads the 40 lip landmarks (outer + inner lips) off the crop, so train.py can add
 --lip-weight * |R(generated) - target lips|: the opening alone says nothing of the mouth's width, corners or
 where it sits, and those are what the mouth landmark distance (LMD) of the evaluation measures.
+
+With --generated (folders written by tools/train/label-generated.ts) part of every batch is *generated* mouths labelled
+by the evaluation's face landmarker. Trained on real mouths only, the expert and that landmarker disagreed on generated
+ones by up to 4x in opening, so the generator was taught a reading the score does not share. Validation reports both
+the real held-out frames and the generated ones (`gen*`) of the held-out identities; --check FILE.pt reports them for
+an existing expert without training.
 """
 from __future__ import annotations
 
@@ -98,9 +105,14 @@ def main(argv=None):
     ap.add_argument("--flip", type=float, default=AugmentConfig.flip, help="probability of mirroring a training sample left-right")
     ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 (the last readings are less noisy)")
     ap.add_argument("--lip-shape", action="store_true", help="also read the 40 lip landmarks (for train.py --lip-weight)")
+    ap.add_argument("--generated", default="", help="comma-separated folders of landmarker-labelled generated mouths (label-generated.ts)")
+    ap.add_argument("--generated-fraction", type=float, default=0.5, help="share of each batch drawn from --generated")
+    ap.add_argument("--check", default="", help="report an existing expert's validation errors (real and --generated) and exit")
     args = ap.parse_args(argv)
     if not 0 <= args.flip <= 1:
         ap.error(f"--flip is a probability in [0, 1], got {args.flip}")
+    if not 0 <= args.generated_fraction <= 1:
+        ap.error(f"--generated-fraction is a share in [0, 1], got {args.generated_fraction}")
     # Create the output folder now, not after minutes of training.
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -112,21 +124,49 @@ def main(argv=None):
     aug = AugmentConfig(flip=args.flip)
     s = data.crop_size
     y0 = s // 2
-    net = OpeningNet(args.width, args.lip_shape)
+    val_names = {s for s in args.val_identities.split(",") if s}
+    generated = [PreparedData(d) for d in args.generated.split(",") if d]
+    for g in generated:
+        if g.crop_size != s:
+            ap.error(f"{g.root} holds {g.crop_size} px crops, {args.data} {s} px ones")
+    # (dataset index, clip, target, reference) over all generated folders, split by identity like the real pairs.
+    gen_split = [g.split(val_names) for g in generated]
+    tag = lambda k, p: np.concatenate([np.full((len(p), 1), k, dtype=p.dtype), p], 1) if len(p) else np.zeros((0, 4), np.int64)
+    gen_train = np.concatenate([tag(k, tv[0]) for k, tv in enumerate(gen_split)]) if generated else np.zeros((0, 4), np.int64)
+    gen_val = np.concatenate([tag(k, tv[1]) for k, tv in enumerate(gen_split)]) if generated else np.zeros((0, 4), np.int64)
+    if generated and not len(gen_train) and not args.check:
+        ap.error("--generated holds no frames outside the validation identities")
+    n_gen = int(round(args.batch * args.generated_fraction)) if len(gen_train) else 0
+    if args.check:
+        net = load_opening_net(args.check)
+        args.lip_shape = net.lips is not None
+    else:
+        net = OpeningNet(args.width, args.lip_shape)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
 
-    def batch_of(pairs, augment):
-        raw = data.load(pairs, 0, 1)
+    def batch_of(pairs, augment, source=None):
+        source = source or data
+        raw = source.load(pairs, 0, 1)
         b = make_batch(raw, s, 0.5, 0.5, aug if augment else None, gen)
         return b["target"][:, :, y0:], b["opening"] * OPENING_SCALE, lip_shape_label(b["lips"], s)
 
+    def gen_batch_of(tagged, augment):
+        parts = [batch_of(tagged[tagged[:, 0] == k][:, 1:], augment, g) for k, g in enumerate(generated) if (tagged[:, 0] == k).any()]
+        return tuple(torch.cat(z) for z in zip(*parts))
+
     def evaluate():
+        out = measure(val_pairs, batch_of)
+        if len(gen_val):
+            out.update({f"gen{k[0].upper()}{k[1:]}": v for k, v in measure(gen_val, gen_batch_of).items()})
+        return out
+
+    def measure(pairs, reader):
         net.eval()
         errs, labels, lip_errs, lip_labels = [], [], [], []
         with torch.no_grad():
-            sel = val_pairs[np.linspace(0, len(val_pairs) - 1, min(512, len(val_pairs))).astype(int)]
+            sel = pairs[np.linspace(0, len(pairs) - 1, min(512, len(pairs))).astype(int)]
             for i in range(0, len(sel), 64):
-                x, y, lips = batch_of(sel[i:i + 64], False)
+                x, y, lips = reader(sel[i:i + 64], False)
                 opening, lips_pred = net.read(x)
                 errs.append((opening - y).abs())
                 labels.append(y)
@@ -141,13 +181,19 @@ def main(argv=None):
             out.update(lipMae=float(torch.cat(lip_errs).mean()), lipMaeOfMean=float((ly - ly.mean(0)).abs().mean()))
         return out
 
+    if args.check:
+        print(json.dumps(evaluate() if len(val_pairs) else {}))
+        return
     t0 = time.time()
     for step in range(1, args.steps + 1):
-        idx = rng.integers(0, len(train_pairs), args.batch)
+        idx = rng.integers(0, len(train_pairs), args.batch - n_gen)
         if args.cosine:
             for group in opt.param_groups:
                 group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * (step - 1) / args.steps))
         x, y, lips = batch_of(train_pairs[idx], True)
+        if n_gen:
+            gx, gy, glips = gen_batch_of(gen_train[rng.integers(0, len(gen_train), n_gen)], True)
+            x, y, lips = torch.cat([x, gx]), torch.cat([y, gy]), torch.cat([lips, glips])
         opening, lips_pred = net.read(x)
         loss = F.smooth_l1_loss(opening, y, beta=0.1)
         if lips_pred is not None:
@@ -159,7 +205,7 @@ def main(argv=None):
             v = evaluate() if len(val_pairs) else {}
             print(json.dumps({"step": step, "loss": float(loss), **v, "sec": round(time.time() - t0)}), flush=True)
     torch.save({"model": net.state_dict(), "width": args.width, "lipShape": args.lip_shape, "scale": OPENING_SCALE,
-                "val": evaluate() if len(val_pairs) else None}, args.out)
+                "generated": [g.root for g in generated], "val": evaluate() if len(val_pairs) else None}, args.out)
     print(f"saved {args.out}")
 
 

@@ -20,6 +20,12 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
   --val-every 5 --val-pairs 8 --log-every 1 --resume
 # The mouth-opening / lip-shape expert and the generator losses that use it (training only, not exported).
 "$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape --flip 0.5
+# With generated mouths labelled by the scoring landmarker (label-generated.ts writes the same format; the synthetic
+# set stands in for one here), and the report of an existing expert on both.
+"$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/opening-gen.pt" --val-identities person1 --steps 3 --batch 4 --lip-shape \
+  --generated "$WORK/data" --generated-fraction 0.5
+out=$("$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/unused.pt" --val-identities person1 --check "$WORK/opening-gen.pt" --generated "$WORK/data")
+grep -q '"genLipMae"' <<<"$out" || { echo "smoke: opening.py --check did not report the generated frames" >&2; exit 1; }
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
 # The sharpness terms (0.4): discriminators, feature matching, texture energy, a full-resolution reference path;

@@ -35,6 +35,8 @@ export interface TestGeneratorOptions {
    * (articulation − prior) × 50 through a Gemm joins the audio bias, so a wider-opening person shifts the lower half.
    */
   articulationPrior?: [number, number];
+  /** How far the audio may move the lower half, as a share of the image range (default 0.5; 0 = copy the reference). */
+  amplitude?: number;
 }
 
 /** The project's one seeded PRNG; a zero seed maps to a fixed non-zero one, as before. */
@@ -134,7 +136,7 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
     { name: 'ba', dims: [3], data: new Float32Array(3) },
     { name: 'bias_shape', dims: [4], int64: [1, 3, 1, 1] },
     { name: 'mask', dims: [1, 1, S, S], data: mask },
-    { name: 'amplitude', dims: [], data: Float32Array.of((hi - lo) * 0.5) },
+    { name: 'amplitude', dims: [], data: Float32Array.of((hi - lo) * (opts.amplitude ?? 0.5)) },
     { name: 'lo', dims: [], data: Float32Array.of(lo) },
     { name: 'hi', dims: [], data: Float32Array.of(hi) },
     ...(prior
