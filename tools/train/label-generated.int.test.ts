@@ -82,6 +82,7 @@ describe.skipIf(!existsSync(join(CLIPS_DIR, CLIP)))('label-generated: generated 
       expect(c).toBe(0);
       expect(Math.abs(r - t)).toBeGreaterThan(5);
       expect(valid[t]).toBe(1);
+      expect(valid[r]).toBe(1);
       const label = labels.subarray(t * LM, (t + 1) * LM);
       // The upper face was not generated: the eyes sit where the real frame's are.
       for (const i of [...RIGHT_EYE, ...LEFT_EYE]) {

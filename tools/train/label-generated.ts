@@ -12,7 +12,8 @@
  * Each frame is made as the evaluation's LMD series makes it: the live pipeline's crop, a reference more than 5
  * frames away (drawn at random, as training draws them), the frame's own audio (with the clip's measured audio
  * offset), the output pasted into the frame with the mouth-area paste, landmarks re-detected on the result. Landmarks
- * are stored in the target crop's pixels, like data:prepare's. `pairs.i32` lists (clip, target, reference used).
+ * are stored in the target crop's pixels, like data:prepare's. `pairs.i32` lists (clip, target, reference used) where
+ * both frames were labelled.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -170,6 +171,7 @@ export async function labelGenerated(opts: LabelOptions, log: (s: string) => voi
           const crops = new Uint8Array(n * S * S * 3);
           const landmarks = new Float32Array(n * LANDMARK_COUNT * 3);
           const found = new Uint8Array(n);
+          const clipPairs: [number, number][] = [];
           landmarker.reset();
           for (let t = 0; t < n; t++) {
             const frame = prepared[t];
@@ -198,8 +200,10 @@ export async function labelGenerated(opts: LabelOptions, log: (s: string) => voi
             }
             crops.set(planarToHwc(generated, manifest.imageRange), t * S * S * 3);
             found[t] = 1;
-            pairs.push(outClips.length, t, r);
+            clipPairs.push([t, r]);
           }
+          // The trainer's reader checks both frames of a pair; a reference whose own output lost the face stays out.
+          for (const [t, r] of clipPairs) if (found[r]) pairs.push(outClips.length, t, r);
           const dir = join(tag, clip.dir);
           mkdirSync(join(opts.out, dir), { recursive: true });
           writeFileSync(join(opts.out, dir, 'crops.u8'), crops);
