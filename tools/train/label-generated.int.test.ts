@@ -8,6 +8,7 @@ import { CROP_TEMPLATE } from '../../src/engine/face/align.ts';
 import { LEFT_EYE, RIGHT_EYE } from '../../src/engine/face/meshIndices.ts';
 import { cropMouthOpeningInCrop } from '../../src/engine/face/articulation.ts';
 import { buildTestGenerator } from '../../src/engine/generator/testGenerator.ts';
+import { mulberry32 } from '../../src/engine/training/rng.ts';
 import { CLIPS_DIR } from '../../src/node/clipFrames.ts';
 import { pythonTorchMissing } from '../../src/node/exportedGenerator.testutil.ts';
 import { prepare } from '../data-prepare.ts';
@@ -27,8 +28,7 @@ const f32 = (path: string) => new Float32Array(bytesOf(path));
 describe('drawReference', () => {
   it('only draws frames more than 5 away that have a face', () => {
     const valid = Array.from({ length: 60 }, (_, i) => i % 7 !== 3);
-    let seed = 1;
-    const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const rand = mulberry32(1);
     for (let t = 0; t < 60; t++) {
       for (let k = 0; k < 20; k++) {
         const r = drawReference(t, valid, rand)!;

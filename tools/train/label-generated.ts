@@ -25,6 +25,7 @@ import { applyAffine } from '../../src/engine/face/align.ts';
 import { LANDMARK_COUNT } from '../../src/engine/face/meshIndices.ts';
 import { parseManifest } from '../../src/engine/generator/manifest.ts';
 import { GeneratorRunner } from '../../src/engine/generator/runner.ts';
+import { mulberry32 } from '../../src/engine/training/rng.ts';
 import { LipsyncPipeline, type PreparedFrame } from '../../src/engine/pipeline/lipsyncPipeline.ts';
 import type { PlanarImage, RgbaImage } from '../../src/engine/types.ts';
 import { streamFrames } from '../../src/node/clipFrames.ts';
@@ -89,18 +90,6 @@ export function parseArgs(argv: string[]): LabelOptions {
   };
 }
 
-/** mulberry32: a seeded draw, so a labelling run can be repeated exactly. */
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A reference more than MIN_OFFSET frames from t with a face, or null when the clip has none. */
 export function drawReference(t: number, valid: readonly boolean[], rand: () => number): number | null {
   const options: number[] = [];
@@ -159,7 +148,8 @@ export async function labelGenerated(opts: LabelOptions, log: (s: string) => voi
       try {
         for (const clip of chosen) {
           const a = performance.now();
-          const rand = rngFrom(opts.seed * 7919 + outClips.length);
+          // Seeded per clip, so a labelling run can be repeated exactly.
+          const rand = mulberry32(opts.seed * 7919 + outClips.length + 1);
           const melBytes = readFileSync(join(opts.data, clip.dir, 'mel.f32'));
           const mel = new Float32Array(melBytes.buffer, melBytes.byteOffset, melBytes.byteLength / 4);
           const frames: RgbaImage[] = [];
