@@ -64,6 +64,8 @@ import {
   type Rect,
 } from '../src/engine/eval/metrics.ts';
 import { CodedError } from '../src/engine/codedError.ts';
+import { speechSync, type SyncPredictor } from '../src/engine/eval/avOffset.ts';
+import syncPredictor from '../src/engine/eval/syncPredictor.json' with { type: 'json' };
 
 export class EvalToolError extends CodedError<'bad-args' | 'missing-file' | 'no-clips' | 'ffmpeg' | 'no-face'> {
   override readonly name = 'EvalToolError';
@@ -91,6 +93,7 @@ export interface EvalOptions {
 
 /** Reference offset for metrics 1 and 4 (training's rule: |r − t| > MIN_REF_OFFSET). */
 const REF_OFFSET = 10;
+const SYNC_PREDICTOR = syncPredictor as SyncPredictor;
 const MIN_REF_OFFSET = 5;
 const MAX_LAG = 5;
 
@@ -103,6 +106,12 @@ export interface ClipResult {
   swappedAudioFrom: string;
   lmd: { model: number; copyReference: number; groundTruth: number };
   sync: { model: LagCorrelation; groundTruth: LagCorrelation };
+  /**
+   * The same two series against the opening the committed audio → opening predictor (src/engine/eval/avOffset.ts, the
+   * audio–video offset estimator's) expects from the audio, instead of its loudness: loudness says "speech", the mel
+   * pattern says which sound. The predictor was fitted on every usable clip, these included.
+   */
+  syncSpeech: { model: LagCorrelation; groundTruth: LagCorrelation };
   /** Mean mouth opening (inner-lip gap ÷ inter-ocular distance): live use with silence / own speech, own speech with the reference 10 frames away (the LMD series), the real frames. */
   silence: { silentOpening: number; speechOpening: number; farSpeechOpening: number; groundTruthOpening: number };
   psnr: { model: number; copyReference: number };
@@ -542,6 +551,10 @@ class ClipEvaluator {
         model: bestLagCorrelation(opening(swapped.landmarks), audioEnvelopePerFrame(swap.samples, fps, swapFrames), MAX_LAG),
         groundTruth: bestLagCorrelation(opening(truth), audioEnvelopePerFrame(own.samples, fps, n), MAX_LAG),
       },
+      syncSpeech: {
+        model: speechSync(SYNC_PREDICTOR, opening(swapped.landmarks), swap, fps, MAX_LAG),
+        groundTruth: speechSync(SYNC_PREDICTOR, opening(truth), own, fps, MAX_LAG),
+      },
       silence: {
         silentOpening: mean(opening(silent.landmarks)),
         speechOpening: mean(opening(live.landmarks)),
@@ -593,6 +606,8 @@ export function formatTable(report: EvalReport): string {
     'LMD copy',
     'sync model',
     'sync GT',
+    'speech-sync model',
+    'speech-sync GT',
     'open silent',
     'open speech',
     'open far',
@@ -609,12 +624,14 @@ export function formatTable(report: EvalReport): string {
     'sharp mouth',
     'mouth copy',
   ];
-  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
+  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'syncSpeech' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
     id,
     f3(c.lmd.model),
     f3(c.lmd.copyReference),
     lag(c.sync.model),
     lag(c.sync.groundTruth),
+    lag(c.syncSpeech.model),
+    lag(c.syncSpeech.groundTruth),
     f3(c.silence.silentOpening),
     f3(c.silence.speechOpening),
     f3(c.silence.farSpeechOpening),
@@ -639,7 +656,7 @@ export function formatTable(report: EvalReport): string {
     ...lines,
     '',
     `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
-    `loudness, model on swapped audio; open: mean inner-lip gap / inter-ocular distance (silent, speech: live; far: reference 10 frames away; GT: the real frames); PSNR dB / SSIM over the lower crop; jitter ×100;`,
+    `loudness, model on swapped audio; speech-sync: the same vs the opening the audio → opening predictor expects (src/engine/eval/avOffset.ts); open: mean inner-lip gap / inter-ocular distance (silent, speech: live; far: reference 10 frames away; GT: the real frames); PSNR dB / SSIM over the lower crop; jitter ×100;`,
     `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame); sharp mouth /`,
     `mouth copy: the same over the lips' bounding box only.`,
   ].join('\n');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimateOffset, estimateOffsets, fitSyncPredictor, type SyncClip, type SyncPredictor } from './avOffset.ts';
+import { estimateOffset, estimateOffsets, fitSyncPredictor, speechSync, type SyncClip, type SyncPredictor } from './avOffset.ts';
 import { audioEnvelopePerFrame, bestLagCorrelation } from './metrics.ts';
 import { computeLogMel, melFrameCount } from '../audio/mel.ts';
 import { readWav } from '../audio/wav.ts';
@@ -79,7 +79,7 @@ describe('audio–video offset of a real clip whose audio is shifted', () => {
   }, 60_000);
   afterAll(() => lm?.dispose());
 
-  it("the estimate and the eval's ground-truth lag both move by exactly the shift", () => {
+  it("the estimate and the eval's ground-truth lags (loudness, speech) all move by exactly the shift", () => {
     const id = 'sadtalker_WDA_BobMenendez_000';
     const { frames } = readFrames(clipPath(id), { count: 150 });
     lm.reset();
@@ -97,15 +97,20 @@ describe('audio–video offset of a real clip whose audio is shifted', () => {
         estimate: estimateOffset(predictor, clipFrom(id, opening, s)),
         // The eval's yardstick: mouth opening vs loudness; > 0 means the mouth moves after the audio.
         gtLag: bestLagCorrelation(opening, audioEnvelopePerFrame(s, 25, opening.length), 8).lag,
+        // The eval's speech-sync column: the same, against the opening the predictor expects from the audio.
+        speech: speechSync(predictor, opening, { mel: computeLogMel(s), melFrames: melFrameCount(s.length) }, 25, 8),
       };
     };
     const base = at(0);
     expect(Math.abs(base.estimate.offset)).toBeLessThanOrEqual(1); // this clip is in sync
     expect(base.estimate.r).toBeGreaterThan(0.4);
+    expect(Math.abs(base.speech.lag)).toBeLessThanOrEqual(1);
+    expect(base.speech.r).toBeGreaterThan(0.4);
     for (const k of [3, -2]) {
       const moved = at(k);
       expect(moved.estimate.offset - base.estimate.offset).toBe(k);
       expect(base.gtLag - moved.gtLag).toBe(k); // audio later → the mouth now leads it by k more frames
+      expect(base.speech.lag - moved.speech.lag).toBe(k);
     }
   });
 });

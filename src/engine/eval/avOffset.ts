@@ -12,7 +12,7 @@
  * 25 fps). Integer audio shifts move the estimate by exactly that many frames (tested on a real clip).
  */
 import { MEL_FRAME_RATE, SILENCE_VALUE } from '../audio/melConfig.ts';
-import { pearson } from './metrics.ts';
+import { bestLagCorrelation, pearson, type LagCorrelation } from './metrics.ts';
 import { CodedError } from '../codedError.ts';
 
 export class AvOffsetError extends CodedError<'bad-av-input'> {
@@ -187,6 +187,23 @@ export function predictOpening(predictor: SyncPredictor, clip: SyncClip, lag: nu
     out[t] = s;
   }
   return out;
+}
+
+/**
+ * How a mouth follows speech, for the eval: the best lag (> 0: mouth after audio) and r of a mouth-opening series
+ * against the opening this predictor expects from the audio, frame by frame. The same question as the loudness
+ * correlation of `bestLagCorrelation(opening, audioEnvelopePerFrame(...))`, asked with a cue that knows which sound
+ * is spoken, so that a real, in-sync mouth peaks near lag 0 instead of anywhere the loudness happens to line up.
+ */
+export function speechSync(
+  predictor: SyncPredictor,
+  opening: ArrayLike<number>,
+  audio: { mel: Float32Array; melFrames: number },
+  fps: number,
+  maxLag: number,
+): LagCorrelation {
+  const expected = predictOpening(predictor, { id: '', opening, mel: audio.mel, melFrames: audio.melFrames, fps }, 0);
+  return bestLagCorrelation(opening, expected, maxLag);
 }
 
 export interface OffsetEstimate {
