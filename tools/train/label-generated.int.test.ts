@@ -43,6 +43,22 @@ describe('drawReference', () => {
     expect(() => parseArgs(['--data', 'a', '--clips', 'b', '--model', 'c'])).toThrow(/--out are required/);
     expect(() => parseArgs(['--data', 'a', '--clips', 'b', '--model', 'c', '--out', 'd', '--frame', '3'])).toThrow(/Unknown option --frame/);
   });
+
+  it('names the missing dataset or manifest before any labelling starts', async () => {
+    const missing = join(tmpdir(), 'no-such-dataset');
+    await expect(labelGenerated({ data: missing, clips: CLIPS_DIR, models: ['x.onnx'], out: join(missing, 'out'), frames: 20, seed: 1 })).rejects.toThrow(
+      /No prepared dataset .*no-such-dataset\/index\.json not found/,
+    );
+    const data = mkdtempSync(join(tmpdir(), 'label-data-'));
+    try {
+      writeFileSync(join(data, 'index.json'), JSON.stringify({ cropSize: 128, clips: [] }));
+      await expect(labelGenerated({ data, clips: CLIPS_DIR, models: [join(data, 'gen.onnx')], out: join(data, 'out'), frames: 20, seed: 1 })).rejects.toThrow(
+        /No manifest beside gen\.onnx/,
+      );
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!existsSync(join(CLIPS_DIR, CLIP)))('label-generated: generated mouths read by the scoring landmarker', () => {

@@ -15,7 +15,7 @@
  * are stored in the target crop's pixels, like data:prepare's. `pairs.i32` lists (clip, target, reference used) where
  * both frames were labelled.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { melIndexForVideoFrame, melWindowFromFrames } from '../../src/engine/audio/melRing.ts';
@@ -115,12 +115,19 @@ interface PreparedIndex {
 }
 
 export async function labelGenerated(opts: LabelOptions, log: (s: string) => void = console.log): Promise<IndexClip[]> {
-  const index = JSON.parse(readFileSync(join(opts.data, 'index.json'), 'utf8')) as PreparedIndex;
+  const need = (path: string, what: string) => {
+    if (!existsSync(path)) throw new LabelError('missing', `${what} ${path} not found`);
+    return path;
+  };
+  const index = JSON.parse(readFileSync(need(join(opts.data, 'index.json'), 'No prepared dataset (npm run data:prepare):'), 'utf8')) as PreparedIndex;
+  // Every file is checked before the minutes of labelling start, not when the run reaches it.
+  for (const m of opts.models) need(join(dirname(m), 'manifest.json'), `No manifest beside ${basename(m)}:`), need(m, 'No model');
   const chosen = index.clips.filter((c) => !c.excluded && (!opts.only || opts.only.includes(c.id)));
   if (opts.only) {
     const missing = opts.only.filter((id) => !index.clips.some((c) => c.id === id && !c.excluded));
     if (missing.length) throw new LabelError('missing', `--only names clips not in ${opts.data} (or excluded there): ${missing.join(', ')}`);
   }
+  for (const c of chosen) need(join(opts.clips, c.id, 'video.mp4'), `Clip ${c.id} of ${opts.data} has no video in --clips:`);
   const landmarker = await createNodeFaceLandmarker();
   const outClips: IndexClip[] = [];
   const pairs: number[] = [];
