@@ -111,8 +111,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not 0 <= args.flip <= 1:
         ap.error(f"--flip is a probability in [0, 1], got {args.flip}")
-    if not 0 <= args.generated_fraction <= 1:
-        ap.error(f"--generated-fraction is a share in [0, 1], got {args.generated_fraction}")
+    if not 0 <= args.generated_fraction < 1:
+        ap.error(f"--generated-fraction is a share in [0, 1) (every batch keeps real mouths), got {args.generated_fraction}")
+    if args.check and not args.val_identities:
+        ap.error("--check reports the held-out identities' errors: pass --val-identities")
     # Create the output folder now, not after minutes of training.
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -130,7 +132,11 @@ def main(argv=None):
         if g.crop_size != s:
             ap.error(f"{g.root} holds {g.crop_size} px crops, {args.data} {s} px ones")
     # (dataset index, clip, target, reference) over all generated folders, split by identity like the real pairs.
-    gen_split = [g.split(val_names) for g in generated]
+    # A generated folder may hold only some identities (e.g. only the held-out ones, for --check): no split errors here.
+    gen_split = []
+    for g in generated:
+        held = np.array([c.identity in val_names for c in g.clips])[g.pairs[:, 0]]
+        gen_split.append((g.pairs[~held], g.pairs[held]))
     tag = lambda k, p: np.concatenate([np.full((len(p), 1), k, dtype=p.dtype), p], 1) if len(p) else np.zeros((0, 4), np.int64)
     gen_train = np.concatenate([tag(k, tv[0]) for k, tv in enumerate(gen_split)]) if generated else np.zeros((0, 4), np.int64)
     gen_val = np.concatenate([tag(k, tv[1]) for k, tv in enumerate(gen_split)]) if generated else np.zeros((0, 4), np.int64)

@@ -26,6 +26,9 @@ MODEL_OUT="${SMOKE_MODEL_OUT:-$WORK/model}"
   --generated "$WORK/data" --generated-fraction 0.5
 out=$("$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/unused.pt" --val-identities person1 --check "$WORK/opening-gen.pt" --generated "$WORK/data")
 grep -q '"genLipMae"' <<<"$out" || { echo "smoke: opening.py --check did not report the generated frames" >&2; exit 1; }
+if "$PY" "$HERE/opening.py" --data "$WORK/data" --out "$WORK/unused.pt" --check "$WORK/opening-gen.pt" 2>/dev/null; then
+  echo "smoke: opening.py --check without --val-identities should refuse" >&2; exit 1
+fi
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-opening" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --opening-net "$WORK/opening.pt" --lip-weight 0.5 --select-by lipErr --flip 0.5
 # The sharpness terms (0.4): discriminators, feature matching, texture energy, a full-resolution reference path;
