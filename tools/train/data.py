@@ -254,6 +254,12 @@ class AugmentConfig:
     contrast: float = AUGMENT["contrast"]
     gain: float = AUGMENT["gain"]              # per-channel colour gain
     flip: float = AUGMENT["flip"]              # probability of mirroring a whole sample left-right (train.py/opening.py --flip)
+    # Trainer-only (train.py --stretch/--rotate; the browser fine-tune sees one person and leaves them at 0): one
+    # shape change per sample, shared by target and reference, so the same person looks wider or narrower, longer or
+    # shorter and slightly tilted. With 49 training faces the network can learn where each one's mouth sits; a face
+    # it has never seen has to be read from its reference instead, and this makes that the only way on training data too.
+    stretch: float = 0.0                       # max log aspect change: x scaled by e^u, y by e^-u, |u| <= stretch
+    rotate: float = 0.0                        # max in-plane rotation, degrees
 
 
 @dataclass
@@ -323,6 +329,15 @@ def _affine(batch: int, shift: float, scale: float, g: torch.Generator) -> torch
     return theta
 
 
+def _shape(batch: int, stretch: float, rotate: float, g: torch.Generator) -> torch.Tensor:
+    """[B,2,2] per-sample rotation x aspect change (identity when both are 0)."""
+    u = (torch.rand(batch, generator=g) * 2 - 1) * stretch
+    a = (torch.rand(batch, generator=g) * 2 - 1) * math.radians(rotate)
+    c, s = torch.cos(a), torch.sin(a)
+    rot = torch.stack([torch.stack([c, -s], 1), torch.stack([s, c], 1)], 1)
+    return rot @ torch.diag_embed(torch.stack([torch.exp(u), torch.exp(-u)], 1))
+
+
 def _warp(img: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     grid = F.affine_grid(theta, list(img.shape), align_corners=False)
     return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
@@ -377,11 +392,16 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
     if aug is not None:
         g = g or torch.Generator().manual_seed(0)
         theta = _affine(b, aug.shift, aug.scale, g)
+        ref_theta = _affine(b, aug.ref_shift, aug.ref_scale, g)
+        if aug.stretch > 0 or aug.rotate > 0:
+            shape = _shape(b, aug.stretch, aug.rotate, g)
+            theta = torch.cat([shape @ theta[:, :, :2], theta[:, :, 2:]], 2)
+            ref_theta = torch.cat([shape @ ref_theta[:, :, :2], ref_theta[:, :, 2:]], 2)
         target = _warp(target, theta)
-        reference = _warp(reference, _affine(b, aug.ref_shift, aug.ref_scale, g))
-        # Landmarks follow the target warp: out_n = (in_n - t) / s.
+        reference = _warp(reference, ref_theta)
+        # Landmarks follow the target warp: in_n = A out_n + t, so out_n = A^-1 (in_n - t).
         n = (lips + 0.0) / size * 2 - 1
-        n = (n - theta[:, None, :, 2]) / theta[:, None, 0, 0, None]
+        n = (n - theta[:, None, :, 2]) @ torch.linalg.inv(theta[:, :, :2]).transpose(1, 2)
         lips = (n + 1) / 2 * size
         bright = (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * aug.brightness
         contrast = 1 + (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * aug.contrast

@@ -95,6 +95,28 @@ class DataTest(unittest.TestCase):
         inside = (dark * (w > 0.9)).sum() / dark.sum()
         self.assertGreater(float(inside), 0.5)
 
+    def test_a_shape_change_moves_target_reference_and_lips_together(self):
+        write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])
+        data = PreparedData(self.root)
+        raw = data.load(data.pairs, 8, 8)
+        still = dict(shift=0, scale=0, ref_shift=0, ref_scale=0, brightness=0, contrast=0, gain=0, flip=0)
+        plain = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still), torch.Generator().manual_seed(5))
+        b = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still, stretch=0.3, rotate=15), torch.Generator().manual_seed(5))
+        self.assertFalse(torch.allclose(b["target"], plain["target"], atol=0.05))
+        # Target and reference of a sample get the same shape change: a pair of identical pictures stays identical.
+        twins = make_batch({**raw, "reference": raw["target"].clone()}, 64, 0.5, 0.5,
+                           AugmentConfig(**still, stretch=0.3, rotate=15), torch.Generator().manual_seed(5))
+        torch.testing.assert_close(twins["target"], twins["reference"])
+        # The lips moved with the picture: the warped mouth's dark interior sits inside the moved lip ellipse.
+        w = b["weight"][:, 0]
+        dark = (b["target"].mean(1) < 0.3).float()
+        self.assertGreater(float((dark * (w > 0.9)).sum() / dark.sum()), 0.5)
+        moved = (b["lips"] - plain["lips"]).norm(dim=2).mean()
+        self.assertGreater(float(moved), 1.0)
+        # A mouth made wider is read as one: the corners' distance changes by the drawn aspect, not by nothing.
+        width = lambda lips: (lips[:, :, 0].max(1).values - lips[:, :, 0].min(1).values)
+        self.assertGreater(float((width(b["lips"]) / width(plain["lips"]) - 1).abs().max()), 0.05)
+
     def test_flip_mirrors_images_and_swaps_left_right_lip_points(self):
         from data import LIP_MIRROR, OUTER_LIPS
         write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])

@@ -263,6 +263,10 @@ def parse_args(argv=None):
     ap.add_argument("--audio-aug", type=float, default=0.0,
                     help="probability of augmenting a sample's mel window (frequency warp, gain, noise floor; data.py AudioAugmentConfig)")
     ap.add_argument("--flip", type=float, default=AUGMENT["flip"], help="probability of mirroring a training sample left-right")
+    ap.add_argument("--stretch", type=float, default=0.0,
+                    help="max log aspect change per sample, shared by target and reference (data.py AugmentConfig.stretch)")
+    ap.add_argument("--rotate", type=float, default=0.0,
+                    help="max in-plane rotation per sample in degrees, shared by target and reference")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=None,
                     help="mel frames before the video frame's centre (default 8); with --init-onnx it may grow the file's "
@@ -559,7 +563,9 @@ def main(argv=None):
         # The kept best was the minimum of another key: comparing it with this one would keep or drop best.pt at random.
         print(f"--select-by changed ({state.get('selectBy', 'loss')} -> {args.select_by}): best.pt will be replaced at the next validation")
         best = math.inf
-    aug = None if args.no_augment else AugmentConfig(flip=args.flip)
+    if not 0 <= args.stretch <= 0.5 or not 0 <= args.rotate <= 30:
+        raise SystemExit(f"--stretch must be in [0, 0.5] and --rotate in [0, 30] degrees, got {args.stretch} and {args.rotate}")
+    aug = None if args.no_augment else AugmentConfig(flip=args.flip, stretch=args.stretch, rotate=args.rotate)
     if not 0 <= args.audio_aug <= 1:
         raise SystemExit(f"--audio-aug is a probability in [0, 1], got {args.audio_aug}")
     if args.audio_aug > 0 and args.no_augment:
