@@ -67,6 +67,10 @@ describe('npm run eval', () => {
         'lmd.model',
         'lmd.copyReference',
         'lmd.groundTruth',
+        'lmdSplit.model.bias',
+        'lmdSplit.model.residual',
+        'lmdSplit.copyReference.bias',
+        'lmdSplit.copyReference.residual',
         'sync.model.lag',
         'sync.model.r',
         'sync.model.r0',
@@ -105,6 +109,14 @@ describe('npm run eval', () => {
       expect(clip.lmd.groundTruth).toBe(0);
       // The test generator rewrites the mouth area, so it cannot match the real frame exactly.
       expect(clip.lmd.model).toBeGreaterThan(0);
+      // The split bounds the LMD from above: per point, |offset| <= |mean offset| + |offset - mean offset|.
+      for (const [lmd, split] of [
+        [clip.lmd.model, clip.lmdSplit.model],
+        [clip.lmd.copyReference, clip.lmdSplit.copyReference],
+      ] as const) {
+        expect(split.bias + split.residual).toBeGreaterThanOrEqual(lmd - 1e-9);
+        expect(split.bias).toBeGreaterThan(0);
+      }
       expect(clip.psnr.model).toBeGreaterThan(5);
       expect(clip.ssim.model).toBeLessThan(1);
       expect(Math.abs(clip.sync.model.lag)).toBeLessThanOrEqual(5);

@@ -55,6 +55,7 @@ import {
   audioEnvelopePerFrame,
   bestLagCorrelation,
   jitter,
+  landmarkBias,
   landmarkDistance,
   laplacianVariance,
   psnr,
@@ -105,6 +106,11 @@ export interface ClipResult {
   /** Clip whose audio drove the swapped-audio run. */
   swappedAudioFrom: string;
   lmd: { model: number; copyReference: number; groundTruth: number };
+  /**
+   * Each LMD series split into a fixed part (the mouth in the wrong place or shape all clip long, in the face's own
+   * frame) and a moving part (what changes from frame to frame); metrics.ts landmarkBias.
+   */
+  lmdSplit: { model: { bias: number; residual: number }; copyReference: { bias: number; residual: number } };
   sync: { model: LagCorrelation; groundTruth: LagCorrelation };
   /**
    * The same two series against the opening the committed audio → opening predictor (src/engine/eval/avOffset.ts, the
@@ -540,6 +546,10 @@ class ClipEvaluator {
 
     const lmdOf = (s: (Float32Array | null)[]) => mean(s.map((p, t) => (p && truth[t] ? landmarkDistance(p, truth[t]!) : NaN)));
     const opening = (s: (Float32Array | null)[]) => s.map((p) => (p ? mouthOpening(p) : NaN));
+    const splitOf = (s: (Float32Array | null)[]) => {
+      const { bias, residual } = landmarkBias(s, truth);
+      return { bias, residual };
+    };
 
     return {
       id,
@@ -547,6 +557,7 @@ class ClipEvaluator {
       facesFound,
       swappedAudioFrom: swapId,
       lmd: { model: lmdOf(model.landmarks), copyReference: lmdOf(copy.landmarks), groundTruth: lmdOf(truth) },
+      lmdSplit: { model: splitOf(model.landmarks), copyReference: splitOf(copy.landmarks) },
       sync: {
         model: bestLagCorrelation(opening(swapped.landmarks), audioEnvelopePerFrame(swap.samples, fps, swapFrames), MAX_LAG),
         groundTruth: bestLagCorrelation(opening(truth), audioEnvelopePerFrame(own.samples, fps, n), MAX_LAG),
@@ -604,6 +615,10 @@ export function formatTable(report: EvalReport): string {
     'clip',
     'LMD model',
     'LMD copy',
+    'fixed model',
+    'moving model',
+    'fixed copy',
+    'moving copy',
     'sync model',
     'sync GT',
     'speech-sync model',
@@ -624,10 +639,14 @@ export function formatTable(report: EvalReport): string {
     'sharp mouth',
     'mouth copy',
   ];
-  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'sync' | 'syncSpeech' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
+  const row = (id: string, c: Pick<ClipResult, 'lmd' | 'lmdSplit' | 'sync' | 'syncSpeech' | 'silence' | 'psnr' | 'ssim' | 'jitter' | 'sharpness'>) => [
     id,
     f3(c.lmd.model),
     f3(c.lmd.copyReference),
+    f3(c.lmdSplit.model.bias),
+    f3(c.lmdSplit.model.residual),
+    f3(c.lmdSplit.copyReference.bias),
+    f3(c.lmdSplit.copyReference.residual),
     lag(c.sync.model),
     lag(c.sync.groundTruth),
     lag(c.syncSpeech.model),
@@ -655,7 +674,7 @@ export function formatTable(report: EvalReport): string {
   return [
     ...lines,
     '',
-    `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
+    `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); fixed / moving: LMD split into each mouth point's mean offset in the face's frame and what varies around it; sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
     `loudness, model on swapped audio; speech-sync: the same vs the opening the audio → opening predictor expects (src/engine/eval/avOffset.ts); open: mean inner-lip gap / inter-ocular distance (silent, speech: live; far: reference 10 frames away; GT: the real frames); PSNR dB / SSIM over the lower crop; jitter ×100;`,
     `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame); sharp mouth /`,
     `mouth copy: the same over the lips' bounding box only.`,

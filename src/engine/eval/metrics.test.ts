@@ -4,6 +4,7 @@ import {
   bestLagCorrelation,
   jitter,
   laplacianVariance,
+  landmarkBias,
   landmarkDistance,
   lowerRegion,
   MetricError,
@@ -48,6 +49,63 @@ function translate(p: Float32Array, dx: number, dy: number): Float32Array {
   }
   return q;
 }
+
+/** Every point turned by `deg` about (200, 200). */
+function turned(p: Float32Array, deg: number): Float32Array {
+  const q = new Float32Array(p);
+  const a = (deg * Math.PI) / 180;
+  for (let i = 0; i < q.length; i += 3) {
+    const x = p[i] - 200;
+    const y = p[i + 1] - 200;
+    q[i] = 200 + Math.cos(a) * x - Math.sin(a) * y;
+    q[i + 1] = 200 + Math.sin(a) * x + Math.cos(a) * y;
+  }
+  return q;
+}
+
+/** The face's mouth points moved by (dx, dy) in the face's own frame, then the whole face turned by `deg`. */
+function mouthMoved(p: Float32Array, dx: number, dy: number, deg = 0): Float32Array {
+  const q = new Float32Array(p);
+  for (const i of MOUTH_POINTS) {
+    q[i * 3] += dx;
+    q[i * 3 + 1] += dy;
+  }
+  return turned(q, deg);
+}
+
+describe('landmarkBias', () => {
+  it('calls a mouth drawn 5 px off in every frame a fixed error, even while the head turns', () => {
+    const truth = face();
+    const turns = [0, 20, -30, 90, 5];
+    const r = landmarkBias(
+      turns.map((deg) => mouthMoved(truth, 3, 4, deg)),
+      turns.map((deg) => turned(truth, deg)),
+    );
+    expect(r.frames).toBe(5);
+    expect(r.bias).toBeCloseTo(5 / 200, 6);
+    expect(r.residual).toBeCloseTo(0, 6);
+  });
+
+  it('calls a mouth that is right on average but moves at the wrong time a moving error', () => {
+    const truth = face();
+    const preds = [mouthMoved(truth, 0, 5), mouthMoved(truth, 0, -5), mouthMoved(truth, 0, 5), mouthMoved(truth, 0, -5)];
+    const r = landmarkBias(preds, [truth, truth, truth, truth]);
+    expect(r.bias).toBeCloseTo(0, 6);
+    expect(r.residual).toBeCloseTo(5 / 200, 6);
+    // Together they bound the LMD: here it is all residual.
+    expect(landmarkDistance(preds[0], truth)).toBeCloseTo(5 / 200, 6);
+  });
+
+  it('skips frames without landmarks and has nothing to say about none', () => {
+    const truth = face();
+    const r = landmarkBias([mouthMoved(truth, 2, 0), null, mouthMoved(truth, 2, 0)], [truth, truth, null]);
+    expect(r.frames).toBe(1);
+    expect(r.bias).toBeCloseTo(2 / 200, 6);
+    const none = landmarkBias([null], [truth]);
+    expect(none.frames).toBe(0);
+    expect(none.bias).toBeNaN();
+  });
+});
 
 describe('landmarkDistance', () => {
   it('is 0 for identical landmarks', () => {

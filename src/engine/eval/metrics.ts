@@ -2,7 +2,7 @@
  * Evaluation metrics for generated talking faces. Pure functions, no dependencies beyond the mouth
  * geometry, so they can be tested on synthetic inputs with known answers.
  */
-import { INNER_LIPS, interOcularDistance, OUTER_LIPS } from '../face/meshIndices.ts';
+import { INNER_LIPS, interOcularDistance, leftEyeCentre, OUTER_LIPS, rightEyeCentre } from '../face/meshIndices.ts';
 import { CodedError } from '../codedError.ts';
 
 /** The points the landmark metrics compare: outer and inner lip contours. */
@@ -33,6 +33,60 @@ export function landmarkDistance(pred: Float32Array, truth: Float32Array): numbe
   let sum = 0;
   for (const i of MOUTH_POINTS) sum += Math.hypot(pred[i * 3] - truth[i * 3], pred[i * 3 + 1] - truth[i * 3 + 1]);
   return sum / MOUTH_POINTS.length / iod;
+}
+
+/** LMD split in two (see landmarkBias). */
+export interface LandmarkBias {
+  /** Mean over mouth points of the length of each point's mean offset: the mouth drawn in the wrong place or shape all clip long. */
+  bias: number;
+  /** LMD after each point's mean offset is taken away: what changes from frame to frame (timing, opening). */
+  residual: number;
+  /** Frames where both series had landmarks. */
+  frames: number;
+}
+
+/**
+ * Splits a clip's LMD into a fixed part and a moving part. Each frame's mouth-point offsets (pred − truth) are put in
+ * the truth's face frame (eye line as the x axis, inter-ocular distance as the unit) so that a head turning does not
+ * turn a fixed error; `bias` is the size of each point's mean offset, `residual` the mean distance left around it.
+ * A model that draws the person's mouth 2 px too low has bias 2/iod and residual 0; one that is right on average but
+ * opens at the wrong time has bias ~0. Missing frames (null) are skipped.
+ */
+export function landmarkBias(preds: readonly (Float32Array | null)[], truths: readonly (Float32Array | null)[]): LandmarkBias {
+  const k = MOUTH_POINTS.length;
+  const offsets: Float64Array[] = [];
+  for (let t = 0; t < Math.min(preds.length, truths.length); t++) {
+    const pred = preds[t];
+    const truth = truths[t];
+    if (!pred || !truth) continue;
+    checkLandmarks(pred, 'Predicted landmarks');
+    checkLandmarks(truth, 'Ground-truth landmarks');
+    const [rx, ry] = rightEyeCentre(truth);
+    const [lx, ly] = leftEyeCentre(truth);
+    const iod = Math.hypot(lx - rx, ly - ry);
+    if (!(iod > 0)) throw new MetricError('Ground-truth landmarks have zero inter-ocular distance; cannot normalise.');
+    const cos = (lx - rx) / iod;
+    const sin = (ly - ry) / iod;
+    const d = new Float64Array(2 * k);
+    MOUTH_POINTS.forEach((i, j) => {
+      const dx = (pred[i * 3] - truth[i * 3]) / iod;
+      const dy = (pred[i * 3 + 1] - truth[i * 3 + 1]) / iod;
+      d[2 * j] = cos * dx + sin * dy; // rotate by minus the eye line's angle
+      d[2 * j + 1] = -sin * dx + cos * dy;
+    });
+    offsets.push(d);
+  }
+  const frames = offsets.length;
+  if (frames === 0) return { bias: Number.NaN, residual: Number.NaN, frames };
+  const mean = new Float64Array(2 * k);
+  for (const d of offsets) for (let j = 0; j < 2 * k; j++) mean[j] += d[j] / frames;
+  let bias = 0;
+  for (let j = 0; j < k; j++) bias += Math.hypot(mean[2 * j], mean[2 * j + 1]) / k;
+  let residual = 0;
+  for (const d of offsets) {
+    for (let j = 0; j < k; j++) residual += Math.hypot(d[2 * j] - mean[2 * j], d[2 * j + 1] - mean[2 * j + 1]) / (k * frames);
+  }
+  return { bias, residual, frames };
 }
 
 /**
