@@ -69,6 +69,7 @@ describe('npm run eval', () => {
         'lmd.groundTruth',
         'lmdSplit.model.bias',
         'lmdSplit.model.residual',
+        'lmdSplit.model.shift',
         'lmdSplit.copyReference.bias',
         'lmdSplit.copyReference.residual',
         'sync.model.lag',
@@ -116,6 +117,7 @@ describe('npm run eval', () => {
       ] as const) {
         expect(split.bias + split.residual).toBeGreaterThanOrEqual(lmd - 1e-9);
         expect(split.bias).toBeGreaterThan(0);
+        expect(split.shift).toBeLessThanOrEqual(split.bias + 1e-9); // the mean of the offsets is no longer than their mean length
       }
       expect(clip.psnr.model).toBeGreaterThan(5);
       expect(clip.ssim.model).toBeLessThan(1);

@@ -98,6 +98,9 @@ const SYNC_PREDICTOR = syncPredictor as SyncPredictor;
 const MIN_REF_OFFSET = 5;
 const MAX_LAG = 5;
 
+/** metrics.ts LandmarkBias without its frame count. */
+export type LmdSplit = { bias: number; residual: number; shift: number };
+
 export interface ClipResult {
   id: string;
   frames: number;
@@ -110,7 +113,7 @@ export interface ClipResult {
    * Each LMD series split into a fixed part (the mouth in the wrong place or shape all clip long, in the face's own
    * frame) and a moving part (what changes from frame to frame); metrics.ts landmarkBias.
    */
-  lmdSplit: { model: { bias: number; residual: number }; copyReference: { bias: number; residual: number } };
+  lmdSplit: { model: LmdSplit; copyReference: LmdSplit };
   sync: { model: LagCorrelation; groundTruth: LagCorrelation };
   /**
    * The same two series against the opening the committed audio → opening predictor (src/engine/eval/avOffset.ts, the
@@ -547,8 +550,8 @@ class ClipEvaluator {
     const lmdOf = (s: (Float32Array | null)[]) => mean(s.map((p, t) => (p && truth[t] ? landmarkDistance(p, truth[t]!) : NaN)));
     const opening = (s: (Float32Array | null)[]) => s.map((p) => (p ? mouthOpening(p) : NaN));
     const splitOf = (s: (Float32Array | null)[]) => {
-      const { bias, residual } = landmarkBias(s, truth);
-      return { bias, residual };
+      const { bias, residual, shift } = landmarkBias(s, truth);
+      return { bias, residual, shift };
     };
 
     return {
@@ -616,6 +619,7 @@ export function formatTable(report: EvalReport): string {
     'LMD model',
     'LMD copy',
     'fixed model',
+    'of it shift',
     'moving model',
     'fixed copy',
     'moving copy',
@@ -644,6 +648,7 @@ export function formatTable(report: EvalReport): string {
     f3(c.lmd.model),
     f3(c.lmd.copyReference),
     f3(c.lmdSplit.model.bias),
+    f3(c.lmdSplit.model.shift),
     f3(c.lmdSplit.model.residual),
     f3(c.lmdSplit.copyReference.bias),
     f3(c.lmdSplit.copyReference.residual),
@@ -674,7 +679,7 @@ export function formatTable(report: EvalReport): string {
   return [
     ...lines,
     '',
-    `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); fixed / moving: LMD split into each mouth point's mean offset in the face's frame and what varies around it; sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
+    `LMD: mouth landmark distance / inter-ocular distance (reference |r − t| = ${REF_OFFSET}); fixed / moving: LMD split into each mouth point's mean offset in the face's frame and what varies around it (shift: the part of the fixed one that moves the whole mouth); sync: best r@lag frames (>0: mouth after audio) of mouth opening vs`,
     `loudness, model on swapped audio; speech-sync: the same vs the opening the audio → opening predictor expects (src/engine/eval/avOffset.ts); open: mean inner-lip gap / inter-ocular distance (silent, speech: live; far: reference 10 frames away; GT: the real frames); PSNR dB / SSIM over the lower crop; jitter ×100;`,
     `sharp: lower-crop Laplacian variance ÷ ground truth's (reference 10 frames away; live: reference = current frame); sharp mouth /`,
     `mouth copy: the same over the lips' bounding box only.`,

@@ -84,6 +84,17 @@ describe('landmarkBias', () => {
     expect(r.frames).toBe(5);
     expect(r.bias).toBeCloseTo(5 / 200, 6);
     expect(r.residual).toBeCloseTo(0, 6);
+    expect(r.shift).toBeCloseTo(5 / 200, 6); // all of it: the whole mouth is in the wrong place
+  });
+
+  it('tells a mouth drawn too wide from one drawn in the wrong place', () => {
+    const truth = face();
+    const wide = new Float32Array(truth);
+    const cx = MOUTH_POINTS.reduce((a, i) => a + truth[i * 3], 0) / MOUTH_POINTS.length;
+    for (const i of MOUTH_POINTS) wide[i * 3] = cx + (truth[i * 3] - cx) * 1.2;
+    const r = landmarkBias([wide, wide], [truth, truth]);
+    expect(r.bias).toBeGreaterThan(0.01);
+    expect(r.shift).toBeCloseTo(0, 6);
   });
 
   it('calls a mouth that is right on average but moves at the wrong time a moving error', () => {

@@ -41,6 +41,8 @@ export interface LandmarkBias {
   bias: number;
   /** LMD after each point's mean offset is taken away: what changes from frame to frame (timing, opening). */
   residual: number;
+  /** Length of the mean offset of all mouth points together: how much of `bias` is the whole mouth in the wrong place (the rest is its shape). */
+  shift: number;
   /** Frames where both series had landmarks. */
   frames: number;
 }
@@ -77,16 +79,22 @@ export function landmarkBias(preds: readonly (Float32Array | null)[], truths: re
     offsets.push(d);
   }
   const frames = offsets.length;
-  if (frames === 0) return { bias: Number.NaN, residual: Number.NaN, frames };
+  if (frames === 0) return { bias: Number.NaN, residual: Number.NaN, shift: Number.NaN, frames };
   const mean = new Float64Array(2 * k);
   for (const d of offsets) for (let j = 0; j < 2 * k; j++) mean[j] += d[j] / frames;
   let bias = 0;
-  for (let j = 0; j < k; j++) bias += Math.hypot(mean[2 * j], mean[2 * j + 1]) / k;
+  let sx = 0;
+  let sy = 0;
+  for (let j = 0; j < k; j++) {
+    bias += Math.hypot(mean[2 * j], mean[2 * j + 1]) / k;
+    sx += mean[2 * j] / k;
+    sy += mean[2 * j + 1] / k;
+  }
   let residual = 0;
   for (const d of offsets) {
     for (let j = 0; j < k; j++) residual += Math.hypot(d[2 * j] - mean[2 * j], d[2 * j + 1] - mean[2 * j + 1]) / (k * frames);
   }
-  return { bias, residual, frames };
+  return { bias, residual, shift: Math.hypot(sx, sy), frames };
 }
 
 /**
