@@ -260,6 +260,15 @@ class AugmentConfig:
     # it has never seen has to be read from its reference instead, and this makes that the only way on training data too.
     stretch: float = 0.0                       # max log aspect change: x scaled by e^u, y by e^-u, |u| <= stretch
     rotate: float = 0.0                        # max in-plane rotation, degrees
+    # Trainer-only (train.py --mouth-warp): the lower face moved sideways and up/down and made wider or narrower against
+    # the upper face, the same in target and reference. A new face's mouth does not sit where the training faces' do
+    # (a turned head puts it off the nose's line); this makes the reference the only place to learn it from.
+    mouth_warp: float = 0.0                    # max sideways shift as a fraction of S; up/down and width get 0.5x and 1.5x of it
+
+
+# Rows (normalised -1..1) over which the mouth warp fades in: none above the eyes' level, all of it from just below the
+# mask line, where the lips are in every crop of the template.
+MOUTH_WARP_ROWS = (-0.3, 0.15)
 
 
 @dataclass
@@ -338,8 +347,39 @@ def _shape(batch: int, stretch: float, rotate: float, g: torch.Generator) -> tor
     return rot @ torch.diag_embed(torch.stack([torch.exp(u), torch.exp(-u)], 1))
 
 
-def _warp(img: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+def _mouth_weight_of_row(y: torch.Tensor) -> torch.Tensor:
+    t = ((y - MOUTH_WARP_ROWS[0]) / (MOUTH_WARP_ROWS[1] - MOUTH_WARP_ROWS[0])).clamp(0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def _mouth_warp_params(batch: int, amount: float, g: torch.Generator) -> torch.Tensor:
+    """[B,3]: sideways shift, up/down shift (normalised coords) and relative width change of the lower face."""
+    u = torch.rand(batch, 3, generator=g) * 2 - 1
+    return u * torch.tensor([2 * amount, amount, 1.5 * amount])
+
+
+def _apply_mouth_warp(grid: torch.Tensor, mw: torch.Tensor) -> torch.Tensor:
+    """Where each output pixel samples the input, with the lower face moved: p -> (x (1 + c w) + a w, y + b w)."""
+    x, y = grid[..., 0], grid[..., 1]
+    w = _mouth_weight_of_row(y)
+    a, b, c = (mw[:, i, None, None] for i in range(3))
+    return torch.stack([x * (1 + c * w) + a * w, y + b * w], -1)
+
+
+def _unwarp_mouth_points(p: torch.Tensor, mw: torch.Tensor) -> torch.Tensor:
+    """Inverse of _apply_mouth_warp for points [B,N,2] (normalised): where the content at p ends up."""
+    a, b, c = (mw[:, i, None] for i in range(3))
+    y = p[..., 1].clone()
+    for _ in range(8):  # y + b w(y) = p_y; |b w'| < 1, so the fixed point converges
+        y = p[..., 1] - b * _mouth_weight_of_row(y)
+    w = _mouth_weight_of_row(y)
+    return torch.stack([(p[..., 0] - a * w) / (1 + c * w), y], -1)
+
+
+def _warp(img: torch.Tensor, theta: torch.Tensor, mouth: torch.Tensor | None = None) -> torch.Tensor:
     grid = F.affine_grid(theta, list(img.shape), align_corners=False)
+    if mouth is not None:
+        grid = _apply_mouth_warp(grid, mouth)
     return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
@@ -397,10 +437,13 @@ def make_batch(raw: dict, size: int, mask_ratio: float, mask_fill: float,
             shape = _shape(b, aug.stretch, aug.rotate, g)
             theta = torch.cat([shape @ theta[:, :, :2], theta[:, :, 2:]], 2)
             ref_theta = torch.cat([shape @ ref_theta[:, :, :2], ref_theta[:, :, 2:]], 2)
-        target = _warp(target, theta)
-        reference = _warp(reference, ref_theta)
-        # Landmarks follow the target warp: in_n = A out_n + t, so out_n = A^-1 (in_n - t).
+        mouth = _mouth_warp_params(b, aug.mouth_warp, g) if aug.mouth_warp > 0 else None
+        target = _warp(target, theta, mouth)
+        reference = _warp(reference, ref_theta, mouth)
+        # Landmarks follow the target warp: in_n = M(A out_n + t), so out_n = A^-1 (M^-1(in_n) - t).
         n = (lips + 0.0) / size * 2 - 1
+        if mouth is not None:
+            n = _unwarp_mouth_points(n, mouth)
         n = (n - theta[:, None, :, 2]) @ torch.linalg.inv(theta[:, :, :2]).transpose(1, 2)
         lips = (n + 1) / 2 * size
         bright = (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * aug.brightness

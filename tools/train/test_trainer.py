@@ -117,6 +117,29 @@ class DataTest(unittest.TestCase):
         width = lambda lips: (lips[:, :, 0].max(1).values - lips[:, :, 0].min(1).values)
         self.assertGreater(float((width(b["lips"]) / width(plain["lips"]) - 1).abs().max()), 0.05)
 
+    def test_a_mouth_warp_moves_the_lower_face_and_its_lips_but_not_the_eyes(self):
+        from data import _apply_mouth_warp, _unwarp_mouth_points
+        write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])
+        data = PreparedData(self.root)
+        raw = data.load(data.pairs, 8, 8)
+        still = dict(shift=0, scale=0, ref_shift=0, ref_scale=0, brightness=0, contrast=0, gain=0, flip=0)
+        plain = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still), torch.Generator().manual_seed(5))
+        b = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still, mouth_warp=0.08), torch.Generator().manual_seed(5))
+        # The top third (eyes, brows) is untouched; the lips moved and the dark mouth moved with them.
+        torch.testing.assert_close(b["target"][:, :, :20], plain["target"][:, :, :20])
+        self.assertGreater(float((b["lips"] - plain["lips"]).norm(dim=2).mean()), 1.0)
+        dark = (b["target"].mean(1) < 0.3).float()
+        self.assertGreater(float((dark * (b["weight"][:, 0] > 0.9)).sum() / dark.sum()), 0.5)
+        # The same warp on target and reference: identical pictures stay identical.
+        twins = make_batch({**raw, "reference": raw["target"].clone()}, 64, 0.5, 0.5,
+                           AugmentConfig(**still, mouth_warp=0.08), torch.Generator().manual_seed(5))
+        torch.testing.assert_close(twins["target"], twins["reference"])
+        # The points' inverse is exact: warping the unwarped points lands on the points.
+        mw = torch.tensor([[0.16, -0.08, 0.12], [-0.1, 0.08, -0.12]])
+        pts = torch.rand(2, 40, 2) * 2 - 1
+        back = _apply_mouth_warp(_unwarp_mouth_points(pts, mw)[:, None], mw)[:, 0]
+        torch.testing.assert_close(back, pts, atol=1e-5, rtol=0)
+
     def test_flip_mirrors_images_and_swaps_left_right_lip_points(self):
         from data import LIP_MIRROR, OUTER_LIPS
         write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])

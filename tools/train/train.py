@@ -267,6 +267,9 @@ def parse_args(argv=None):
                     help="max log aspect change per sample, shared by target and reference (data.py AugmentConfig.stretch)")
     ap.add_argument("--rotate", type=float, default=0.0,
                     help="max in-plane rotation per sample in degrees, shared by target and reference")
+    ap.add_argument("--mouth-warp", type=float, default=0.0,
+                    help="max sideways shift of the lower face against the upper (fraction of S), shared by target and reference; "
+                         "up/down and width change get 0.5x and 1.5x of it (data.py AugmentConfig.mouth_warp)")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=None,
                     help="mel frames before the video frame's centre (default 8); with --init-onnx it may grow the file's "
@@ -563,9 +566,12 @@ def main(argv=None):
         # The kept best was the minimum of another key: comparing it with this one would keep or drop best.pt at random.
         print(f"--select-by changed ({state.get('selectBy', 'loss')} -> {args.select_by}): best.pt will be replaced at the next validation")
         best = math.inf
+    if not 0 <= args.mouth_warp <= 0.1:
+        raise SystemExit(f"--mouth-warp must be in [0, 0.1] (a fraction of the crop), got {args.mouth_warp}")
     if not 0 <= args.stretch <= 0.5 or not 0 <= args.rotate <= 30:
         raise SystemExit(f"--stretch must be in [0, 0.5] and --rotate in [0, 30] degrees, got {args.stretch} and {args.rotate}")
-    aug = None if args.no_augment else AugmentConfig(flip=args.flip, stretch=args.stretch, rotate=args.rotate)
+    aug = None if args.no_augment else AugmentConfig(flip=args.flip, stretch=args.stretch, rotate=args.rotate,
+                                                           mouth_warp=args.mouth_warp)
     if not 0 <= args.audio_aug <= 1:
         raise SystemExit(f"--audio-aug is a probability in [0, 1], got {args.audio_aug}")
     if args.audio_aug > 0 and args.no_augment:
