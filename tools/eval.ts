@@ -99,7 +99,7 @@ const MIN_REF_OFFSET = 5;
 const MAX_LAG = 5;
 
 /** metrics.ts LandmarkBias without its frame count. */
-export type LmdSplit = { bias: number; residual: number; shift: number };
+export type LmdSplit = { bias: number; residual: number; shift: number; shiftX: number; shiftY: number };
 
 export interface ClipResult {
   id: string;
@@ -550,8 +550,8 @@ class ClipEvaluator {
     const lmdOf = (s: (Float32Array | null)[]) => mean(s.map((p, t) => (p && truth[t] ? landmarkDistance(p, truth[t]!) : NaN)));
     const opening = (s: (Float32Array | null)[]) => s.map((p) => (p ? mouthOpening(p) : NaN));
     const splitOf = (s: (Float32Array | null)[]) => {
-      const { bias, residual, shift } = landmarkBias(s, truth);
-      return { bias, residual, shift };
+      const { bias, residual, shift, shiftX, shiftY } = landmarkBias(s, truth);
+      return { bias, residual, shift, shiftX, shiftY };
     };
 
     return {

@@ -85,6 +85,8 @@ describe('landmarkBias', () => {
     expect(r.bias).toBeCloseTo(5 / 200, 6);
     expect(r.residual).toBeCloseTo(0, 6);
     expect(r.shift).toBeCloseTo(5 / 200, 6); // all of it: the whole mouth is in the wrong place
+    expect(r.shiftX).toBeCloseTo(3 / 200, 6); // towards the left eye (x grows from the right eye to the left)
+    expect(r.shiftY).toBeCloseTo(4 / 200, 6); // down
   });
 
   it('tells a mouth drawn too wide from one drawn in the wrong place', () => {

@@ -43,6 +43,9 @@ export interface LandmarkBias {
   residual: number;
   /** Length of the mean offset of all mouth points together: how much of `bias` is the whole mouth in the wrong place (the rest is its shape). */
   shift: number;
+  /** That mean offset's components in the face's frame: x along the eye line towards the face's left eye, y down. */
+  shiftX: number;
+  shiftY: number;
   /** Frames where both series had landmarks. */
   frames: number;
 }
@@ -79,7 +82,7 @@ export function landmarkBias(preds: readonly (Float32Array | null)[], truths: re
     offsets.push(d);
   }
   const frames = offsets.length;
-  if (frames === 0) return { bias: Number.NaN, residual: Number.NaN, shift: Number.NaN, frames };
+  if (frames === 0) return { bias: Number.NaN, residual: Number.NaN, shift: Number.NaN, shiftX: Number.NaN, shiftY: Number.NaN, frames };
   const mean = new Float64Array(2 * k);
   for (const d of offsets) for (let j = 0; j < 2 * k; j++) mean[j] += d[j] / frames;
   let bias = 0;
@@ -94,7 +97,7 @@ export function landmarkBias(preds: readonly (Float32Array | null)[], truths: re
   for (const d of offsets) {
     for (let j = 0; j < k; j++) residual += Math.hypot(d[2 * j] - mean[2 * j], d[2 * j + 1] - mean[2 * j + 1]) / (k * frames);
   }
-  return { bias, residual, shift: Math.hypot(sx, sy), frames };
+  return { bias, residual, shift: Math.hypot(sx, sy), shiftX: sx, shiftY: sy, frames };
 }
 
 /**
