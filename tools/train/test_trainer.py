@@ -140,6 +140,19 @@ class DataTest(unittest.TestCase):
         back = _apply_mouth_warp(_unwarp_mouth_points(pts, mw)[:, None], mw)[:, 0]
         torch.testing.assert_close(back, pts, atol=1e-5, rtol=0)
 
+    def test_the_mesh_input_and_its_points_map_back_onto_the_crop(self):
+        from facemesh import MESH_SIZE, crop_to_mesh_input, mesh_points_in_crop
+        for size in (128, 64):
+            crop = torch.zeros(1, 3, size, size)
+            x, y = int(size * 0.3), int(size * 0.8)  # a lit pixel where a mouth corner would be
+            crop[0, :, y, x] = 1
+            img = crop_to_mesh_input(crop)[0, 0]
+            self.assertEqual(tuple(img.shape), (MESH_SIZE, MESH_SIZE))
+            v, u = divmod(int(img.argmax()), MESH_SIZE)
+            back = mesh_points_in_crop(torch.tensor([[[u + 0.5, v + 0.5]]]), size)[0, 0]
+            # Within a pixel of the lit pixel's centre (edge coordinates, as the data's landmarks).
+            self.assertLess(float((back - torch.tensor([x + 0.5, y + 0.5])).norm()), 1.0)
+
     def test_flip_mirrors_images_and_swaps_left_right_lip_points(self):
         from data import LIP_MIRROR, OUTER_LIPS
         write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])

@@ -30,8 +30,25 @@ from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (s
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from average import WeightAverage  # noqa: E402
 from adversarial import AdversarialWeights, Adversary, luma_laplacian  # noqa: E402
+from facemesh import FaceMesh, crop_to_mesh_input, mesh_points_in_crop  # noqa: E402
+from data import INNER_LIPS, OUTER_LIPS  # noqa: E402
 
-SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr")
+MESH_LIPS = OUTER_LIPS + INNER_LIPS
+
+
+def mesh_lip_error(mesh: FaceMesh, img: torch.Tensor, batch: dict, size: int) -> torch.Tensor:
+    """The eval's LMD, differentiably: the crop as the app shows it (generated inside the mouth paste area, the camera
+    outside), read by the eval's own face mesh (facemesh.py), against the same mesh's reading of the real target; mean
+    lip-point distance as a fraction of the crop. The learned expert's readings of a new face can be off by 2-4x where
+    this one's are the score itself."""
+    area = paste_area_weight(batch["lips"], size)
+    shown = batch["target"] * (1 - area) + img * area
+    pts = mesh_points_in_crop(mesh(crop_to_mesh_input(shown))[:, MESH_LIPS], size)
+    with torch.no_grad():
+        real = mesh_points_in_crop(mesh(crop_to_mesh_input(batch["target"]))[:, MESH_LIPS], size)
+    return (pts - real).norm(dim=2).mean() / size
+
+SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr", "meshErr")
 
 
 def image_gradients(x: torch.Tensor):
@@ -149,7 +166,7 @@ def swapped_audio_opening(model, batch: dict, opening_net, lower_start: int, k: 
     return (opening - batch["opening"][donor] * OPENING_SCALE).abs().mean()
 
 
-def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
+def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None, mesh=None) -> dict:
     """Validation loss on a fixed slice of held-out pairs, no augmentation. Also reports the L1 of simply
     copying the reference's lower half (the baseline an audio-driven model has to beat on the mouth) and the
     mouth loss with mismatched audio (wrongAudioMouth - mouth > 0 means the model uses the audio)."""
@@ -178,6 +195,9 @@ def evaluate(model, data, val_pairs, cfg, args, w, opening_net=None) -> dict:
             sums["copyRefMouth"] = sums.get("copyRefMouth", 0.0) + float(base["mouth"]) * k
             sums["wrongAudioMouth"] = sums.get("wrongAudioMouth", 0.0) + float(wrong["mouth"]) * k
             sums["copyRefL1"] = sums.get("copyRefL1", 0.0) + float(base["l1"]) * k
+            if mesh is not None:  # the eval's landmarker on the pasted crop: right audio, another sample's, the reference
+                for key, img in (("meshErr", out), ("wrongAudioMeshErr", rolled), ("copyRefMeshErr", copy)):
+                    sums[key] = sums.get(key, 0.0) + float(mesh_lip_error(mesh, img, b, cfg.size)) * k
             if opening_net is not None:  # opening (and lip-shape) error with the right vs another sample's audio
                 label = b["opening"] * OPENING_SCALE
                 lips = lip_shape_label(b["lips"], cfg.size)
@@ -270,6 +290,9 @@ def parse_args(argv=None):
     ap.add_argument("--mouth-warp", type=float, default=0.0,
                     help="max sideways shift of the lower face against the upper (fraction of S), shared by target and reference; "
                          "up/down and width change get 0.5x and 1.5x of it (data.py AugmentConfig.mouth_warp)")
+    ap.add_argument("--mesh-weight", type=float, default=0.0,
+                    help="W x lip-point distance between the eval's face mesh (facemesh.py) on the pasted generated crop and on "
+                         "the real one, as a fraction of the crop; also reports meshErr in validation")
     ap.add_argument("--widths", default="32,64,128,192", help="encoder/decoder widths (new runs only)")
     ap.add_argument("--past", type=int, default=None,
                     help="mel frames before the video frame's centre (default 8); with --init-onnx it may grow the file's "
@@ -553,6 +576,9 @@ def main(argv=None):
         adversary.opt.load_state_dict(state["adversary"]["optimizer"])
         run_start_step = state["adversary"].get("runStart", 0)
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
+    if args.select_by == "meshErr" and args.mesh_weight <= 0:
+        raise SystemExit("--select-by meshErr needs --mesh-weight (the face mesh is loaded for it)")
+    mesh = FaceMesh.load() if args.mesh_weight > 0 else None
     lip_expert = opening_net is not None and opening_net.lip_shape
     if args.lip_weight > 0 and not lip_expert:
         raise SystemExit("--lip-weight needs an --opening-net trained with opening.py --lip-shape")
@@ -624,7 +650,7 @@ def main(argv=None):
         nonlocal best
         if len(val_pairs) == 0:
             return
-        v = evaluate(average.model if average is not None else model, data, val_pairs, cfg, args, w, opening_net)
+        v = evaluate(average.model if average is not None else model, data, val_pairs, cfg, args, w, opening_net, mesh)
         log.write(json.dumps({"kind": "val", "step": step, **v, **({"weights": "ema"} if average is not None else {})}) + "\n")
         log.flush()
         print(f"val step {step}: loss {v['loss']:.4f} mouth {v['mouth']:.4f} (wrong audio {v['wrongAudioMouth']:.4f}, "
@@ -632,7 +658,9 @@ def main(argv=None):
               + (f" opening err {v['openingErr']:.3f} (wrong audio {v['wrongAudioOpeningErr']:.3f}, copy-reference "
                  f"{v['copyRefOpeningErr']:.3f})" if "openingErr" in v else "")
               + (f" lip err {v['lipErr']:.3f} (wrong audio {v['wrongAudioLipErr']:.3f}, copy-reference "
-                 f"{v['copyRefLipErr']:.3f})" if "lipErr" in v else ""))
+                 f"{v['copyRefLipErr']:.3f})" if "lipErr" in v else "")
+              + (f" mesh err {v['meshErr']:.4f} (wrong audio {v['wrongAudioMeshErr']:.4f}, copy-reference "
+                 f"{v['copyRefMeshErr']:.4f})" if "meshErr" in v else ""))
         if v[args.select_by] < best:
             best = v[args.select_by]
             checkpoint(os.path.join(args.out, "best.pt"))
@@ -688,6 +716,9 @@ def main(argv=None):
                 pred = aux_head(model.audio(batch["audio"])).squeeze(1)
                 terms["aux"] = (pred - batch["opening"] * OPENING_SCALE).abs().mean()
                 loss = loss + args.aux_weight * terms["aux"]
+            if mesh is not None:
+                terms["mesh"] = mesh_lip_error(mesh, out, batch, cfg.size)
+                loss = loss + args.mesh_weight * terms["mesh"]
             if opening_net is not None:
                 opening, lips_pred = opening_net.read(out[:, :, cfg.lower_start:])
                 terms["opening"] = (opening - batch["opening"] * OPENING_SCALE).abs().mean()
