@@ -16,7 +16,7 @@ import { INNER_LIPS, OUTER_LIPS } from '../../src/engine/face/meshIndices.ts';
 import { createNodeFaceLandmarker, fileModelHandler, initNodeTf, nodeFaceModelDir } from '../../src/node/tfNode.ts';
 
 const SIZE = 192;
-const LIPS = [...OUTER_LIPS, ...INNER_LIPS];
+const LIPS: readonly number[] = [...OUTER_LIPS, ...INNER_LIPS];
 const clip = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'clips', 'vretalk_4');
 
 /**
