@@ -24,14 +24,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import AudioAugmentConfig, AugmentConfig, DatasetError, PreparedData, make_batch, paste_area_weight  # noqa: E402
+from data import (AudioAugmentConfig, AugmentConfig, DatasetError, INNER_LIPS, OUTER_LIPS, PreparedData,  # noqa: E402
+                  make_batch, paste_area_weight)
 from model import GeneratorConfig, LipSyncGenerator, count_params, with_upsample  # noqa: E402
 from contract import AUGMENT, LOSS_WEIGHTS, MASK_FILL, SILENCE  # noqa: E402  (src/engine/contract.json)
 from opening import OPENING_SCALE, lip_shape_label, load_opening_net  # noqa: E402
 from average import WeightAverage  # noqa: E402
 from adversarial import AdversarialWeights, Adversary, luma_laplacian  # noqa: E402
 from facemesh import FaceMesh, crop_to_mesh_input, mesh_points_in_crop  # noqa: E402
-from data import INNER_LIPS, OUTER_LIPS  # noqa: E402
 
 MESH_LIPS = OUTER_LIPS + INNER_LIPS
 
@@ -47,6 +47,7 @@ def mesh_lip_error(mesh: FaceMesh, img: torch.Tensor, batch: dict, size: int) ->
     with torch.no_grad():
         real = mesh_points_in_crop(mesh(crop_to_mesh_input(batch["target"]))[:, MESH_LIPS], size)
     return (pts - real).norm(dim=2).mean() / size
+
 
 SELECT_KEYS = ("loss", "l1", "mouth", "openingErr", "lipErr", "meshErr")
 
