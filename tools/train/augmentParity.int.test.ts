@@ -33,11 +33,16 @@ function py<T>(code: string, input: unknown = null, env: Record<string, string> 
 const PY_AUG_NAMES: Record<string, string> = { refShift: 'ref_shift', refScale: 'ref_scale' };
 const pyAugment = (a: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [PY_AUG_NAMES[k] ?? k, v]));
 
+/** The trainer's own geometry augmentations (train.py --stretch/--rotate/--mouth-warp): off unless asked for, as the
+ *  browser fine-tune, which sees one person, has none of them. */
+const TRAINER_ONLY_OFF = { stretch: 0, rotate: 0, mouth_warp: 0 };
+
 const TRAINER_DEFAULTS = `
 import dataclasses, data, train
 a = train.parse_args(["--data", "x", "--out", "y"])
 print(json.dumps({"augment": dataclasses.asdict(data.AugmentConfig()), "flip": a.flip,
-                  "mouth": a.mouth_weight, "grad": a.grad_weight, "aux": a.aux_weight, "gan": a.gan_weight}))`;
+                  "mouth": a.mouth_weight, "grad": a.grad_weight, "aux": a.aux_weight, "gan": a.gan_weight,
+                  "trainerOnly": {"stretch": a.stretch, "rotate": a.rotate, "mouth_warp": a.mouth_warp}}))`;
 
 interface TrainerDefaults {
   augment: Record<string, number>;
@@ -46,6 +51,7 @@ interface TrainerDefaults {
   grad: number;
   aux: number;
   gan: number;
+  trainerOnly: Record<string, number>;
 }
 
 function noise(seed: number, n: number): Uint8Array {
@@ -56,7 +62,8 @@ function noise(seed: number, n: number): Uint8Array {
 describe('augmentation and loss defaults: the browser fine-tune and the offline trainer', () => {
   it('both read the contract’s defaults (flip included)', () => {
     const d = py<TrainerDefaults>(TRAINER_DEFAULTS);
-    expect(d.augment).toEqual(pyAugment({ ...DEFAULT_AUGMENT }));
+    expect(d.augment).toEqual({ ...pyAugment({ ...DEFAULT_AUGMENT }), ...TRAINER_ONLY_OFF });
+    expect(d.trainerOnly).toEqual(TRAINER_ONLY_OFF);
     expect(d.flip).toBe(DEFAULT_AUGMENT.flip);
     expect([d.mouth, d.grad]).toEqual([DEFAULT_LOSS_WEIGHTS.mouth, DEFAULT_LOSS_WEIGHTS.grad]);
     expect([d.aux, d.gan]).toEqual([contract.losses.aux.weight, contract.losses.gan.weight]);
@@ -75,7 +82,7 @@ describe('augmentation and loss defaults: the browser fine-tune and the offline 
       const d = py<TrainerDefaults>(TRAINER_DEFAULTS, null, { LIPSYNC_CONTRACT: file });
       const ts = augmentFromContract(changed);
       expect(ts).toEqual({ ...DEFAULT_AUGMENT, flip: 0.25, shift: 0.07 });
-      expect(d.augment).toEqual(pyAugment({ ...ts }));
+      expect(d.augment).toEqual({ ...pyAugment({ ...ts }), ...TRAINER_ONLY_OFF });
       expect(d.flip).toBe(0.25);
       expect(d.mouth).toBe(3.5);
     } finally {
