@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFrames } from '../../src/node/clipFrames.ts';
+import { roiFromLandmarks } from '../../src/engine/face/landmarker.ts';
 import { INNER_LIPS, OUTER_LIPS } from '../../src/engine/face/meshIndices.ts';
 import { createNodeFaceLandmarker, fileModelHandler, initNodeTf, nodeFaceModelDir } from '../../src/node/tfNode.ts';
 
@@ -30,22 +31,14 @@ async function realFace(): Promise<{ input: Float32Array; lips: [number, number]
   const points = landmarker.detect(f, 0)?.points;
   landmarker.close();
   if (!points) throw new Error('the engine found no face in the first frame of vretalk_4');
-  const angle = Math.atan2(points[3 * 263 + 1] - points[3 * 33 + 1], points[3 * 263] - points[3 * 33]);
-  const [c, s] = [Math.cos(angle), Math.sin(angle)];
-  const us: number[] = [];
-  const vs: number[] = [];
-  for (let i = 0; i < 468; i++) {
-    us.push(c * points[3 * i] + s * points[3 * i + 1]);
-    vs.push(-s * points[3 * i] + c * points[3 * i + 1]);
-  }
-  const [mu, mv] = [(Math.min(...us) + Math.max(...us)) / 2, (Math.min(...vs) + Math.max(...vs)) / 2];
-  const side = Math.max(Math.max(...us) - Math.min(...us), Math.max(...vs) - Math.min(...vs)) * 1.5;
+  // The engine's own framing of its last mesh pass (landmarker.ts roiFromLandmarks), not a copy of it.
+  const roi = roiFromLandmarks(points);
+  const [c, s] = [Math.cos(roi.angle), Math.sin(roi.angle)];
+  const [centreX, centreY] = [roi.cx, roi.cy];
+  const side = roi.size;
   // input pixel (x, y) -> frame: centre + R(angle) * ((x, y) - SIZE/2) * side / SIZE
   const k = side / SIZE;
-  const toFrame = (x: number, y: number) => [
-    c * mu - s * mv + (c * (x - SIZE / 2) - s * (y - SIZE / 2)) * k,
-    s * mu + c * mv + (s * (x - SIZE / 2) + c * (y - SIZE / 2)) * k,
-  ];
+  const toFrame = (x: number, y: number) => [centreX + (c * (x - SIZE / 2) - s * (y - SIZE / 2)) * k, centreY + (s * (x - SIZE / 2) + c * (y - SIZE / 2)) * k];
   const input = new Float32Array(SIZE * SIZE * 3);
   for (let y = 0; y < SIZE; y++) {
     for (let x = 0; x < SIZE; x++) {
@@ -56,7 +49,7 @@ async function realFace(): Promise<{ input: Float32Array; lips: [number, number]
     }
   }
   const toInput = (px: number, py: number): [number, number] => {
-    const [dx, dy] = [px - (c * mu - s * mv), py - (s * mu + c * mv)];
+    const [dx, dy] = [px - centreX, py - centreY];
     return [(c * dx + s * dy) / k + SIZE / 2, (-s * dx + c * dy) / k + SIZE / 2];
   };
   return { input, lips: LIPS.map((i) => toInput(points[3 * i], points[3 * i + 1])) };

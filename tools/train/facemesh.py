@@ -222,6 +222,8 @@ def calibrate(root: str, n: int = 96) -> None:
 def _main() -> None:
     """`python3 facemesh.py IN.f32 OUT.json`: run on a raw float32 NHWC [1,192,192,3] file (the parity test's input)."""
     import sys
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: facemesh.py IN.f32 OUT.json  (a float32 NHWC [1,192,192,3] input) | facemesh.py --calibrate DATA")
     if sys.argv[1] == "--calibrate":
         calibrate(sys.argv[2])
         return

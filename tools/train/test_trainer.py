@@ -95,17 +95,22 @@ class DataTest(unittest.TestCase):
         inside = (dark * (w > 0.9)).sum() / dark.sum()
         self.assertGreater(float(inside), 0.5)
 
-    def test_a_shape_change_moves_target_reference_and_lips_together(self):
+    def _geometry(self, **extra):
+        """(raw pairs, batch with no augmentation, batch with only `extra`, a function making a batch of any raw input
+        with only `extra`), all from one seed."""
         write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])
         data = PreparedData(self.root)
         raw = data.load(data.pairs, 8, 8)
         still = dict(shift=0, scale=0, ref_shift=0, ref_scale=0, brightness=0, contrast=0, gain=0, flip=0)
         plain = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still), torch.Generator().manual_seed(5))
-        b = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still, stretch=0.3, rotate=15), torch.Generator().manual_seed(5))
+        batch = lambda r: make_batch(r, 64, 0.5, 0.5, AugmentConfig(**still, **extra), torch.Generator().manual_seed(5))
+        return raw, plain, batch(raw), batch
+
+    def test_a_shape_change_moves_target_reference_and_lips_together(self):
+        raw, plain, b, batch = self._geometry(stretch=0.3, rotate=15)
         self.assertFalse(torch.allclose(b["target"], plain["target"], atol=0.05))
         # Target and reference of a sample get the same shape change: a pair of identical pictures stays identical.
-        twins = make_batch({**raw, "reference": raw["target"].clone()}, 64, 0.5, 0.5,
-                           AugmentConfig(**still, stretch=0.3, rotate=15), torch.Generator().manual_seed(5))
+        twins = batch({**raw, "reference": raw["target"].clone()})
         torch.testing.assert_close(twins["target"], twins["reference"])
         # The lips moved with the picture: the warped mouth's dark interior sits inside the moved lip ellipse.
         w = b["weight"][:, 0]
@@ -119,20 +124,14 @@ class DataTest(unittest.TestCase):
 
     def test_a_mouth_warp_moves_the_lower_face_and_its_lips_but_not_the_eyes(self):
         from data import _apply_mouth_warp, _unwarp_mouth_points
-        write_pairs(self.root, [[0, t, (t + 15) % 30] for t in range(8)])
-        data = PreparedData(self.root)
-        raw = data.load(data.pairs, 8, 8)
-        still = dict(shift=0, scale=0, ref_shift=0, ref_scale=0, brightness=0, contrast=0, gain=0, flip=0)
-        plain = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still), torch.Generator().manual_seed(5))
-        b = make_batch(raw, 64, 0.5, 0.5, AugmentConfig(**still, mouth_warp=0.08), torch.Generator().manual_seed(5))
+        raw, plain, b, batch = self._geometry(mouth_warp=0.08)
         # The top third (eyes, brows) is untouched; the lips moved and the dark mouth moved with them.
         torch.testing.assert_close(b["target"][:, :, :20], plain["target"][:, :, :20])
         self.assertGreater(float((b["lips"] - plain["lips"]).norm(dim=2).mean()), 1.0)
         dark = (b["target"].mean(1) < 0.3).float()
         self.assertGreater(float((dark * (b["weight"][:, 0] > 0.9)).sum() / dark.sum()), 0.5)
         # The same warp on target and reference: identical pictures stay identical.
-        twins = make_batch({**raw, "reference": raw["target"].clone()}, 64, 0.5, 0.5,
-                           AugmentConfig(**still, mouth_warp=0.08), torch.Generator().manual_seed(5))
+        twins = batch({**raw, "reference": raw["target"].clone()})
         torch.testing.assert_close(twins["target"], twins["reference"])
         # The points' inverse is exact: warping the unwarped points lands on the points.
         mw = torch.tensor([[0.16, -0.08, 0.12], [-0.1, 0.08, -0.12]])

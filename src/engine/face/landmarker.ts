@@ -143,7 +143,7 @@ function meshOutputOrder(o: MeshOutputs): string[] {
   return r ? [o.flag, o.mesh, r.lips, r.eyes[0], r.eyes[1], r.irises[0], r.irises[1]] : [o.flag, o.mesh];
 }
 
-interface Roi {
+export interface Roi {
   cx: number;
   cy: number;
   size: number;
@@ -388,7 +388,7 @@ export function floatIntMatMuls(artifacts: tf.io.ModelArtifacts): tf.io.ModelArt
 }
 
 /** MediaPipe-style ROI from landmarks: level the eyes (33 → 263), box in the rotated frame, ×1.5, square. */
-function roiFromLandmarks(points: Float32Array): Roi {
+export function roiFromLandmarks(points: Float32Array): Roi {
   const angle = Math.atan2(points[3 * 263 + 1] - points[3 * 33 + 1], points[3 * 263] - points[3 * 33]);
   const c = Math.cos(angle);
   const s = Math.sin(angle);
