@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIPS_DIR } from '../src/node/clipFrames.ts';
+import { CROP_TEMPLATE_MOUTH, MOUTH_ANCHOR, MOUTH_ANCHOR_WARMUP } from '../src/engine/face/mouthAnchor.ts';
 import { INNER_LIPS, OUTER_LIPS, RIGHT_EYE, LEFT_EYE } from '../src/engine/face/meshIndices.ts';
 
 describe('npm run data:prepare', () => {
@@ -78,6 +79,61 @@ describe('npm run data:prepare', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it('--crop-template facemesh-sim-mouth-v1 cuts a turned head with its mouth where the generator expects one', () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const mouthsOf = (template: string) => {
+      const out = mkdtempSync(join(tmpdir(), 'prep-'));
+      try {
+        execFileSync(
+          'npx',
+          [
+            'tsx',
+            'tools/data-prepare.ts',
+            '--clips',
+            CLIPS_DIR,
+            '--out',
+            out,
+            '--only',
+            'lrs2_00024',
+            '--limit-frames',
+            '40',
+            '--epochs',
+            '1',
+            '--crop-template',
+            template,
+          ],
+          {
+            encoding: 'utf8',
+            cwd: root,
+          },
+        );
+        expect(JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')).cropTemplate).toBe(template);
+        const buf = readFileSync(join(out, 'lrs2_00024', 'landmarks.f32'));
+        const lm = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+        // Distance (crop px) of the mouth-corner midpoint from the anchor, per frame after the warm-up.
+        const far: number[] = [];
+        for (let f = MOUTH_ANCHOR_WARMUP; f < 40; f++) {
+          const p = lm.subarray(f * 478 * 3);
+          far.push(Math.hypot((p[3 * 61] + p[3 * 291]) / 2 - MOUTH_ANCHOR[0] * 128, (p[3 * 61 + 1] + p[3 * 291 + 1]) / 2 - MOUTH_ANCHOR[1] * 128));
+        }
+        return far.reduce((a, b) => a + b, 0) / far.length;
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    };
+    const plain = mouthsOf('facemesh-sim-v1');
+    const anchored = mouthsOf(CROP_TEMPLATE_MOUTH);
+    expect(plain).toBeGreaterThan(5);
+    expect(anchored).toBeLessThan(0.6 * plain);
+    expect(() =>
+      execFileSync('npx', ['tsx', 'tools/data-prepare.ts', '--clips', CLIPS_DIR, '--out', '/tmp/x', '--crop-template', 'facemesh-v2'], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+        cwd: root,
+      }),
+    ).toThrow(/--crop-template must be facemesh-sim-v1 or facemesh-sim-mouth-v1, got "facemesh-v2"/);
   }, 120_000);
 
   it('rejects bad arguments with a usage message', () => {

@@ -9,6 +9,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CROP_TEMPLATE } from '../src/engine/face/align.ts';
+import { CROP_TEMPLATE_MOUTH } from '../src/engine/face/mouthAnchor.ts';
 import { readClipMeta, streamFrames } from '../src/node/clipFrames.ts';
 import { LANDMARK_COUNT } from '../src/engine/face/meshIndices.ts';
 import { createNodeFaceLandmarker, initNodeTf } from '../src/node/tfNode.ts';
@@ -33,9 +34,12 @@ export interface PrepareOptions {
   minOffset: number;
   epochs: number;
   seed: number;
+  /** Crop template: align.ts CROP_TEMPLATE (plain, default) or mouthAnchor.ts CROP_TEMPLATE_MOUTH. */
+  cropTemplate?: string;
 }
 
-const USAGE = 'usage: npm run data:prepare -- --clips DIR --out DIR [--size 128] [--limit-frames N] [--only id1,id2] [--min-offset 5] [--epochs 50] [--seed 1]';
+const USAGE =
+  'usage: npm run data:prepare -- --clips DIR --out DIR [--size 128] [--limit-frames N] [--only id1,id2] [--min-offset 5] [--epochs 50] [--seed 1] [--crop-template facemesh-sim-v1|facemesh-sim-mouth-v1]';
 
 export function parseArgs(argv: string[]): PrepareOptions {
   const get = (name: string): string | undefined => {
@@ -52,11 +56,15 @@ export function parseArgs(argv: string[]): PrepareOptions {
     if (!Number.isInteger(n) || n < min) throw new PrepareError('usage', `${name} needs an integer ≥ ${min}, got "${v}"`);
     return n;
   };
-  const known = new Set(['--clips', '--out', '--size', '--limit-frames', '--only', '--min-offset', '--epochs', '--seed']);
+  const known = new Set(['--clips', '--out', '--size', '--limit-frames', '--only', '--min-offset', '--epochs', '--seed', '--crop-template']);
   for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new PrepareError('usage', `Unknown option ${a}. ${USAGE}`);
   const clips = get('--clips');
   const out = get('--out');
   if (!clips || !out) throw new PrepareError('usage', `--clips and --out are required. ${USAGE}`);
+  const cropTemplate = get('--crop-template') ?? CROP_TEMPLATE;
+  if (cropTemplate !== CROP_TEMPLATE && cropTemplate !== CROP_TEMPLATE_MOUTH) {
+    throw new PrepareError('usage', `--crop-template must be ${CROP_TEMPLATE} or ${CROP_TEMPLATE_MOUTH}, got "${cropTemplate}". ${USAGE}`);
+  }
   return {
     clips: resolve(clips),
     out: resolve(out),
@@ -69,6 +77,7 @@ export function parseArgs(argv: string[]): PrepareOptions {
     minOffset: int('--min-offset', 5, 0)!,
     epochs: int('--epochs', 50, 1)!,
     seed: int('--seed', 1, 0)!,
+    cropTemplate,
   };
 }
 
@@ -105,13 +114,14 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
   const landmarker = await createNodeFaceLandmarker(backend as 'wasm' | 'cpu');
   mkdirSync(opts.out, { recursive: true });
   const S = opts.size;
+  const cropTemplate = opts.cropTemplate ?? CROP_TEMPLATE;
   const index: IndexClip[] = [];
   const valids: Uint8Array[] = [];
   let totalKept = 0;
   let totalDropped = 0;
   let totalMs = 0;
   let totalLandmarkMs = 0;
-  log(`data:prepare: ${ids.length} clips → ${opts.out} (S=${S}, template ${CROP_TEMPLATE}, tfjs ${backend})`);
+  log(`data:prepare: ${ids.length} clips → ${opts.out} (S=${S}, template ${cropTemplate}, tfjs ${backend})`);
   for (const id of ids) {
     const clipDir = join(opts.clips, id);
     const meta = readClipMeta(clipDir);
@@ -133,7 +143,7 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
       },
       reset: () => landmarker.reset(),
     };
-    const proc = new CropFrameProcessor(timed, S);
+    const proc = new CropFrameProcessor(timed, S, cropTemplate);
     proc.reset();
     const blankCrop = new Uint8Array(S * S * 3);
     const blankLm = new Uint8Array(LANDMARK_COUNT * 3 * 4);
@@ -188,7 +198,7 @@ export async function prepare(opts: PrepareOptions, log: (line: string) => void 
 
   writeFileSync(
     join(opts.out, 'index.json'),
-    `${JSON.stringify({ version: 1, cropSize: S, cropTemplate: CROP_TEMPLATE, mel: MEL_CONFIG, minOffset: opts.minOffset, clips: index }, null, 1)}\n`,
+    `${JSON.stringify({ version: 1, cropSize: S, cropTemplate, mel: MEL_CONFIG, minOffset: opts.minOffset, clips: index }, null, 1)}\n`,
   );
   const { pairs, skippedTargets, plan } = samplePairs({
     clips: valids,

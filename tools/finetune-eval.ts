@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     audio: { samples: wav.mono, sampleRate: wav.sampleRate },
     landmarker,
     size: manifest.cropSize,
+    cropTemplate: manifest.cropTemplate,
   });
   landmarker.dispose();
   console.log(`  ${clip.frames} frames, ${clip.dropped} without a face`);

@@ -213,6 +213,7 @@ async function run(
         audio,
         landmarker,
         size: manifest.cropSize,
+        cropTemplate: manifest.cropTemplate,
         signal: control,
         onProgress: (p) => post({ type: 'prepare-progress', ...p }),
       });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
-import { LipsyncPipeline } from './lipsyncPipeline.ts';
+import { LipsyncPipeline, type PreparedFrame } from './lipsyncPipeline.ts';
+import { applyAffine, CROP_TEMPLATE } from '../face/align.ts';
+import { CROP_TEMPLATE_MOUTH, MOUTH_ANCHOR, MOUTH_ANCHOR_WARMUP } from '../face/mouthAnchor.ts';
 import { GeneratorRunner } from '../generator/runner.ts';
 import { buildTestGenerator } from '../generator/testGenerator.ts';
 import { clipPath, readFrames } from '../../node/clipFrames.ts';
@@ -83,4 +85,44 @@ describe('LipsyncPipeline measures the person’s articulation as it goes', () =
     expect(pipeline.prepare(frames[0], 0)!.articulation).toBeNull();
     await runner.dispose();
   }, 120_000);
+});
+
+describe('LipsyncPipeline with the mouth-anchored crop template', () => {
+  it('cuts a turned head so its usual mouth sits where the generator expects one, and pastes back in place', async () => {
+    // lrs2_00024: a turned head whose mouth lies ~6 px right of and ~5 px above the plain crop's usual place.
+    const { frames } = readFrames(clipPath('lrs2_00024'), { count: 40 });
+    const S = 128;
+    const built = buildTestGenerator({ size: S, melFrames: 16, past: 8, cropTemplate: CROP_TEMPLATE_MOUTH });
+    const runner = await GeneratorRunner.create({ modelBytes: built.bytes, manifest: built.manifest, ort, preferredBackends: ['wasm'] });
+    const mouthAt = (f: PreparedFrame) => {
+      const [x, y] = [61, 291].map((i) => applyAffine(f.transform, f.landmarks.points[3 * i], f.landmarks.points[3 * i + 1]));
+      return [(x[0] + y[0]) / 2 / S, (x[1] + y[1]) / 2 / S];
+    };
+    const plain = new LipsyncPipeline(lm, runner, { ...built.manifest, cropTemplate: CROP_TEMPLATE });
+    lm.reset();
+    const plainMouths = frames.map((f, t) => mouthAt(plain.prepare(f, t * 40)!));
+    const anchored = new LipsyncPipeline(lm, runner, built.manifest);
+    lm.reset();
+    const prepared = frames.map((f, t) => anchored.prepare(f, t * 40)!);
+    const mouths = prepared.map(mouthAt);
+    const far = (m: number[]) => Math.hypot(m[0] - MOUTH_ANCHOR[0], m[1] - MOUTH_ANCHOR[1]) * S;
+    // Once warmed up, mean distance (crop px) of each frame's mouth from the anchor. The head turns and talks, so no
+    // frame is exactly on it; the anchor takes the mean offset of the second before.
+    const meanFar = (ms: number[][]) => ms.slice(MOUTH_ANCHOR_WARMUP).reduce((s, m) => s + far(m), 0) / (ms.length - MOUTH_ANCHOR_WARMUP);
+    expect(meanFar(plainMouths)).toBeGreaterThan(5);
+    expect(meanFar(mouths)).toBeLessThan(0.6 * meanFar(plainMouths));
+    // The first frame is cut as the plain template cuts it (nothing is known of the person yet).
+    expect(far(mouths[0])).toBeCloseTo(far(plainMouths[0]), 3);
+
+    // Paste-back goes through the same transform: a black generated crop blackens the real mouth, not beside it.
+    const last = prepared.at(-1)!;
+    const image = frames.at(-1)!;
+    const copy = { ...image, data: new Uint8ClampedArray(image.data) };
+    anchored.paste(copy, last, { size: S, data: new Float32Array(3 * S * S) });
+    const P = last.landmarks.points;
+    const at = (x: number, y: number) => copy.data[4 * (Math.round(y) * image.width + Math.round(x))];
+    expect(at((P[3 * 61] + P[3 * 291]) / 2, (P[3 * 61 + 1] + P[3 * 291 + 1]) / 2)).toBeLessThan(10);
+    expect(at(P[3 * 168], P[3 * 168 + 1])).toBe(image.data[4 * (Math.round(P[3 * 168 + 1]) * image.width + Math.round(P[3 * 168]))]);
+    await runner.dispose();
+  });
 });

@@ -3,7 +3,8 @@
  * evaluation harness and the data tools all go through this, so crop, mask and paste-back
  * are the same everywhere.
  *
- *   prepare(): landmarks → smoothed similarity transform → S×S crop (+ masked copy)
+ *   prepare(): landmarks → similarity transform (+ the person's mouth anchor for that template) → smoothed → S×S crop
+ *              (+ masked copy)
  *   generate(): generator(masked, reference = the same crop unmasked, audio window[, the person's articulation])
  *   paste(): generated lower face → frame through the inverse transform, feathered
  */
@@ -13,6 +14,7 @@ import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
 import { BlendError, type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
 import { ArticulationTracker, cropMouthOpening } from '../face/articulation.ts';
+import { MouthAnchor, templateTransform } from '../face/mouthAnchor.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -51,6 +53,8 @@ export interface PipelineOptions {
 export class LipsyncPipeline {
   private smoother: TransformSmoother | null;
   private readonly articulation = new ArticulationTracker();
+  /** Kept for every template, so a hot swap to a mouth-anchored model starts with the person's history. */
+  private readonly mouthAnchor = new MouthAnchor();
   private readonly now: () => number;
   private readonly pasteArea: PasteArea;
 
@@ -107,7 +111,7 @@ export class LipsyncPipeline {
     }
     const t1 = this.now();
     const { cropSize: S, imageRange, maskRatio, maskFill } = this.manifest;
-    const raw = estimateCropTransform(landmarks, S);
+    const raw = templateTransform(this.manifest.cropTemplate, estimateCropTransform(landmarks, S), landmarks.points, this.mouthAnchor, S);
     const transform = this.smoother ? this.smoother.filter(raw, timestampMs) : raw;
     const crop = warpToCrop(image, transform, S, imageRange);
     const masked = maskLower(crop, maskRatio, maskFill);
@@ -178,6 +182,7 @@ export class LipsyncPipeline {
   reset(): void {
     this.smoother?.reset();
     this.articulation.reset();
+    this.mouthAnchor.reset();
     this.landmarks.reset?.();
   }
 }

@@ -11,6 +11,7 @@
 import type { RgbaImage } from '../types.ts';
 import type { LandmarkSource } from '../pipeline/lipsyncPipeline.ts';
 import { CROP_TEMPLATE, TransformSmoother, estimateCropTransform } from '../face/align.ts';
+import { MouthAnchor, templateTransform } from '../face/mouthAnchor.ts';
 import { LANDMARK_COUNT } from '../face/meshIndices.ts';
 import { warpToCropU8 } from '../face/warp.ts';
 import { computeLogMel } from '../audio/mel.ts';
@@ -36,14 +37,18 @@ export interface CroppedFrame {
  */
 export class CropFrameProcessor {
   private readonly smoother = new TransformSmoother();
+  private readonly mouthAnchor = new MouthAnchor();
 
+  /** `cropTemplate`: the generator's (align.ts CROP_TEMPLATE, or mouthAnchor.ts CROP_TEMPLATE_MOUTH). */
   constructor(
     private readonly landmarker: LandmarkSource,
     readonly size: number,
+    readonly cropTemplate: string = CROP_TEMPLATE,
   ) {}
 
   reset(): void {
     this.smoother.reset();
+    this.mouthAnchor.reset();
     this.landmarker.reset?.();
   }
 
@@ -55,7 +60,8 @@ export class CropFrameProcessor {
       this.smoother.reset();
       return null;
     }
-    const t = this.smoother.filter(estimateCropTransform(lmk, S), timestampMs);
+    const plain = estimateCropTransform(lmk, S);
+    const t = this.smoother.filter(templateTransform(this.cropTemplate, plain, lmk.points, this.mouthAnchor, S), timestampMs);
     const crop = warpToCropU8(frame, t, S);
     const scale = Math.hypot(t[0], t[3]);
     const p = lmk.points;
@@ -114,6 +120,8 @@ export interface PrepareClipOptions {
   audio: { samples: Float32Array; sampleRate: number };
   landmarker: LandmarkSource;
   size: number;
+  /** The generator's crop template (manifest.cropTemplate); default the plain one. */
+  cropTemplate?: string;
   onProgress?: (p: PrepareProgress) => void;
   /** Checked between frames; a set flag stops with 'cancelled'. */
   signal?: { aborted: boolean };
@@ -127,7 +135,7 @@ export async function prepareClip(opts: PrepareClipOptions): Promise<PreparedCli
   let peak = 0;
   for (let i = 0; i < audio.samples.length; i++) peak = Math.max(peak, Math.abs(audio.samples[i]));
   if (peak < 1e-4) throw new ClipPrepError('silent-audio', "The clip's audio is silent: check the microphone (or the file's audio track) and record again.");
-  const proc = new CropFrameProcessor(opts.landmarker, S);
+  const proc = new CropFrameProcessor(opts.landmarker, S, opts.cropTemplate ?? CROP_TEMPLATE);
   proc.reset();
   const crops: Uint8Array[] = [];
   const lms: (Float32Array | null)[] = [];
@@ -154,7 +162,7 @@ export async function prepareClip(opts: PrepareClipOptions): Promise<PreparedCli
     size: S,
     frames: n,
     fps,
-    cropTemplate: CROP_TEMPLATE,
+    cropTemplate: proc.cropTemplate,
     crops: new Uint8Array(n * plane),
     valid: new Uint8Array(n),
     landmarks: new Float32Array(n * LANDMARK_COUNT * 3),
