@@ -1,7 +1,8 @@
 /**
  * Evaluates a generator on real clips through the live pipeline's own engine code (same landmarks,
  * crop, mask, mel window and paste-back), with two baselines in the same run: copy-reference
- * (output crop = reference crop) and ground truth (the real frame).
+ * (output crop = reference crop, always cut with the plain crop template so every model meets the same baseline) and
+ * ground truth (the real frame).
  *
  *   npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2]
  *                   [--max-frames 150] [--tail FRACTION] [--json OUT]
@@ -48,7 +49,8 @@ import { LipsyncPipeline, type LandmarkSource, type PreparedFrame } from '../src
 import { createNodeFaceLandmarker } from '../src/node/tfNode.ts';
 import { holdOutTail } from '../src/engine/training/sampler.ts';
 import { mouthOpening, OUTER_LIPS } from '../src/engine/face/meshIndices.ts';
-import { applyAffine } from '../src/engine/face/align.ts';
+import { applyAffine, CROP_TEMPLATE } from '../src/engine/face/align.ts';
+import { usesMouthAnchor } from '../src/engine/face/mouthAnchor.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
 import type { PasteArea } from '../src/engine/face/blend.ts';
 import {
@@ -372,6 +374,9 @@ export function writeSheet(path: string, rows: (FloatImage | null)[][], range: r
   writeFileSync(path, PNG.sync.write(png));
 }
 
+/** Landmark source of a pipeline that is only given landmarks found elsewhere (prepareWithLandmarks). */
+const NO_LANDMARKS: LandmarkSource = { detect: () => null };
+
 class ClipEvaluator {
   constructor(
     private readonly pipeline: LipsyncPipeline,
@@ -444,6 +449,12 @@ class ClipEvaluator {
     return out;
   }
 
+  /** The frames cut again with the plain crop template, from the same landmarks (no second face search). */
+  plainCuts(frames: RgbaImage[], prepared: (PreparedFrame | null)[], fps: number): (PreparedFrame | null)[] {
+    const plain = new LipsyncPipeline(NO_LANDMARKS, this.runner, { ...this.manifest, cropTemplate: CROP_TEMPLATE }, { smooth: true });
+    return prepared.map((p, t) => plain.prepareWithLandmarks(frames[t], p?.landmarks ?? null, (t * 1000) / fps, 0));
+  }
+
   async evaluate(id: string, dir: string, swapId: string, maxFrames: number, log: (s: string) => void, tail?: number, sheets?: string): Promise<ClipResult> {
     const video = await decodeVideo(join(dir, id, 'video.mp4'), tail ? Number.MAX_SAFE_INTEGER : maxFrames);
     const { fps } = video;
@@ -510,15 +521,10 @@ class ClipEvaluator {
       true,
       { keep },
     );
-    const copy = await this.series(
-      frames,
-      prepared,
-      fps,
-      n,
-      withRef(async (_t, _frame, ref) => ref.crop),
-      true,
-      { keep },
-    );
+    // Copy-reference is one baseline for every model: cut with the plain crop template even for a mouth-anchored
+    // model (whose anchor moves between t and t ± 10, which would move a pasted real mouth and flatter the model).
+    const plainCuts = usesMouthAnchor(this.manifest.cropTemplate) ? this.plainCuts(frames, prepared, fps) : prepared;
+    const copy = await this.series(frames, plainCuts, fps, n, async (t) => (refs[t] === null ? null : plainCuts[refs[t]!]!.crop), true, { keep });
 
     // 2, 3, 5: live use (reference = current frame) with swapped, silent and own audio.
     const swapFrames = Math.min(n, Math.floor((swap.samples.length / MEL_CONFIG.sampleRate) * fps));
