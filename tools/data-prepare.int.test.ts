@@ -7,30 +7,17 @@ import { CLIPS_DIR } from '../src/node/clipFrames.ts';
 import { CROP_TEMPLATE_MOUTH, MOUTH_ANCHOR, MOUTH_ANCHOR_WARMUP } from '../src/engine/face/mouthAnchor.ts';
 import { INNER_LIPS, OUTER_LIPS, RIGHT_EYE, LEFT_EYE } from '../src/engine/face/meshIndices.ts';
 
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Runs `npm run data:prepare` on the shared clips with `args`; returns its log. */
+const prepare = (args: string[], opts: { stdio?: 'pipe' } = {}): string =>
+  execFileSync('npx', ['tsx', 'tools/data-prepare.ts', '--clips', CLIPS_DIR, ...args], { encoding: 'utf8', cwd: ROOT, ...opts });
+
 describe('npm run data:prepare', () => {
   it('writes a dataset the trainer can read, with face crops, from a short clip slice', () => {
     const out = mkdtempSync(join(tmpdir(), 'prep-'));
     try {
-      const log = execFileSync(
-        'npx',
-        [
-          'tsx',
-          'tools/data-prepare.ts',
-          '--clips',
-          CLIPS_DIR,
-          '--out',
-          out,
-          '--only',
-          'styletalk_Obama_clip2',
-          '--limit-frames',
-          '40',
-          '--epochs',
-          '2',
-          '--size',
-          '96',
-        ],
-        { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname },
-      );
+      const log = prepare(['--out', out, '--only', 'styletalk_Obama_clip2', '--limit-frames', '40', '--epochs', '2', '--size', '96']);
       expect(log).toMatch(/styletalk_Obama_clip2: 40 frames, kept \d+/);
       const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8'));
       expect(index).toMatchObject({ version: 1, cropSize: 96, cropTemplate: 'facemesh-sim-v1' });
@@ -82,33 +69,10 @@ describe('npm run data:prepare', () => {
   }, 120_000);
 
   it('--crop-template facemesh-sim-mouth-v1 cuts a turned head with its mouth where the generator expects one', () => {
-    const root = new URL('..', import.meta.url).pathname;
     const mouthsOf = (template: string) => {
       const out = mkdtempSync(join(tmpdir(), 'prep-'));
       try {
-        execFileSync(
-          'npx',
-          [
-            'tsx',
-            'tools/data-prepare.ts',
-            '--clips',
-            CLIPS_DIR,
-            '--out',
-            out,
-            '--only',
-            'lrs2_00024',
-            '--limit-frames',
-            '40',
-            '--epochs',
-            '1',
-            '--crop-template',
-            template,
-          ],
-          {
-            encoding: 'utf8',
-            cwd: root,
-          },
-        );
+        prepare(['--out', out, '--only', 'lrs2_00024', '--limit-frames', '40', '--epochs', '1', '--crop-template', template]);
         expect(JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')).cropTemplate).toBe(template);
         const buf = readFileSync(join(out, 'lrs2_00024', 'landmarks.f32'));
         const lm = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
@@ -127,22 +91,12 @@ describe('npm run data:prepare', () => {
     const anchored = mouthsOf(CROP_TEMPLATE_MOUTH);
     expect(plain).toBeGreaterThan(5);
     expect(anchored).toBeLessThan(0.6 * plain);
-    expect(() =>
-      execFileSync('npx', ['tsx', 'tools/data-prepare.ts', '--clips', CLIPS_DIR, '--out', '/tmp/x', '--crop-template', 'facemesh-v2'], {
-        encoding: 'utf8',
-        stdio: 'pipe',
-        cwd: root,
-      }),
-    ).toThrow(/--crop-template must be facemesh-sim-v1 or facemesh-sim-mouth-v1, got "facemesh-v2"/);
+    expect(() => prepare(['--out', '/tmp/x', '--crop-template', 'facemesh-v2'], { stdio: 'pipe' })).toThrow(
+      /--crop-template must be one of facemesh-sim-v1, facemesh-sim-mouth-v1, got "facemesh-v2"/,
+    );
   }, 120_000);
 
   it('rejects bad arguments with a usage message', () => {
-    expect(() =>
-      execFileSync('npx', ['tsx', 'tools/data-prepare.ts', '--clips', CLIPS_DIR], {
-        encoding: 'utf8',
-        stdio: 'pipe',
-        cwd: new URL('..', import.meta.url).pathname,
-      }),
-    ).toThrow(/--clips and --out are required/);
+    expect(() => prepare([], { stdio: 'pipe' })).toThrow(/--clips and --out are required/);
   }, 60_000);
 });

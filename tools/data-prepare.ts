@@ -9,7 +9,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CROP_TEMPLATE } from '../src/engine/face/align.ts';
-import { CROP_TEMPLATE_MOUTH } from '../src/engine/face/mouthAnchor.ts';
+import { FACE_CROP_TEMPLATES } from '../src/engine/face/mouthAnchor.ts';
 import { readClipMeta, streamFrames } from '../src/node/clipFrames.ts';
 import { LANDMARK_COUNT } from '../src/engine/face/meshIndices.ts';
 import { createNodeFaceLandmarker, initNodeTf } from '../src/node/tfNode.ts';
@@ -34,7 +34,7 @@ export interface PrepareOptions {
   minOffset: number;
   epochs: number;
   seed: number;
-  /** Crop template: align.ts CROP_TEMPLATE (plain, default) or mouthAnchor.ts CROP_TEMPLATE_MOUTH. */
+  /** Crop template, one of mouthAnchor.ts FACE_CROP_TEMPLATES (default: the plain one, align.ts CROP_TEMPLATE). */
   cropTemplate?: string;
 }
 
@@ -62,8 +62,8 @@ export function parseArgs(argv: string[]): PrepareOptions {
   const out = get('--out');
   if (!clips || !out) throw new PrepareError('usage', `--clips and --out are required. ${USAGE}`);
   const cropTemplate = get('--crop-template') ?? CROP_TEMPLATE;
-  if (cropTemplate !== CROP_TEMPLATE && cropTemplate !== CROP_TEMPLATE_MOUTH) {
-    throw new PrepareError('usage', `--crop-template must be ${CROP_TEMPLATE} or ${CROP_TEMPLATE_MOUTH}, got "${cropTemplate}". ${USAGE}`);
+  if (!FACE_CROP_TEMPLATES.includes(cropTemplate)) {
+    throw new PrepareError('usage', `--crop-template must be one of ${FACE_CROP_TEMPLATES.join(', ')}, got "${cropTemplate}". ${USAGE}`);
   }
   return {
     clips: resolve(clips),

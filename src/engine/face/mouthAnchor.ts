@@ -10,9 +10,18 @@
  * opening it is asked to paint.
  */
 import type { Affine } from '../types.ts';
+import { CROP_TEMPLATE } from './align.ts';
 
 /** Crop template id of the stable-point similarity plus the person's mouth anchor (align.ts CROP_TEMPLATE: without). */
 export const CROP_TEMPLATE_MOUTH = 'facemesh-sim-mouth-v1';
+
+/** The trainer's synthetic test data (tools/train/synth.py): not faces; models trained on it are only run as graphs. */
+export const CROP_TEMPLATE_SYNTHETIC = 'synthetic';
+
+/** The face crops this code cuts: the plain one (align.ts) and the mouth-anchored one. */
+export const FACE_CROP_TEMPLATES: readonly string[] = [CROP_TEMPLATE, CROP_TEMPLATE_MOUTH];
+/** Every crop template a manifest may name: the face crops, and the trainer's synthetic data. */
+export const CROP_TEMPLATES: readonly string[] = [...FACE_CROP_TEMPLATES, CROP_TEMPLATE_SYNTHETIC];
 
 /**
  * Where an anchored crop puts the person's mean mouth-corner midpoint (crop units, S = 1): the mean over the shared

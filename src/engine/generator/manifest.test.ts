@@ -29,6 +29,15 @@ describe('parseManifest', () => {
     expect(() => parseManifest('generator.onnx')).toThrow(ManifestError);
   });
 
+  it('refuses a crop template it cannot cut, naming the ones it can', () => {
+    for (const known of ['facemesh-sim-v1', 'facemesh-sim-mouth-v1']) expect(parseManifest({ ...json(), cropTemplate: known }).cropTemplate).toBe(known);
+    const raw = json();
+    raw.cropTemplate = 'facemesh-sim-v2';
+    expect(() => parseManifest(raw)).toThrow(
+      /"cropTemplate" "facemesh-sim-v2" is not a crop this version of Lipsync Live can cut \(it knows "facemesh-sim-v1", "facemesh-sim-mouth-v1"/,
+    );
+  });
+
   it('rejects an audio shape that disagrees with the audio window', () => {
     const raw = json();
     raw.audioWindow = { past: 8, lookahead: 8 };

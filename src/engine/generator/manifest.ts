@@ -4,6 +4,7 @@
  * with one crop/mask/mel setup is never fed another.
  */
 import { CodedError } from '../codedError.ts';
+import { CROP_TEMPLATES, FACE_CROP_TEMPLATES } from '../face/mouthAnchor.ts';
 
 export interface GeneratorTensorSpec {
   /** Name of the ONNX graph input/output. */
@@ -170,6 +171,13 @@ export function parseManifest(json: unknown): GeneratorManifest {
     Number.isInteger(n) && n >= 16 && n <= 1024 ? null : 'must be a whole number between 16 and 1024',
   )!;
   const cropTemplate = str(json, 'cropTemplate', 'cropTemplate')!;
+  if (!CROP_TEMPLATES.includes(cropTemplate)) {
+    // Cut with another template, the face would sit elsewhere in the crop than where the model learnt to paint it.
+    throw new ManifestError(
+      `"cropTemplate" ${JSON.stringify(cropTemplate)} is not a crop this version of Lipsync Live can cut (it knows ${FACE_CROP_TEMPLATES.map((t) => JSON.stringify(t)).join(', ')}): the model was made for another version, or its training data had no crop template. Export it again from data prepared by this version.`,
+      'cropTemplate',
+    );
+  }
   const maskRatio = num(json, 'maskRatio', 'maskRatio', (n) => (n > 0 && n <= 1 ? null : 'must be a fraction in (0, 1] — 0.5 blanks the lower half'))!;
   const range = json.imageRange;
   if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(range[0] < range[1])) {

@@ -12,6 +12,7 @@
 import { buildOnnxModel, type OnnxTensorSpec } from './onnx.ts';
 import type { GeneratorManifest } from './manifest.ts';
 import { mulberry32 } from '../training/rng.ts';
+import { CROP_TEMPLATE } from '../face/align.ts';
 
 export interface TestGeneratorOptions {
   /** Crop size S (default 128). */
@@ -26,7 +27,7 @@ export interface TestGeneratorOptions {
   past?: number;
   /** Mel settings recorded in the manifest (pass the engine's MEL_CONFIG). */
   mel?: Record<string, unknown>;
-  /** Crop template id recorded in the manifest (default 'v1'). */
+  /** Crop template id recorded in the manifest (default the plain face crop, align.ts CROP_TEMPLATE). */
   cropTemplate?: string;
   imageRange?: [number, number];
   maskRatio?: number;
@@ -180,7 +181,7 @@ export function buildTestGenerator(opts: TestGeneratorOptions = {}): { bytes: Ui
       { opType: 'Clip', inputs: ['sum', 'lo', 'hi'], outputs: ['output'] },
     ],
   });
-  const manifest = testManifest({ S, M, T, past, maskRatio, range: [lo, hi], cropTemplate: opts.cropTemplate ?? 'v1', mel: opts.mel });
+  const manifest = testManifest({ S, M, T, past, maskRatio, range: [lo, hi], cropTemplate: opts.cropTemplate ?? CROP_TEMPLATE, mel: opts.mel });
   if (prior) manifest.inputs.articulation = { name: 'articulation', shape: [1, 2], prior: [prior[0], prior[1]] };
   return { bytes, manifest };
 }
