@@ -51,6 +51,7 @@ import { holdOutTail } from '../src/engine/training/sampler.ts';
 import { mouthOpening, OUTER_LIPS } from '../src/engine/face/meshIndices.ts';
 import { applyAffine, CROP_TEMPLATE } from '../src/engine/face/align.ts';
 import { usesMouthAnchor } from '../src/engine/face/mouthAnchor.ts';
+import { MouthPlacement, NO_SHIFT } from '../src/engine/face/mouthPlacement.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
 import type { PasteArea } from '../src/engine/face/blend.ts';
 import {
@@ -92,6 +93,11 @@ export interface EvalOptions {
   sheets?: string;
   /** What the paste replaces (the app's default: 'mouth'); 'face' measures 0.3.x's whole-face paste. */
   pasteArea?: PasteArea;
+  /**
+   * Place each output series' mouth as the app does (face/mouthPlacement.ts: read back every few outputs, moved by where
+   * earlier ones drew it against the real mouth). Default true; false (--no-placement) pastes where the generator drew.
+   */
+  placement?: boolean;
 }
 
 /** Reference offset for metrics 1 and 4 (training's rule: |r − t| > MIN_REF_OFFSET). */
@@ -140,6 +146,8 @@ export interface EvalReport {
   manifest: string;
   backend: string;
   referenceOffset: number;
+  /** Whether output series placed the mouth as the app does (EvalOptions.placement). */
+  placement: boolean;
   clips: ClipResult[];
   /** Mean over clips of every number in ClipResult (non-finite values skipped). */
   overall: Record<string, unknown>;
@@ -167,7 +175,8 @@ export function parseArgs(argv: string[]): EvalOptions {
       const v = value();
       if (v !== 'mouth' && v !== 'face') throw new EvalToolError('bad-args', `--paste-area is mouth or face, got ${v}.`);
       opts.pasteArea = v;
-    } else if (a === '--tail') {
+    } else if (a === '--no-placement') opts.placement = false;
+    else if (a === '--tail') {
       const v = value();
       const f = Number(v);
       if (!(f > 0 && f < 1)) throw new EvalToolError('bad-args', `--tail must be a fraction between 0 and 1 (e.g. 0.1), got ${v}.`);
@@ -188,7 +197,7 @@ export function parseArgs(argv: string[]): EvalOptions {
   if (!opts.clips || !opts.model) {
     throw new EvalToolError(
       'bad-args',
-      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR] [--pipeline-landmarks refined|plain] [--paste-area mouth|face]',
+      'usage: npm run eval -- --clips DIR --model FILE.onnx [--manifest FILE] [--only id1,id2] [--max-frames 150] [--tail FRACTION] [--json OUT] [--sheets DIR] [--pipeline-landmarks refined|plain] [--paste-area mouth|face] [--no-placement]',
     );
   }
   return opts as EvalOptions;
@@ -385,6 +394,8 @@ class ClipEvaluator {
     private readonly manifest: GeneratorManifest,
     /** The pipeline finds faces with its own landmarker, not the scoring one. */
     private readonly ownPipelineLandmarks = false,
+    /** Output series place the mouth as the app does (EvalOptions.placement). */
+    private readonly placement = true,
   ) {}
 
   private get T(): number {
@@ -406,7 +417,8 @@ class ClipEvaluator {
   /**
    * Runs one output series: for each frame, `output(t)` gives the generated crop (or null to skip),
    * which is pasted into a copy of the frame; landmarks are re-detected on the result, and the
-   * mouth region of its re-cut crop is compared with the ground-truth crop when `score` is set.
+   * mouth region of its re-cut crop is compared with the ground-truth crop when `score` is set. With `place` the series
+   * places the mouth as the live app does: its own MouthPlacement, fed the outputs' landmarks at the app's cadence.
    */
   async series(
     frames: RgbaImage[],
@@ -415,13 +427,14 @@ class ClipEvaluator {
     count: number,
     output: (t: number, frame: PreparedFrame) => Promise<PlanarImage | null>,
     score = false,
-    opts: { sharp?: boolean; keep?: ReadonlySet<number> } = {},
+    opts: { sharp?: boolean; keep?: ReadonlySet<number>; place?: boolean } = {},
   ): Promise<Series> {
     const { cropSize: S, imageRange, maskRatio } = this.manifest;
     const y0 = maskStartRow(S, maskRatio);
     const region: Rect = { x: 0, y: y0, width: S, height: S - y0 };
     const range = imageRange[1] - imageRange[0];
     const out: Series = { landmarks: [], psnr: [], ssim: [], sharpness: [], mouthSharpness: [], cells: new Map() };
+    const placement = opts.place && this.placement ? new MouthPlacement() : null;
     this.landmarker.reset?.();
     for (let t = 0; t < count; t++) {
       const frame = prepared[t];
@@ -431,8 +444,14 @@ class ClipEvaluator {
         continue;
       }
       const image: RgbaImage = { width: frames[t].width, height: frames[t].height, data: new Uint8ClampedArray(frames[t].data) };
-      this.pipeline.paste(image, frame, generated);
-      out.landmarks.push(this.landmarker.detect(image, (t * 1000) / fps)?.points ?? null);
+      this.pipeline.paste(image, frame, generated, placement?.shiftFor(t) ?? NO_SHIFT);
+      const seen = this.landmarker.detect(image, (t * 1000) / fps)?.points ?? null;
+      out.landmarks.push(seen);
+      if (placement?.wants(t)) {
+        // Read as the app reads it: with the landmarker that found the real face.
+        const read = this.ownPipelineLandmarks ? (this.pipeline.findFace(image, (t * 1000) / fps)?.points ?? null) : seen;
+        if (read) placement.observe(t, read, frame.landmarks.points, frame.transform, S);
+      }
       const keep = opts.keep?.has(t) ?? false;
       if ((score || opts.sharp || keep) && region.height > 0) {
         const shown = toFloatImage(warpToCrop(image, frame.transform, S, imageRange));
@@ -519,7 +538,7 @@ class ClipEvaluator {
         }),
       })),
       true,
-      { keep },
+      { keep, place: true },
     );
     // Copy-reference is one baseline for every model: cut with the plain crop template even for a mouth-anchored
     // model (whose anchor moves between t and t ± 10, which would move a pasted real mouth and flatter the model).
@@ -535,12 +554,16 @@ class ClipEvaluator {
       swapFrames,
       (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps), articulationAt(t)),
       false,
-      { keep },
+      { keep, place: true },
     );
     const silentMel = this.silence();
-    const silent = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, silentMel, articulationAt(t)), false, { keep });
+    const silent = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, silentMel, articulationAt(t)), false, {
+      keep,
+      place: true,
+    });
     const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps), articulationAt(t)), false, {
       sharp: true,
+      place: true,
     });
     // Ground truth's sharpness over the same frames the model series scored (those with a reference).
     const truthSharp = prepared.flatMap((p, t) => (p && refs[t] !== null ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
@@ -713,7 +736,7 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
   const landmarker = await createNodeFaceLandmarker();
   const plain = opts.pipelineLandmarks === 'plain' ? await createNodeFaceLandmarker('wasm', { refineLandmarks: false }) : null;
   const pipeline = new LipsyncPipeline(plain ?? landmarker, runner, manifest, { smooth: true, pasteArea: opts.pasteArea });
-  const evaluator = new ClipEvaluator(pipeline, runner, landmarker, manifest, plain !== null);
+  const evaluator = new ClipEvaluator(pipeline, runner, landmarker, manifest, plain !== null, opts.placement ?? true);
 
   const clips: ClipResult[] = [];
   try {
@@ -737,6 +760,7 @@ export async function runEval(opts: EvalOptions, log: (s: string) => void = cons
     manifest: manifestPath,
     backend: runner.backend,
     referenceOffset: REF_OFFSET,
+    placement: opts.placement ?? true,
     clips,
     overall: averageResults(clips),
   };

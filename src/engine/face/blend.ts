@@ -21,6 +21,11 @@ export interface PasteOptions {
   feather?: number;
   /** Weights in [0, 1] over the S×S crop (row-major) that further limit the paste: see pasteRegionWeights. */
   region?: Float32Array;
+  /**
+   * Moves the generated content by this much (crop units, S = 1; see face/mouthPlacement.ts) while the paste area
+   * stays where the real face is: the generated mouth is drawn that far from where the generator put it.
+   */
+  shift?: readonly [number, number];
 }
 
 const smooth = (t: number) => (t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t));
@@ -226,6 +231,8 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
   const src = generated.data;
   const out = image.data;
   const W = image.width;
+  const su = (opts.shift?.[0] ?? 0) * S;
+  const sv = (opts.shift?.[1] ?? 0) * S;
   for (let y = yA; y <= yB; y++) {
     let u = a * x0 + b * y + c;
     let v = d * x0 + e * y + g;
@@ -234,12 +241,15 @@ export function pasteBack(image: RgbaImage, generated: PlanarImage, frameToCrop:
       let w = pasteMaskWeight(u, v, S, y0, f);
       if (region && w > 0) w *= region[Math.round(v) * S + Math.round(u)];
       if (w <= 0) continue;
-      let ui = u | 0;
-      let vi = v | 0;
+      // The generated pixel: at (u, v) less the shift, edges repeated.
+      const gu = Math.min(S - 1, Math.max(0, u - su));
+      const gv = Math.min(S - 1, Math.max(0, v - sv));
+      let ui = gu | 0;
+      let vi = gv | 0;
       if (ui >= S - 1) ui = S - 2;
       if (vi >= S - 1) vi = S - 2;
-      const fu = u - ui;
-      const fv = v - vi;
+      const fu = gu - ui;
+      const fv = gv - vi;
       const i00 = vi * S + ui;
       const w00 = (1 - fu) * (1 - fv),
         w01 = fu * (1 - fv),

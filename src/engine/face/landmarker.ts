@@ -235,6 +235,16 @@ export class FaceLandmarker {
   }
 
   /**
+   * Landmarks of a face known to be near `near` (landmarks in the same image's pixels), with one mesh pass framed on
+   * them: how the app reads its own output (face/mouthPlacement.ts). The track that detect() keeps is left as it was.
+   */
+  readNear(image: RgbaImage, near: Float32Array): FaceLandmarks | null {
+    if (this.disposed) throw new FaceLandmarkerError('disposed', 'FaceLandmarker was disposed');
+    const found = this.runMesh(image, roiFromLandmarks(near));
+    return found && found.score >= this.minTrackingScore ? found : null;
+  }
+
+  /**
    * Runs the detector and the mesh once on a blank frame: their first runs compile kernels (seconds on
    * WebGL), which would otherwise delay the first live frame. Tracking state is left untouched.
    */

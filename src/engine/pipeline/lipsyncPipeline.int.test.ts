@@ -126,3 +126,56 @@ describe('LipsyncPipeline with the mouth-anchored crop template', () => {
     await runner.dispose();
   });
 });
+
+describe('LipsyncPipeline places the generated mouth on the person’s own', () => {
+  it('reads its outputs back and moves a mouth drawn 6 px to the side onto the real one; a new generator starts afresh', async () => {
+    const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 40 });
+    const { runner, manifest } = await runnerFor(128);
+    // A generator that draws this face's own crop, moved 6 px right: the whole mouth displaced, as on a turned head.
+    const drawn = 6;
+    const displaced = {
+      async run(inputs: { reference: Float32Array }): Promise<Float32Array> {
+        const S = 128;
+        const out = new Float32Array(inputs.reference.length);
+        for (let c = 0; c < 3; c++)
+          for (let v = 0; v < S; v++) for (let u = 0; u < S; u++) out[c * S * S + v * S + u] = inputs.reference[c * S * S + v * S + Math.max(0, u - drawn)];
+        return out;
+      },
+    };
+    const pipeline = new LipsyncPipeline(lm, displaced, manifest, { smooth: false });
+    const mouthX = (points: Float32Array, p: PreparedFrame) => applyAffine(p.transform, (points[3 * 61] + points[3 * 291]) / 2, 0)[0];
+    const offsets: number[] = [];
+    const preparedFrames: PreparedFrame[] = [];
+    for (const [t, image] of frames.entries()) {
+      const prepared = pipeline.prepare(image, t * 40)!;
+      const out = await pipeline.generate(prepared, new Float32Array(80 * 16).fill(SILENCE_VALUE));
+      const shown = { ...image, data: new Uint8ClampedArray(image.data) };
+      pipeline.paste(shown, prepared, out);
+      // What a viewer sees: the mouth corners on the output against the real ones, crop px.
+      const seen = lm.readNear(shown, prepared.landmarks.points)!;
+      offsets.push(mouthX(seen.points, prepared) - mouthX(prepared.landmarks.points, prepared));
+      pipeline.readOutput(shown, prepared);
+      preparedFrames.push(prepared);
+    }
+    // Unplaced at first (about the 6 px drawn), on the person's mouth once read back (within a pixel).
+    expect(offsets[0]).toBeGreaterThan(4);
+    const settled = offsets.slice(-10).reduce((a, b) => a + b, 0) / 10;
+    expect(Math.abs(settled)).toBeLessThan(1);
+    expect(pipeline.mouthShift[0] * 128).toBeLessThan(-4);
+    // Another generator draws elsewhere: its placement is learnt afresh, and a late reading of the old one is ignored.
+    pipeline.setGenerator(runner, manifest);
+    for (const p of preparedFrames.slice(20, 34))
+      pipeline.observeOutput(
+        p,
+        p.landmarks.points.map((v, i) => (i % 3 === 0 ? v + 20 : v)),
+      );
+    const next = pipeline.prepare(frames[0], 2000)!;
+    pipeline.paste(
+      { ...frames[0], data: new Uint8ClampedArray(frames[0].data) },
+      next,
+      await pipeline.generate(next, new Float32Array(80 * 16).fill(SILENCE_VALUE)),
+    );
+    expect(pipeline.mouthShift).toEqual([0, 0]);
+    await runner.dispose();
+  }, 120_000);
+});

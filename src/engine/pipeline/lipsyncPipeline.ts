@@ -6,7 +6,8 @@
  *   prepare(): landmarks → similarity transform (+ the person's mouth anchor for that template) → smoothed → S×S crop
  *              (+ masked copy)
  *   generate(): generator(masked, reference = the same crop unmasked, audio window[, the person's articulation])
- *   paste(): generated lower face → frame through the inverse transform, feathered
+ *   paste(): generated lower face → frame through the inverse transform, feathered, moved by the person's mouth
+ *            placement (observeOutput: where earlier outputs drew the mouth against the real one)
  */
 import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts';
 import type { GeneratorManifest } from '../generator/manifest.ts';
@@ -15,9 +16,12 @@ import { maskLower, warpToCrop } from '../face/warp.ts';
 import { BlendError, type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
 import { ArticulationTracker, cropMouthOpening } from '../face/articulation.ts';
 import { MouthAnchor, templateTransform } from '../face/mouthAnchor.ts';
+import { type CropShift, MouthPlacement } from '../face/mouthPlacement.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
+  /** A face near `near` (landmarks in the same image), the track untouched: reads the app's own output. */
+  readNear?(image: RgbaImage, near: Float32Array): FaceLandmarks | null;
   reset?(): void;
 }
 
@@ -26,6 +30,8 @@ export interface GeneratorLike {
 }
 
 export interface PreparedFrame {
+  /** The frame's place in this pipeline's sequence since the last reset (mouth placement reads count in it). */
+  index: number;
   landmarks: FaceLandmarks;
   /** Frame → crop transform after temporal smoothing. */
   transform: Affine;
@@ -55,6 +61,10 @@ export class LipsyncPipeline {
   private readonly articulation = new ArticulationTracker();
   /** Kept for every template, so a hot swap to a mouth-anchored model starts with the person's history. */
   private readonly mouthAnchor = new MouthAnchor();
+  private readonly placement = new MouthPlacement();
+  private frames = 0;
+  /** Frames from this index on were painted by the running generator: only their outputs teach the placement. */
+  private placementSince = 0;
   private readonly now: () => number;
   private readonly pasteArea: PasteArea;
 
@@ -82,6 +92,9 @@ export class LipsyncPipeline {
       this.smoother?.reset();
     }
     this.manifest = manifest;
+    // Another generator draws the mouth elsewhere: learn its placement afresh.
+    this.placement.reset();
+    this.placementSince = this.frames;
   }
 
   get contract(): GeneratorManifest {
@@ -118,6 +131,7 @@ export class LipsyncPipeline {
     this.articulation.push(cropMouthOpening(landmarks.points, transform, S));
     const t2 = this.now();
     return {
+      index: this.frames++,
       landmarks,
       transform,
       crop,
@@ -171,18 +185,50 @@ export class LipsyncPipeline {
     return { size: this.manifest.cropSize, data };
   }
 
-  /** Pastes the generated lower face into `image` in place, only over the paste area (see PasteArea). */
-  paste(image: RgbaImage, frame: PreparedFrame, generated: PlanarImage): void {
+  /**
+   * Pastes the generated lower face into `image` in place, only over the paste area (see PasteArea), moved by `shift`:
+   * by default the person's mouth placement learnt from observeOutput (none until outputs have been read).
+   */
+  paste(image: RgbaImage, frame: PreparedFrame, generated: PlanarImage, shift: CropShift = this.placement.shiftFor(frame.index)): void {
     const { imageRange: range, maskRatio } = this.manifest;
     const S = generated.size;
     const region = pasteRegionWeights(frame.landmarks.points, frame.transform, S, { area: this.pasteArea, fromRow: pasteTopRow(S, maskRatio) });
-    pasteBack(image, generated, frame.transform, { range, maskRatio, region });
+    pasteBack(image, generated, frame.transform, { range, maskRatio, region, shift });
+  }
+
+  /** True when `frame`'s output should be read back with the face mesh (observeOutput) after it is pasted. */
+  wantsOutputLandmarks(frame: PreparedFrame): boolean {
+    return this.placement.wants(frame.index);
+  }
+
+  /** The landmarks the face mesh found on `frame`'s pasted output (frame pixels): teaches the mouth placement. */
+  observeOutput(frame: PreparedFrame, output: Float32Array): void {
+    if (frame.index < this.placementSince) return;
+    this.placement.observe(frame.index, output, frame.landmarks.points, frame.transform, frame.crop.size);
+  }
+
+  /**
+   * Reads `frame`'s pasted output with this pipeline's own landmarker and learns from it (observeOutput), when the
+   * placement wants that frame read: for drivers without a face thread.
+   */
+  readOutput(image: RgbaImage, frame: PreparedFrame): void {
+    if (!this.wantsOutputLandmarks(frame)) return;
+    const found = this.landmarks.readNear?.(image, frame.landmarks.points);
+    if (found) this.observeOutput(frame, found.points);
+  }
+
+  /** The shift the last pasted frame was moved by (crop units), for the stats. */
+  get mouthShift(): CropShift {
+    return this.placement.lastShift;
   }
 
   reset(): void {
     this.smoother?.reset();
     this.articulation.reset();
     this.mouthAnchor.reset();
+    this.placement.reset();
+    this.frames = 0;
+    this.placementSince = 0;
     this.landmarks.reset?.();
   }
 }
