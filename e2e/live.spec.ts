@@ -159,6 +159,8 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   expect(new Set(frames.map((f) => f.outHash)).size).toBeGreaterThan(1);
 
   await expect(page.getByTestId('hud-latency')).toContainText('ms');
+  // The mouth placement reads outputs back (one in four, with the face tracker) and has learnt where this face's mouth is.
+  await expect(page.getByTestId('hud-mouth-shift')).toHaveText(/[←→] \d+\.\d %\s+[↑↓] \d+\.\d %/, { timeout: 60_000 });
   // The shipped generator has no articulation input: the HUD does not show a mouth range it would not use.
   await expect(page.getByTestId('hud-articulation')).toHaveCount(0);
   // Honest counters: every frame the camera produced was either output or counted as dropped, whatever the reason
@@ -190,6 +192,8 @@ test('face tracking on its own thread (?faceThread=own, the 4-core default): the
     expect(f.changed).toBeGreaterThan(200);
     expect(f.bbox[1]).toBeGreaterThan(f.height * 0.4);
   }
+  // The face thread also reads the outputs back for the mouth placement.
+  await expect(page.getByTestId('hud-mouth-shift')).toHaveText(/[←→] \d+\.\d %\s+[↑↓] \d+\.\d %/, { timeout: 60_000 });
   await page.getByTestId('start').click();
   await expect(page.getByTestId('start')).toHaveText('Start');
   expect(await openPageVideoFrames(page)).toBe(0);

@@ -125,6 +125,11 @@ export interface LipsyncStats {
    */
   articulation?: [number, number] | null;
   /**
+   * How far the generated mouth is moved so that it sits where this person's own mouth is (fraction of the face crop,
+   * + = right / down): learnt from the output itself, read back every few frames. [0, 0] until it is known.
+   */
+  mouthShift?: [number, number] | null;
+  /**
    * Lips are driven by silence: the live audio (microphone or stream) delivered only digital silence for a few
    * seconds, or none reached the pipeline in time. Measured on the audio thread, so a busy page does not set it.
    */

@@ -16,6 +16,14 @@ function articulationText(a: [number, number] | null | undefined): string {
   return `${(a[0] * 100).toFixed(1)} / ${(a[1] * 100).toFixed(1)} %`;
 }
 
+/** Where the generated mouth is moved to sit on the person's (engine/face/mouthPlacement.ts), % of the face crop. */
+function mouthShiftText(s: [number, number] | null | undefined): string {
+  if (!s) return '–';
+  if (s[0] === 0 && s[1] === 0) return 'learning…';
+  const part = (v: number, plus: string, minus: string) => `${v >= 0 ? plus : minus} ${Math.abs(v * 100).toFixed(1)} %`;
+  return `${part(s[0], '→', '←')}  ${part(s[1], '↓', '↑')}`;
+}
+
 export function Hud() {
   const stats = useAppStore((s) => s.stats);
   const backend = useAppStore((s) => s.backend);
@@ -55,6 +63,13 @@ export function Hud() {
             </dd>
           </>
         )}
+        <dt>mouth placed</dt>
+        <dd
+          data-testid="hud-mouth-shift"
+          title="How far the generated mouth is moved so that it sits where this person's own mouth is (% of the face crop), learnt by reading the output back every few frames."
+        >
+          <Live>{mouthShiftText(stats?.mouthShift)}</Live>
+        </dd>
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>
           {/* The runtime too: on CPUs the bench compares onnxruntime-web's wasm with tfjs-wasm (bench/runtimes.ts). */}

@@ -51,6 +51,11 @@ export interface FaceTracker {
   track(frame: VideoFrame, buffer: Uint8ClampedArray<ArrayBuffer> | undefined, timestampMs: number): Promise<TrackedFrame>;
   /** Landmarks of decoded pixels (render mode); the image's buffer travels to the tracker and back. */
   trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage>;
+  /**
+   * Landmarks of an output frame, read near `near` (the face found on its camera frame) without touching the track: how
+   * the mouth placement learns where the generator drew the mouth. The image's buffer travels and comes back.
+   */
+  readOutput(image: RgbaImage, near: Float32Array): Promise<TrackedImage>;
   /** Forget the track (the next frame runs the detector). */
   reset(): void;
   /** Frees the tracker; a frame being tracked is finished (and closed) first. */
@@ -61,6 +66,7 @@ type ToFace =
   | { type: 'face-init'; config: FaceTrackingConfig }
   | { type: 'face-track'; id: number; frame: VideoFrame; buffer?: Uint8ClampedArray<ArrayBuffer>; timestampMs: number }
   | { type: 'face-track-image'; id: number; image: RgbaImage; timestampMs: number }
+  | { type: 'face-read'; id: number; image: RgbaImage; near: Float32Array }
   | { type: 'face-reset' };
 type FromFace =
   | { type: 'face-progress'; progress: StartProgress }
@@ -135,6 +141,12 @@ function trackImageWith(landmarker: FaceLandmarker, image: RgbaImage, timestampM
   return { image, landmarks, landmarksMs: performance.now() - t0 };
 }
 
+function readWith(landmarker: FaceLandmarker, image: RgbaImage, near: Float32Array): TrackedImage {
+  const t0 = performance.now();
+  const landmarks = landmarker.readNear(image, near);
+  return { image, landmarks, landmarksMs: performance.now() - t0 };
+}
+
 /** Tracking on the calling thread (the fallback). */
 class LocalFaceTracker implements FaceTracker {
   readonly ownThread = false;
@@ -150,6 +162,9 @@ class LocalFaceTracker implements FaceTracker {
   }
   async trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage> {
     return trackImageWith(this.loaded.landmarker, image, timestampMs);
+  }
+  async readOutput(image: RgbaImage, near: Float32Array): Promise<TrackedImage> {
+    return readWith(this.loaded.landmarker, image, near);
   }
   reset(): void {
     this.loaded.landmarker.reset();
@@ -174,6 +189,7 @@ class WorkerFaceTracker implements FaceTracker {
     worker.onmessage = (e: MessageEvent<FromFace>) => {
       const msg = e.data;
       if (msg.type !== 'face-tracked' && msg.type !== 'face-tracked-image' && msg.type !== 'face-error') return;
+      // face-tracked-image also answers face-read.
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
       if (msg.type === 'face-tracked') p?.resolve(msg.frame);
@@ -192,6 +208,11 @@ class WorkerFaceTracker implements FaceTracker {
 
   trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage> {
     return this.request<TrackedImage>({ type: 'face-track-image', id: this.nextId++, image, timestampMs }, [image.data.buffer as ArrayBuffer]);
+  }
+
+  readOutput(image: RgbaImage, near: Float32Array): Promise<TrackedImage> {
+    // `near` is copied (a few KB): the caller keeps the frame's landmarks.
+    return this.request<TrackedImage>({ type: 'face-read', id: this.nextId++, image, near }, [image.data.buffer as ArrayBuffer]);
   }
 
   private request<T>(msg: Extract<ToFace, { id: number }>, transfer: Transferable[]): Promise<T> {
@@ -284,6 +305,16 @@ export function serveFaceTracking(scope: DedicatedWorkerGlobalScope): void {
       try {
         if (!loaded) throw new Error('face tracking was not initialised');
         const tracked = trackImageWith((await loaded).landmarker, msg.image, msg.timestampMs);
+        const transfer: Transferable[] = [tracked.image.data.buffer as ArrayBuffer];
+        if (tracked.landmarks) transfer.push(tracked.landmarks.points.buffer as ArrayBuffer);
+        post({ type: 'face-tracked-image', id: msg.id, tracked }, transfer);
+      } catch (err) {
+        post({ type: 'face-error', id: msg.id, message: (err as Error).message });
+      }
+    } else if (msg.type === 'face-read') {
+      try {
+        if (!loaded) throw new Error('face tracking was not initialised');
+        const tracked = readWith((await loaded).landmarker, msg.image, msg.near);
         const transfer: Transferable[] = [tracked.image.data.buffer as ArrayBuffer];
         if (tracked.landmarks) transfer.push(tracked.landmarks.points.buffer as ArrayBuffer);
         post({ type: 'face-tracked-image', id: msg.id, tracked }, transfer);

@@ -44,6 +44,8 @@ interface Queued {
   captureMs: number;
   /** False when the frame is passed through unchanged (no face, no model): it needs no audio. */
   needsAudio: boolean;
+  /** The generated mouth was pasted into `image` (it may be read back for the mouth placement). */
+  painted?: boolean;
 }
 
 let config: WorkerConfig | undefined;
@@ -401,6 +403,7 @@ async function generateLoop(): Promise<void> {
         const generated = await pipeline.generate(item.prepared, audio);
         const t1 = epochNow();
         pipeline.paste(item.image, item.prepared, generated);
+        item.painted = true;
         stats.record('inference', t1 - t0);
         stats.record('blend', epochNow() - t1);
       }
@@ -432,7 +435,7 @@ async function writeFrame(item: Queued): Promise<void> {
   outputHeight = item.image.height;
   const audioS = recorder && scheduler.audioTimeFor(item.epochMs);
   if (recorder && audioS !== undefined) recorder.addFrame(out.clone(), audioS);
-  pixelPool.release(item.image.data as Uint8ClampedArray<ArrayBuffer>);
+  releasePixels(item);
   try {
     await writer.write(out);
   } finally {
@@ -440,6 +443,30 @@ async function writeFrame(item: Queued): Promise<void> {
     // track a clone (close() is a no-op if the track already closed it). Left open, the garbage collector finds it.
     out.close();
   }
+}
+
+/**
+ * The output's pixels go back to the pool, after a detour through the face thread when the mouth placement wants this
+ * output read (one frame in PLACEMENT_EVERY; face/mouthPlacement.ts): where the generator drew the mouth on it, against
+ * the person's own, moves the mouths pasted from the next frames on. The read runs beside the next frames.
+ */
+function releasePixels(item: Queued): void {
+  const pixels = item.image.data as Uint8ClampedArray<ArrayBuffer>;
+  const p = pipeline;
+  const prepared = item.prepared;
+  if (!item.painted || !prepared || !p || !faces || !p.wantsOutputLandmarks(prepared)) {
+    pixelPool.release(pixels);
+    return;
+  }
+  faces.readOutput(item.image, prepared.landmarks.points).then(
+    (read) => {
+      // A swap or restart meanwhile began another person or model: this reading is not theirs.
+      if (read.landmarks && p === pipeline) p.observeOutput(prepared, read.landmarks.points);
+      stats.record('mouth read', read.landmarksMs);
+      pixelPool.release(read.image.data as Uint8ClampedArray<ArrayBuffer>);
+    },
+    () => undefined, // a failed read loses one reading (and one pooled buffer), never a frame
+  );
 }
 
 async function handleGeneratorFailure(err: Error): Promise<void> {
@@ -476,6 +503,7 @@ function postStats(): void {
       audioDelayMs: latency.audioDelaySeconds * 1000,
       faceVisible,
       articulation,
+      mouthShift: pipeline ? [pipeline.mouthShift[0], pipeline.mouthShift[1]] : null,
       audioStalled: scheduler.audioStalled,
     },
   });

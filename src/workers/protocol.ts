@@ -75,6 +75,11 @@ export interface LiveStatus extends LiveStatsSnapshot {
    * engine/face/articulation.ts), or null until it is known. Generators with the articulation input are fed it.
    */
   articulation: [number, number] | null;
+  /**
+   * How far the generated mouth is moved to sit on the person's own (crop units, + = right / down; see
+   * engine/face/mouthPlacement.ts), [0, 0] until the first outputs have been read; null without a model.
+   */
+  mouthShift: [number, number] | null;
   audioStalled: boolean;
   /** Frames the camera produced (read + dropped by the browser's track queue). */
   framesOffered: number;

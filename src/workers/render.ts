@@ -97,7 +97,11 @@ async function render(config: RenderConfig, job: RenderJob, signal: AbortSignal,
       sink: output,
       audio,
       plan,
-      tracker: { offThread: tracker.ownThread, track: (image, timestampMs) => tracker.trackImage(image, timestampMs) },
+      tracker: {
+        offThread: tracker.ownThread,
+        track: (image, timestampMs) => tracker.trackImage(image, timestampMs),
+        readOutput: (image, near) => tracker.readOutput(image, near),
+      },
       signal,
       onProgress: (p) => report('rendering', p.done, p.total, p.etaMs, p.facesFound),
     });

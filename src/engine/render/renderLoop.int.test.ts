@@ -92,6 +92,11 @@ function slowTracker(log: string[]): RenderTracker & { inFlight: () => number } 
       inFlight--;
       return { image, landmarks, landmarksMs: performance.now() - t0 };
     },
+    async readOutput(image, near) {
+      await new Promise((r) => setTimeout(r, 1));
+      const t0 = performance.now();
+      return { image, landmarks: lm.readNear(image, near), landmarksMs: performance.now() - t0 };
+    },
   };
 }
 

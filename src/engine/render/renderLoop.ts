@@ -97,6 +97,11 @@ export interface RenderTracker {
   readonly offThread: boolean;
   /** Landmarks of `image`, found for time `timestampMs`. The image may travel (transfer) and come back as `image`. */
   track(image: RgbaImage, timestampMs: number): Promise<{ image: RgbaImage; landmarks: FaceLandmarks | null; landmarksMs: number }>;
+  /**
+   * Landmarks of a painted output frame, read near `near` (its face's landmarks) without touching the track, for the
+   * mouth placement (face/mouthPlacement.ts). The image may travel and come back as `image`.
+   */
+  readOutput(image: RgbaImage, near: Float32Array): Promise<{ image: RgbaImage; landmarks: FaceLandmarks | null; landmarksMs: number }>;
 }
 
 export interface RenderLoopOptions {
@@ -204,13 +209,24 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
   };
   pipeline.reset();
 
-  const paint = async (image: RgbaImage, i: number, prepared: PreparedFrame | null): Promise<void> => {
+  /** Paints and writes output frame i; returns the image, which may have travelled to the tracker and back. */
+  const paint = async (image: RgbaImage, i: number, prepared: PreparedFrame | null): Promise<RgbaImage> => {
     if (i < plan.audioFrames && prepared) {
       melWindowFromFrames(o.audio.mel, o.audio.melFrames, melIndexForVideoFrame(i, plan.fps), past, lookahead, window);
       const generated = await pipeline.generate(prepared, window);
       lap('generate');
       pipeline.paste(image, prepared, generated);
       lap('paste');
+      // Where the generator drew this mouth against the person's own places the next frames' mouths.
+      if (pipeline.wantsOutputLandmarks(prepared)) {
+        if (o.tracker) {
+          const read = await o.tracker.readOutput(image, prepared.landmarks.points);
+          image = read.image;
+          if (read.landmarks) pipeline.observeOutput(prepared, read.landmarks.points);
+          spent.landmarks += read.landmarksMs;
+        } else pipeline.readOutput(image, prepared);
+        lap('paste');
+      }
       facesFound++;
     }
     await o.sink.write(image, i);
@@ -218,6 +234,7 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     done++;
     const elapsedMs = now() - t0;
     o.onProgress?.({ done, total: plan.outputFrames, facesFound, elapsedMs, etaMs: (elapsedMs / done) * (plan.outputFrames - done) });
+    return image;
   };
   /** Output frame i's landmarks (on the tracker when there is one; only where there is audio to paint). */
   const tracked = async (image: RgbaImage, i: number): Promise<Tracked> => {
@@ -316,12 +333,12 @@ export async function renderFrames(o: RenderLoopOptions): Promise<RenderSummary>
     if (!o.tracker?.offThread) spent.read -= t.landmarksMs;
     const prepared = run.outputStart < plan.audioFrames ? pipeline.prepareWithLandmarks(still, t.landmarks, 0, t.landmarksMs) : null;
     lap('crop');
-    const work: RgbaImage = { width: still.width, height: still.height, data: new Uint8ClampedArray(still.data.length) };
+    let work: RgbaImage = { width: still.width, height: still.height, data: new Uint8ClampedArray(still.data.length) };
     for (let i = run.outputStart; i < run.outputStart + run.length; i++) {
       throwIfCancelled(o.signal);
       work.data.set(still.data);
       lap('read');
-      await paint(work, i, i < plan.audioFrames ? prepared : null);
+      work = await paint(work, i, i < plan.audioFrames ? prepared : null);
     }
   }
 
