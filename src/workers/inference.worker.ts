@@ -435,13 +435,14 @@ async function writeFrame(item: Queued): Promise<void> {
   outputHeight = item.image.height;
   const audioS = recorder && scheduler.audioTimeFor(item.epochMs);
   if (recorder && audioS !== undefined) recorder.addFrame(out.clone(), audioS);
-  releasePixels(item);
   try {
     await writer.write(out);
   } finally {
     // Ours to close either way: a refused frame, and an accepted one too where the transferred writable hands the
     // track a clone (close() is a no-op if the track already closed it). Left open, the garbage collector finds it.
     out.close();
+    // After the frame is out: a read on this thread (no face thread) then never delays it.
+    releasePixels(item);
   }
 }
 
@@ -460,7 +461,7 @@ function releasePixels(item: Queued): void {
   }
   faces.readOutput(item.image, prepared.landmarks.points).then(
     (read) => {
-      // A swap or restart meanwhile began another person or model: this reading is not theirs.
+      // A swap or restart meanwhile is ignored by the pipeline itself (observeOutput: frames before it do not count).
       if (read.landmarks && p === pipeline) p.observeOutput(prepared, read.landmarks.points);
       stats.record('mouth read', read.landmarksMs);
       pixelPool.release(read.image.data as Uint8ClampedArray<ArrayBuffer>);

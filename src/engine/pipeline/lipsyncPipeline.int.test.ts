@@ -176,6 +176,21 @@ describe('LipsyncPipeline places the generated mouth on the person’s own', () 
       await pipeline.generate(next, new Float32Array(80 * 16).fill(SILENCE_VALUE)),
     );
     expect(pipeline.mouthShift).toEqual([0, 0]);
+    // So is a late reading from before a reset (a restarted session: another person, perhaps).
+    pipeline.reset();
+    for (const p of preparedFrames.slice(20, 34))
+      pipeline.observeOutput(
+        p,
+        p.landmarks.points.map((v, i) => (i % 3 === 0 ? v + 20 : v)),
+      );
+    const fresh = pipeline.prepare(frames[0], 0)!;
+    expect(fresh.index).toBeGreaterThan(preparedFrames.at(-1)!.index);
+    pipeline.paste(
+      { ...frames[0], data: new Uint8ClampedArray(frames[0].data) },
+      fresh,
+      await pipeline.generate(fresh, new Float32Array(80 * 16).fill(SILENCE_VALUE)),
+    );
+    expect(pipeline.mouthShift).toEqual([0, 0]);
     await runner.dispose();
   }, 120_000);
 });

@@ -30,7 +30,7 @@ export interface GeneratorLike {
 }
 
 export interface PreparedFrame {
-  /** The frame's place in this pipeline's sequence since the last reset (mouth placement reads count in it). */
+  /** The frame's place in this pipeline's sequence (mouth placement readings are counted in it). */
   index: number;
   landmarks: FaceLandmarks;
   /** Frame → crop transform after temporal smoothing. */
@@ -227,8 +227,8 @@ export class LipsyncPipeline {
     this.articulation.reset();
     this.mouthAnchor.reset();
     this.placement.reset();
-    this.frames = 0;
-    this.placementSince = 0;
+    // Frame numbers go on across resets, so that a reading of the last session's output arriving late is not taken.
+    this.placementSince = this.frames;
     this.landmarks.reset?.();
   }
 }
