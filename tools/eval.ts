@@ -449,7 +449,7 @@ class ClipEvaluator {
       out.landmarks.push(seen);
       if (placement?.wants(t)) {
         // Read as the app reads it: with the landmarker that found the real face.
-        const read = this.ownPipelineLandmarks ? (this.pipeline.findFace(image, (t * 1000) / fps)?.points ?? null) : seen;
+        const read = this.ownPipelineLandmarks ? (this.pipeline.readNear(image, frame.landmarks.points)?.points ?? null) : seen;
         if (read) placement.observe(t, read, frame.landmarks.points, frame.transform, S);
       }
       const keep = opts.keep?.has(t) ?? false;

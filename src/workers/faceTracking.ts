@@ -135,15 +135,10 @@ async function trackWith(
   return { image, landmarks, captureMs: t1 - t0, landmarksMs: performance.now() - t1 };
 }
 
-function trackImageWith(landmarker: FaceLandmarker, image: RgbaImage, timestampMs: number): TrackedImage {
+/** Landmarks of decoded pixels: tracked (render mode), or read near a known face (`near`: the mouth placement's reads). */
+function imageWith(landmarker: FaceLandmarker, image: RgbaImage, how: { timestampMs: number } | { near: Float32Array }): TrackedImage {
   const t0 = performance.now();
-  const landmarks = landmarker.detect(image, timestampMs);
-  return { image, landmarks, landmarksMs: performance.now() - t0 };
-}
-
-function readWith(landmarker: FaceLandmarker, image: RgbaImage, near: Float32Array): TrackedImage {
-  const t0 = performance.now();
-  const landmarks = landmarker.readNear(image, near);
+  const landmarks = 'near' in how ? landmarker.readNear(image, how.near) : landmarker.detect(image, how.timestampMs);
   return { image, landmarks, landmarksMs: performance.now() - t0 };
 }
 
@@ -161,10 +156,10 @@ class LocalFaceTracker implements FaceTracker {
     return trackWith(this.loaded.landmarker, frame, buffer, timestampMs);
   }
   async trackImage(image: RgbaImage, timestampMs: number): Promise<TrackedImage> {
-    return trackImageWith(this.loaded.landmarker, image, timestampMs);
+    return imageWith(this.loaded.landmarker, image, { timestampMs });
   }
   async readOutput(image: RgbaImage, near: Float32Array): Promise<TrackedImage> {
-    return readWith(this.loaded.landmarker, image, near);
+    return imageWith(this.loaded.landmarker, image, { near });
   }
   reset(): void {
     this.loaded.landmarker.reset();
@@ -301,20 +296,11 @@ export function serveFaceTracking(scope: DedicatedWorkerGlobalScope): void {
         msg.frame.close();
         post({ type: 'face-error', id: msg.id, message: (err as Error).message });
       }
-    } else if (msg.type === 'face-track-image') {
+    } else if (msg.type === 'face-track-image' || msg.type === 'face-read') {
       try {
         if (!loaded) throw new Error('face tracking was not initialised');
-        const tracked = trackImageWith((await loaded).landmarker, msg.image, msg.timestampMs);
-        const transfer: Transferable[] = [tracked.image.data.buffer as ArrayBuffer];
-        if (tracked.landmarks) transfer.push(tracked.landmarks.points.buffer as ArrayBuffer);
-        post({ type: 'face-tracked-image', id: msg.id, tracked }, transfer);
-      } catch (err) {
-        post({ type: 'face-error', id: msg.id, message: (err as Error).message });
-      }
-    } else if (msg.type === 'face-read') {
-      try {
-        if (!loaded) throw new Error('face tracking was not initialised');
-        const tracked = readWith((await loaded).landmarker, msg.image, msg.near);
+        const how = msg.type === 'face-read' ? { near: msg.near } : { timestampMs: msg.timestampMs };
+        const tracked = imageWith((await loaded).landmarker, msg.image, how);
         const transfer: Transferable[] = [tracked.image.data.buffer as ArrayBuffer];
         if (tracked.landmarks) transfer.push(tracked.landmarks.points.buffer as ArrayBuffer);
         post({ type: 'face-tracked-image', id: msg.id, tracked }, transfer);

@@ -10,7 +10,7 @@
  * opening it is asked to paint.
  */
 import type { Affine } from '../types.ts';
-import { CROP_TEMPLATE } from './align.ts';
+import { applyAffine, CROP_TEMPLATE } from './align.ts';
 
 /** Crop template id of the stable-point similarity plus the person's mouth anchor (align.ts CROP_TEMPLATE: without). */
 export const CROP_TEMPLATE_MOUTH = 'facemesh-sim-mouth-v1';
@@ -58,8 +58,9 @@ export class MouthAnchor {
   push(points: ArrayLike<number>, plain: Affine, S: number): void {
     const mx = (points[3 * LEFT_CORNER] + points[3 * RIGHT_CORNER]) / 2;
     const my = (points[3 * LEFT_CORNER + 1] + points[3 * RIGHT_CORNER + 1]) / 2;
-    const x = (plain[0] * mx + plain[1] * my + plain[2]) / S;
-    const y = (plain[3] * mx + plain[4] * my + plain[5]) / S;
+    const [u, v] = applyAffine(plain, mx, my);
+    const x = u / S;
+    const y = v / S;
     if (!Number.isFinite(x) || !Number.isFinite(y)) return;
     const i = this.count % MOUTH_ANCHOR_WINDOW;
     if (this.count >= MOUTH_ANCHOR_WINDOW) {

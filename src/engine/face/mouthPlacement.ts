@@ -48,6 +48,9 @@ interface Reading {
 export class MouthPlacement {
   private readonly readings: Reading[] = [];
   private readonly applied = new Map<number, CropShift>();
+  private last: CropShift = NO_SHIFT;
+  /** The newest frame read so far. */
+  private newest = -Infinity;
 
   /** True when frame `index`'s output should be read (one in PLACEMENT_EVERY). */
   wants(index: number): boolean {
@@ -67,6 +70,7 @@ export class MouthPlacement {
     }
     const shift: CropShift = n >= PLACEMENT_MIN_READS ? [clamp(-x / n), clamp(-y / n)] : NO_SHIFT;
     this.applied.set(index, shift);
+    this.last = shift;
     // Shifts older than any frame still in flight are not needed to undo a reading.
     if (this.applied.size > 4 * PLACEMENT_WINDOW) this.applied.delete(this.applied.keys().next().value!);
     return shift;
@@ -92,20 +96,20 @@ export class MouthPlacement {
     if (!Number.isFinite(x) || !Number.isFinite(y)) return;
     this.readings.push({ index, x, y });
     // Readings are kept only while a later frame can still use them.
-    const newest = this.readings.reduce((m, r) => Math.max(m, r.index), index);
-    while (this.readings.length && this.readings[0].index <= newest - PLACEMENT_GAP - PLACEMENT_WINDOW) this.readings.shift();
+    this.newest = Math.max(this.newest, index);
+    while (this.readings.length && this.readings[0].index <= this.newest - PLACEMENT_GAP - PLACEMENT_WINDOW) this.readings.shift();
   }
 
   /** The latest shift handed out (crop units), for the stats. */
   get lastShift(): CropShift {
-    let last: CropShift = NO_SHIFT;
-    for (const s of this.applied.values()) last = s;
-    return last;
+    return this.last;
   }
 
   reset(): void {
     this.readings.length = 0;
     this.applied.clear();
+    this.last = NO_SHIFT;
+    this.newest = -Infinity;
   }
 }
 

@@ -213,8 +213,13 @@ export class LipsyncPipeline {
    */
   readOutput(image: RgbaImage, frame: PreparedFrame): void {
     if (!this.wantsOutputLandmarks(frame)) return;
-    const found = this.landmarks.readNear?.(image, frame.landmarks.points);
+    const found = this.readNear(image, frame.landmarks.points);
     if (found) this.observeOutput(frame, found.points);
+  }
+
+  /** The face near `near` in `image`, read by this pipeline's landmarker as the app reads its output (null: none). */
+  readNear(image: RgbaImage, near: Float32Array): FaceLandmarks | null {
+    return this.landmarks.readNear?.(image, near) ?? null;
   }
 
   /** The shift the last pasted frame was moved by (crop units), for the stats. */

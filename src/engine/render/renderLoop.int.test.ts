@@ -73,7 +73,10 @@ async function render(opts: { tracker?: RenderTracker; signal?: AbortSignal; onW
     signal: opts.signal,
     memoryBudgetBytes: 3 * frames[0].data.length, // backward runs in blocks of 3
   });
-  return { summary, written };
+  // The mouth placement learnt from the outputs read: the shift the next frame would be pasted with.
+  const next = pipeline.prepare(frames[0], (OUTPUT_FRAMES / 25) * 1000);
+  if (next) pipeline.paste({ ...frames[0], data: new Uint8ClampedArray(frames[0].data) }, next, await pipeline.generate(next, audio().mel.subarray(0, 80 * 16)));
+  return { summary, written, mouthShift: pipeline.mouthShift };
 }
 
 /** The same landmarker behind an asynchronous hop, as a face thread would answer; logs when each frame starts and ends. */
@@ -93,6 +96,7 @@ function slowTracker(log: string[]): RenderTracker & { inFlight: () => number } 
       return { image, landmarks, landmarksMs: performance.now() - t0 };
     },
     async readOutput(image, near) {
+      log.push('read');
       await new Promise((r) => setTimeout(r, 1));
       const t0 = performance.now();
       return { image, landmarks: lm.readNear(image, near), landmarksMs: performance.now() - t0 };
@@ -114,6 +118,10 @@ describe('renderFrames with a face tracker one frame ahead', () => {
     // Within each run, frame i+1 is tracked before frame i is written.
     for (const i of [0, 1, 2, 3, 4, 6, 7, 11, 12]) expect(log.indexOf(`track ${i + 1}`), `track ${i + 1}`).toBeLessThan(log.indexOf(`write ${i}`));
     expect(ahead.summary.stages.landmarks).toBeGreaterThan(0);
+    // The mouth placement read every 4th output through the tracker, and learnt what the in-line render learnt.
+    expect(log.filter((l) => l === 'read').length).toBe(Math.ceil(OUTPUT_FRAMES / 4));
+    expect(ahead.mouthShift).toEqual(inline.mouthShift);
+    expect(Math.hypot(...inline.mouthShift)).toBeGreaterThan(0);
   }, 120_000);
 
   it('interpolating the landmarks of a still head tracks about a third of the frames and paints nearly the same mouths', async () => {
