@@ -75,7 +75,8 @@ async function render(opts: { tracker?: RenderTracker; signal?: AbortSignal; onW
   });
   // The mouth placement learnt from the outputs read: the shift the next frame would be pasted with.
   const next = pipeline.prepare(frames[0], (OUTPUT_FRAMES / 25) * 1000);
-  if (next) pipeline.paste({ ...frames[0], data: new Uint8ClampedArray(frames[0].data) }, next, await pipeline.generate(next, audio().mel.subarray(0, 80 * 16)));
+  if (next)
+    pipeline.paste({ ...frames[0], data: new Uint8ClampedArray(frames[0].data) }, next, await pipeline.generate(next, audio().mel.subarray(0, 80 * 16)));
   return { summary, written, mouthShift: pipeline.mouthShift };
 }
 
