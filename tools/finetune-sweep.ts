@@ -93,6 +93,19 @@ async function score(opts: Options, id: string, model: string): Promise<EvalRepo
   return report.clips[0];
 }
 
+/** One scored tail: the model's figures beside copy-reference's (the mouth's own detail is what a sharper base adds). */
+function scoreRow(r: Awaited<ReturnType<typeof score>>): Record<string, number> {
+  return {
+    lmd: r.lmd.model,
+    copyLmd: r.lmd.copyReference,
+    sharp: r.sharpness.model,
+    sharpMouth: r.sharpness.mouth,
+    copySharpMouth: r.sharpness.mouthCopy,
+    psnr: r.psnr.model,
+    copyPsnr: r.psnr.copyReference,
+  };
+}
+
 async function main(): Promise<void> {
   const opts = parse(process.argv.slice(2));
   const rows: Record<string, unknown>[] = [];
@@ -100,16 +113,10 @@ async function main(): Promise<void> {
     const work = join(opts.out, id);
     oneClipDataset(opts, id, join(work, 'data'));
     const before = await score(opts, id, opts.model);
-    rows.push({
-      clip: id,
-      steps: 0,
-      trainSec: 0,
-      lmd: before.lmd.model,
-      copyLmd: before.lmd.copyReference,
-      sharp: before.sharpness.model,
-      psnr: before.psnr.model,
-    });
-    console.log(`${id}: before LMD ${before.lmd.model.toFixed(4)} sharp ${before.sharpness.model.toFixed(3)} PSNR ${before.psnr.model.toFixed(2)}`);
+    rows.push({ clip: id, steps: 0, trainSec: 0, ...scoreRow(before) });
+    console.log(
+      `${id}: before LMD ${before.lmd.model.toFixed(4)} sharp ${before.sharpness.model.toFixed(3)} (mouth ${before.sharpness.mouth.toFixed(2)}) PSNR ${before.psnr.model.toFixed(2)}`,
+    );
     let trainSec = 0;
     // The exported manifests carry the base model's mel config (the engine's own).
     const melJson = join(work, 'mel.json');
@@ -151,17 +158,9 @@ async function main(): Promise<void> {
         stdio: 'pipe',
       });
       const r = await score(opts, id, join(exported, 'generator.onnx'));
-      rows.push({
-        clip: id,
-        steps,
-        trainSec: +trainSec.toFixed(1),
-        lmd: r.lmd.model,
-        copyLmd: r.lmd.copyReference,
-        sharp: r.sharpness.model,
-        psnr: r.psnr.model,
-      });
+      rows.push({ clip: id, steps, trainSec: +trainSec.toFixed(1), ...scoreRow(r) });
       console.log(
-        `${id}: ${steps} steps (${trainSec.toFixed(0)} s) LMD ${r.lmd.model.toFixed(4)} sharp ${r.sharpness.model.toFixed(3)} PSNR ${r.psnr.model.toFixed(2)}`,
+        `${id}: ${steps} steps (${trainSec.toFixed(0)} s) LMD ${r.lmd.model.toFixed(4)} sharp ${r.sharpness.model.toFixed(3)} (mouth ${r.sharpness.mouth.toFixed(2)}) PSNR ${r.psnr.model.toFixed(2)}`,
       );
     }
   }

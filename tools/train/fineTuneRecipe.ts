@@ -6,8 +6,8 @@ export function fineTuneTrainerArgs(c: { losses: Record<string, unknown>; augmen
   const args: string[] = [];
   for (const [term, spec] of Object.entries(c.losses)) {
     if (term.startsWith('$') || term === 'l1') continue;
-    const { weight, fineTune } = spec as { weight: number; fineTune: boolean };
-    args.push(`--${term.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}-weight`, String(fineTune ? weight : 0));
+    const { weight, fineTune, fineTuneWeight } = spec as { weight: number; fineTune: boolean; fineTuneWeight?: number };
+    args.push(`--${term.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}-weight`, String(fineTune ? (fineTuneWeight ?? weight) : 0));
   }
   return [...args, '--flip', String(c.augment.flip)];
 }

@@ -45,7 +45,7 @@ describe.skipIf(!!noTorch)('lipsyncLoss equals tools/train/train.py losses', () 
 
     const ours = tf.tidy(() => {
       const t = lipsyncLoss(tf.tensor4d(out, [B, 3, S, S]), tf.tensor4d(target, [B, 3, S, S]), tf.tensor4d(weight, [B, 1, S, S]), y0);
-      return [t.loss, t.l1, t.mouth, t.grad].map((x) => x.dataSync()[0]);
+      return [t.loss, t.l1, t.mouth, t.grad, t.texture].map((x) => x.dataSync()[0]);
     });
 
     const dir = mkdtempSync(join(tmpdir(), 'loss-'));
@@ -63,9 +63,9 @@ B, S, K = ${B}, ${S}, ${LIP_POINTS.length}
 rd = lambda n, shape: torch.from_numpy(np.fromfile(d + '/' + n, dtype='<f4').reshape(shape))
 out = rd('out.f32', (B, 3, S, S)); target = rd('target.f32', (B, 3, S, S)); lips = rd('lips.f32', (B, K, 2))
 w = mouth_weight(lips, S)
-t = losses(out, {'target': target, 'weight': w}, ${y0}, {'mouth': ${DEFAULT_LOSS_WEIGHTS.mouth}, 'grad': ${DEFAULT_LOSS_WEIGHTS.grad}, 'ssim': 0})
+t = losses(out, {'target': target, 'weight': w}, ${y0}, {'mouth': ${DEFAULT_LOSS_WEIGHTS.mouth}, 'grad': ${DEFAULT_LOSS_WEIGHTS.grad}, 'texture': ${DEFAULT_LOSS_WEIGHTS.texture}, 'ssim': 0})
 w.numpy().astype('<f4').tofile(d + '/weight_py.f32')
-print(json.dumps([float(t[k]) for k in ('loss', 'l1', 'mouth', 'grad')]))
+print(json.dumps([float(t[k]) for k in ('loss', 'l1', 'mouth', 'grad', 'texture')]))
 `;
       const py = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as number[];
       const wpy = new Float32Array(new Uint8Array(readFileSync(join(dir, 'weight_py.f32'))).buffer);
@@ -74,6 +74,8 @@ print(json.dumps([float(t[k]) for k in ('loss', 'l1', 'mouth', 'grad')]))
       expect(maxW).toBeLessThan(1e-5);
       ours.forEach((v, i) => expect(Math.abs(v - py[i])).toBeLessThan(1e-5));
       expect(ours[2]).toBeGreaterThan(0); // the mouth term is really computed
+      expect(DEFAULT_LOSS_WEIGHTS.texture).toBeGreaterThan(0); // and the texture term counts in the total compared
+      expect(ours[4]).toBeGreaterThan(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

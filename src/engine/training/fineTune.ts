@@ -249,14 +249,14 @@ export class FineTuner {
         () => {
           const t = this.terms(pairs, true);
           // Kept past minimize's own tidy so the terms can be read back (disposed below).
-          stats = tf.keep(tf.stack([t.loss, t.l1, t.mouth, t.grad]));
+          stats = tf.keep(tf.stack([t.loss, t.l1, t.mouth, t.grad, t.texture]));
           return t.loss;
         },
         false,
         this.net.variables,
       );
     });
-    const [loss, l1, mouth, grad] = await readAndDispose(stats!);
+    const [loss, l1, mouth, grad, texture] = await readAndDispose(stats!);
     if (!Number.isFinite(loss)) {
       if (this.lastGood) this.net.importWeights(this.lastGood);
       throw new FineTuneError(
@@ -265,29 +265,28 @@ export class FineTuner {
       );
     }
     this.steps++;
-    return { step: this.steps, loss, l1, mouth, grad };
+    return { step: this.steps, loss, l1, mouth, grad, texture };
   }
 
   /** Mean loss terms over the fixed held-out pairs (no weight update). */
   async validate(): Promise<LossValues> {
     this.assertLive();
-    const sums = { loss: 0, l1: 0, mouth: 0, grad: 0 };
+    const keys = ['loss', 'l1', 'mouth', 'grad', 'texture'] as const;
+    const sums: LossValues = { loss: 0, l1: 0, mouth: 0, grad: 0, texture: 0 };
     for (let i = 0; i < this.valPairs.length; i += this.batchSize) {
       const chunk = this.valPairs.slice(i, i + this.batchSize);
-      const [loss, l1, mouth, grad] = await readAndDispose(
+      const values = await readAndDispose(
         tf.tidy(() => {
           const t = this.terms(chunk);
-          return tf.stack([t.loss, t.l1, t.mouth, t.grad]);
+          return tf.stack(keys.map((k) => t[k]));
         }),
       );
-      const n = chunk.length;
-      sums.loss += loss * n;
-      sums.l1 += l1 * n;
-      sums.mouth += mouth * n;
-      sums.grad += grad * n;
+      keys.forEach((k, j) => {
+        sums[k] += values[j] * chunk.length;
+      });
     }
-    const n = this.valPairs.length;
-    return { loss: sums.loss / n, l1: sums.l1 / n, mouth: sums.mouth / n, grad: sums.grad / n };
+    for (const k of keys) sums[k] /= this.valPairs.length;
+    return sums;
   }
 
   /** Target | reference | prediction for held-out pair `index` (cycled). */

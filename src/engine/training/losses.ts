@@ -2,6 +2,11 @@
  * The offline trainer's pixel losses (tools/train/train.py `losses`, data.py `mouth_weight`) in tfjs:
  *
  *   loss = L1(generated rows) + mouthWeight · mouth-region L1 + gradWeight · image-gradient L1
+ *          + textureWeight · |local detail energy − the target's|
+ *
+ * The texture term keeps a sharp model sharp: L1 on a mouth whose exact edges the network is unsure of is lowest
+ * for a blur, so a fine-tune on the pixel terms alone softens the mouth it started from. Per 8×8 block it asks for
+ * as much fine detail (RMS of the luma Laplacian) as the target has there, wherever the edges fall.
  *
  * All terms only look at the generated rows y ≥ y0 (the rows above are copied from the input). The trainer
  * has more terms (experts, discriminators); which ones a fine-tune leaves out, and why, is stated once, in
@@ -17,18 +22,28 @@ export interface LossWeights {
   mouth: number;
   /** Weight of the image-gradient L1 (train.py --grad-weight, default 0.5). */
   grad: number;
+  /** Weight of the local detail-energy term (train.py --texture-weight; the fine-tune's default is the contract's fineTuneWeight). */
+  texture: number;
 }
 
 interface ContractLoss {
   weight: number;
   fineTune: boolean;
+  /** The fine-tune's weight when it differs from the trainer's default. */
+  fineTuneWeight?: number;
   why?: string;
 }
 
 const LOSSES = Object.fromEntries(Object.entries(contract.losses).filter(([k]) => !k.startsWith('$'))) as Record<string, ContractLoss>;
 
-/** The contract's default weights (the offline trainer's flag defaults). */
-export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({ mouth: LOSSES.mouth.weight, grad: LOSSES.grad.weight });
+const fineTuneWeight = (l: ContractLoss) => l.fineTuneWeight ?? l.weight;
+
+/** The fine-tune's weights, from the contract (fineTuneWeight where given, else the offline trainer's default). */
+export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({
+  mouth: fineTuneWeight(LOSSES.mouth),
+  grad: fineTuneWeight(LOSSES.grad),
+  texture: fineTuneWeight(LOSSES.texture),
+});
 
 /** The trainer's terms the browser fine-tune does not optimise, with the contract's reason for each. */
 export const OFFLINE_ONLY_LOSSES: readonly { term: string; why: string }[] = Object.entries(LOSSES)
@@ -36,13 +51,34 @@ export const OFFLINE_ONLY_LOSSES: readonly { term: string; why: string }[] = Obj
   .map(([term, l]) => ({ term, why: l.why ?? '' }));
 
 /** The terms lipsyncLoss computes: every contract term marked fineTune must be one of them. */
-export const FINE_TUNE_LOSSES: readonly string[] = ['l1', 'mouth', 'grad'];
+export const FINE_TUNE_LOSSES: readonly string[] = ['l1', 'mouth', 'grad', 'texture'];
 
 export interface LossTerms<T> {
   loss: T;
   l1: T;
   mouth: T;
   grad: T;
+  texture: T;
+}
+
+/** Rec. 601 luma and the 4-neighbour Laplacian (tools/train/adversarial.py `_LUMA`, `_LAPLACE`). */
+const LUMA = [0.299, 0.587, 0.114];
+const LAPLACE = [0, 1, 0, 1, -4, 1, 0, 1, 0];
+/** Block size of the detail energy (train.py `texture_energy`). */
+const TEXTURE_PATCH = 8;
+
+/**
+ * RMS of the luma Laplacian per 8×8 block of [B,3,h,w] images ("valid" borders, partial blocks dropped), [B,h',w']:
+ * train.py `texture_energy`. The block mean is a reshape and a mean, not avgPool, whose gradient kernel not every
+ * tfjs backend has.
+ */
+export function textureEnergy(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, , h, w] = x.shape;
+  const luma = tf.sum(tf.mul(x, tf.tensor4d(LUMA, [1, 3, 1, 1])), 1, true);
+  const lap = tf.conv2d(tf.reshape(luma, [B, h, w, 1]) as tf.Tensor4D, tf.tensor4d(LAPLACE, [3, 3, 1, 1]), 1, 'valid');
+  const [bh, bw] = [Math.floor((h - 2) / TEXTURE_PATCH), Math.floor((w - 2) / TEXTURE_PATCH)];
+  const blocks = tf.reshape(tf.slice(tf.square(lap), [0, 0, 0, 0], [B, bh * TEXTURE_PATCH, bw * TEXTURE_PATCH, 1]), [B, bh, TEXTURE_PATCH, bw, TEXTURE_PATCH]);
+  return tf.sqrt(tf.add(tf.mean(blocks, [2, 4]), 1e-6)) as tf.Tensor3D;
 }
 
 /** Landmark indices of the lips (outer + inner contour), as data.py uses them. */
@@ -103,6 +139,8 @@ export function lipsyncLoss(output: tf.Tensor, target: tf.Tensor, weight: tf.Ten
   const gy = (x: tf.Tensor) => tf.sub(tf.slice(x, [0, 0, 1, 0], [B, C, g - 1, S]), tf.slice(x, [0, 0, 0, 0], [B, C, g - 1, S]));
   const [og, tg] = [from(output), from(target)];
   const grad = tf.add(tf.mean(tf.abs(tf.sub(gx(og), gx(tg)))), tf.mean(tf.abs(tf.sub(gy(og), gy(tg))))) as tf.Scalar;
-  const loss = tf.add(tf.add(l1, tf.mul(mouth, w.mouth)), tf.mul(grad, w.grad)) as tf.Scalar;
-  return { loss, l1, mouth, grad };
+  // Computed at any weight, so validation reports how much detail a run without it loses.
+  const texture = tf.mean(tf.abs(tf.sub(textureEnergy(o as tf.Tensor4D), textureEnergy(t as tf.Tensor4D)))) as tf.Scalar;
+  const loss = tf.add(tf.add(tf.add(l1, tf.mul(mouth, w.mouth)), tf.mul(grad, w.grad)), tf.mul(texture, w.texture)) as tf.Scalar;
+  return { loss, l1, mouth, grad, texture };
 }
