@@ -4,7 +4,7 @@
  *   loss = L1(generated rows) + mouthWeight · mouth-region L1 + gradWeight · image-gradient L1
  *          + textureWeight · |local detail energy − the target's|
  *
- * The texture term keeps a sharp model sharp: L1 on a mouth whose exact edges the network is unsure of is lowest
+ * The texture term keeps more of the mouth's detail: L1 on a mouth whose exact edges the network is unsure of is lowest
  * for a blur, so a fine-tune on the pixel terms alone softens the mouth it started from. Per 8×8 block it asks for
  * as much fine detail (RMS of the luma Laplacian) as the target has there, wherever the edges fall.
  *
