@@ -103,8 +103,13 @@ print(json.dumps({k: v for k, v in a.items() if k.endswith("_weight") or k == "f
       .filter(([k, v]) => k.endsWith('_weight') && v !== 0)
       .map(([k]) => k)
       .sort();
-    expect(on).toEqual(['grad_weight', 'mouth_weight']);
-    expect([a.mouth_weight, a.grad_weight, a.flip]).toEqual([DEFAULT_LOSS_WEIGHTS.mouth, DEFAULT_LOSS_WEIGHTS.grad, DEFAULT_AUGMENT.flip]);
+    expect(on).toEqual(['grad_weight', 'mouth_weight', 'texture_weight']);
+    expect([a.mouth_weight, a.grad_weight, a.texture_weight, a.flip]).toEqual([
+      DEFAULT_LOSS_WEIGHTS.mouth,
+      DEFAULT_LOSS_WEIGHTS.grad,
+      DEFAULT_LOSS_WEIGHTS.texture,
+      DEFAULT_AUGMENT.flip,
+    ]);
   });
 });
 
