@@ -341,6 +341,9 @@ export function jitter(series: readonly (Float32Array | null)[]): number {
   return count ? sum / count : NaN;
 }
 
+/** Rec. 601 luma weights (R, G, B): the sharpness metric's, and the fine-tune texture term's (training/losses.ts). */
+export const LUMA_601: readonly [number, number, number] = [0.299, 0.587, 0.114];
+
 /**
  * Sharpness: variance of the luma Laplacian (4-neighbour) over `region` (pixels whose neighbours are all
  * inside it). A blurred mouth has little fine detail and a low value; eval reports model ÷ ground truth.
@@ -353,7 +356,7 @@ export function laplacianVariance(img: FloatImage, region?: Rect): number {
   const plane = w * h;
   const luma = (x: number, y: number): number => {
     const i = y * w + x;
-    return img.channels === 3 ? 0.299 * img.data[i] + 0.587 * img.data[plane + i] + 0.114 * img.data[2 * plane + i] : img.data[i];
+    return img.channels === 3 ? LUMA_601[0] * img.data[i] + LUMA_601[1] * img.data[plane + i] + LUMA_601[2] * img.data[2 * plane + i] : img.data[i];
   };
   let s = 0;
   let s2 = 0;

@@ -40,6 +40,14 @@ describe("the fine-tune's loss terms and the contract", () => {
     });
   });
 
+  it('gives a fine-tune weight only to terms the fine-tune optimises, and only a finite one of 0 or more', () => {
+    for (const [term, t] of terms as [string, { fineTune: boolean; fineTuneWeight?: number }][]) {
+      if (t.fineTuneWeight === undefined) continue;
+      expect(t.fineTune, term).toBe(true);
+      expect(Number.isFinite(t.fineTuneWeight) && t.fineTuneWeight >= 0, term).toBe(true);
+    }
+  });
+
   it('states why for every term it leaves out, and the README lists each one', () => {
     expect(OFFLINE_ONLY_LOSSES.map((l) => l.term).sort()).toEqual(
       terms

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import contract from '../contract.json' with { type: 'json' };
 import { INNER_LIPS, OUTER_LIPS } from '../face/meshIndices.ts';
 import { ensureTrainingGradients } from './gradients.ts';
+import { LUMA_601 } from '../eval/metrics.ts';
 
 export interface LossWeights {
   /** Weight of the mouth-region L1 (train.py --mouth-weight, default 2). */
@@ -26,7 +27,7 @@ export interface LossWeights {
   texture: number;
 }
 
-interface ContractLoss {
+export interface ContractLoss {
   weight: number;
   fineTune: boolean;
   /** The fine-tune's weight when it differs from the trainer's default. */
@@ -36,13 +37,16 @@ interface ContractLoss {
 
 const LOSSES = Object.fromEntries(Object.entries(contract.losses).filter(([k]) => !k.startsWith('$'))) as Record<string, ContractLoss>;
 
-const fineTuneWeight = (l: ContractLoss) => l.fineTuneWeight ?? l.weight;
+/** A contract term's weight in the fine-tune: its fineTuneWeight where given, else the trainer's default; 0 when off. */
+export function fineTuneWeightOf(l: ContractLoss): number {
+  return l.fineTune ? (l.fineTuneWeight ?? l.weight) : 0;
+}
 
 /** The fine-tune's weights, from the contract (fineTuneWeight where given, else the offline trainer's default). */
 export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({
-  mouth: fineTuneWeight(LOSSES.mouth),
-  grad: fineTuneWeight(LOSSES.grad),
-  texture: fineTuneWeight(LOSSES.texture),
+  mouth: fineTuneWeightOf(LOSSES.mouth),
+  grad: fineTuneWeightOf(LOSSES.grad),
+  texture: fineTuneWeightOf(LOSSES.texture),
 });
 
 /** The trainer's terms the browser fine-tune does not optimise, with the contract's reason for each. */
@@ -61,8 +65,7 @@ export interface LossTerms<T> {
   texture: T;
 }
 
-/** Rec. 601 luma and the 4-neighbour Laplacian (tools/train/adversarial.py `_LUMA`, `_LAPLACE`). */
-const LUMA = [0.299, 0.587, 0.114];
+/** The 4-neighbour Laplacian of the eval's sharpness metric (metrics.ts laplacianVariance; adversarial.py `_LAPLACE`). */
 const LAPLACE = [0, 1, 0, 1, -4, 1, 0, 1, 0];
 /** Block size of the detail energy (train.py `texture_energy`). */
 const TEXTURE_PATCH = 8;
@@ -74,7 +77,7 @@ const TEXTURE_PATCH = 8;
  */
 export function textureEnergy(x: tf.Tensor4D): tf.Tensor3D {
   const [B, , h, w] = x.shape;
-  const luma = tf.sum(tf.mul(x, tf.tensor4d(LUMA, [1, 3, 1, 1])), 1, true);
+  const luma = tf.sum(tf.mul(x, tf.tensor4d([...LUMA_601], [1, 3, 1, 1])), 1, true);
   const lap = tf.conv2d(tf.reshape(luma, [B, h, w, 1]) as tf.Tensor4D, tf.tensor4d(LAPLACE, [3, 3, 1, 1]), 1, 'valid');
   const [bh, bw] = [Math.floor((h - 2) / TEXTURE_PATCH), Math.floor((w - 2) / TEXTURE_PATCH)];
   const blocks = tf.reshape(tf.slice(tf.square(lap), [0, 0, 0, 0], [B, bh * TEXTURE_PATCH, bw * TEXTURE_PATCH, 1]), [B, bh, TEXTURE_PATCH, bw, TEXTURE_PATCH]);
