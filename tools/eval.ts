@@ -52,6 +52,7 @@ import { mouthOpening, OUTER_LIPS } from '../src/engine/face/meshIndices.ts';
 import { applyAffine, CROP_TEMPLATE } from '../src/engine/face/align.ts';
 import { usesMouthAnchor } from '../src/engine/face/mouthAnchor.ts';
 import { MouthPlacement, NO_SHIFT } from '../src/engine/face/mouthPlacement.ts';
+import { OpeningGain } from '../src/engine/face/openingGain.ts';
 import { maskStartRow, warpToCrop } from '../src/engine/face/warp.ts';
 import type { PasteArea } from '../src/engine/face/blend.ts';
 import {
@@ -425,7 +426,7 @@ class ClipEvaluator {
     prepared: (PreparedFrame | null)[],
     fps: number,
     count: number,
-    output: (t: number, frame: PreparedFrame) => Promise<PlanarImage | null>,
+    output: (t: number, frame: PreparedFrame, openingGain: number | undefined) => Promise<PlanarImage | null>,
     score = false,
     opts: { sharp?: boolean; keep?: ReadonlySet<number>; place?: boolean } = {},
   ): Promise<Series> {
@@ -435,10 +436,12 @@ class ClipEvaluator {
     const range = imageRange[1] - imageRange[0];
     const out: Series = { landmarks: [], psnr: [], ssim: [], sharpness: [], mouthSharpness: [], cells: new Map() };
     const placement = opts.place && this.placement ? new MouthPlacement() : null;
+    // A generator with the openingGain input learns it from the same reads, as the app does.
+    const opening = placement && this.manifest.inputs.openingGain ? new OpeningGain() : null;
     this.landmarker.reset?.();
     for (let t = 0; t < count; t++) {
       const frame = prepared[t];
-      const generated = frame ? await output(t, frame) : null;
+      const generated = frame ? await output(t, frame, opening?.gainFor(t) ?? (this.manifest.inputs.openingGain ? 1 : undefined)) : null;
       if (!frame || !generated) {
         out.landmarks.push(null);
         continue;
@@ -451,6 +454,7 @@ class ClipEvaluator {
         // Read as the app reads it: with the landmarker that found the real face.
         const read = this.ownPipelineLandmarks ? (this.pipeline.readNear(image, frame.landmarks.points)?.points ?? null) : seen;
         if (read) placement.observe(t, read, frame.landmarks.points, frame.transform, S);
+        if (read) opening?.observe(t, read, frame.landmarks.points, frame.transform, S);
       }
       const keep = opts.keep?.has(t) ?? false;
       if ((score || opts.sharp || keep) && region.height > 0) {
@@ -512,10 +516,12 @@ class ClipEvaluator {
       articulations.push(last);
     }
     const articulationAt = (t: number) => articulations[t];
-    const withRef = (make: (t: number, frame: PreparedFrame, ref: PreparedFrame) => Promise<PlanarImage>) => async (t: number, frame: PreparedFrame) => {
-      const r = refs[t];
-      return r === null ? null : make(t, frame, prepared[r]!);
-    };
+    const withRef =
+      (make: (t: number, frame: PreparedFrame, ref: PreparedFrame, openingGain: number | undefined) => Promise<PlanarImage>) =>
+      async (t: number, frame: PreparedFrame, openingGain: number | undefined) => {
+        const r = refs[t];
+        return r === null ? null : make(t, frame, prepared[r]!, openingGain);
+      };
     const S = this.manifest.cropSize;
     const y0 = maskStartRow(S, this.manifest.maskRatio);
     const lower: Rect = { x: 0, y: y0, width: S, height: S - y0 };
@@ -528,13 +534,14 @@ class ClipEvaluator {
       prepared,
       fps,
       n,
-      withRef(async (t, frame, ref) => ({
+      withRef(async (t, frame, ref, openingGain) => ({
         size: S,
         data: await this.runner.run({
           masked: frame.masked.data,
           reference: ref.crop.data,
           audio: this.melWindow(own, t, fps),
           ...(articulations[t] ? { articulation: articulations[t]! } : {}),
+          ...(openingGain === undefined ? {} : { openingGain }),
         }),
       })),
       true,
@@ -552,19 +559,27 @@ class ClipEvaluator {
       prepared,
       fps,
       swapFrames,
-      (t, f) => this.pipeline.generate(f, this.melWindow(swap, t, fps), articulationAt(t)),
+      (t, f, gain) => this.pipeline.generate(f, this.melWindow(swap, t, fps), articulationAt(t), gain),
       false,
       { keep, place: true },
     );
     const silentMel = this.silence();
-    const silent = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, silentMel, articulationAt(t)), false, {
+    const silent = await this.series(frames, prepared, fps, n, (t, f, gain) => this.pipeline.generate(f, silentMel, articulationAt(t), gain), false, {
       keep,
       place: true,
     });
-    const live = await this.series(frames, prepared, fps, n, (t, f) => this.pipeline.generate(f, this.melWindow(own, t, fps), articulationAt(t)), false, {
-      sharp: true,
-      place: true,
-    });
+    const live = await this.series(
+      frames,
+      prepared,
+      fps,
+      n,
+      (t, f, gain) => this.pipeline.generate(f, this.melWindow(own, t, fps), articulationAt(t), gain),
+      false,
+      {
+        sharp: true,
+        place: true,
+      },
+    );
     // Ground truth's sharpness over the same frames the model series scored (those with a reference).
     const truthSharp = prepared.flatMap((p, t) => (p && refs[t] !== null ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));
     const liveTruthSharp = prepared.flatMap((p) => (p ? [laplacianVariance(toFloatImage(p.crop), lower)] : []));

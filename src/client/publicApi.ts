@@ -130,6 +130,12 @@ export interface LipsyncStats {
    */
   mouthShift?: [number, number] | null;
   /**
+   * How far the generated mouth opens, against the generator as trained: 1 until this person has been seen to open
+   * less than it (learnt from the output and the camera, while both mouths move together); null when the generator
+   * has no such control.
+   */
+  openingGain?: number | null;
+  /**
    * Lips are driven by silence: the live audio (microphone or stream) delivered only digital silence for a few
    * seconds, or none reached the pipeline in time. Measured on the audio thread, so a busy page does not set it.
    */

@@ -44,6 +44,8 @@ export interface ExportOptions {
   output?: 'residual' | 'warp';
   /** The person-articulation input (train.py --articulation): a fourth graph input, [1, 2]. */
   articulation?: boolean;
+  /** The openingGain input (export.py --opening-gain): one more graph input, [1, 1]. */
+  openingGain?: boolean;
 }
 
 export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
@@ -55,9 +57,10 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
   const upsample = opts.upsample ?? 'transposed';
   const output = opts.output ?? 'residual';
   const articulation = opts.articulation ?? false;
+  const openingGain = opts.openingGain ?? false;
   const hash = createHash('sha256');
   for (const f of ['model.py', 'export.py', 'train.py', 'data.py', 'synth.py']) hash.update(readFileSync(join(TRAIN, f)));
-  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample, output, articulation }));
+  hash.update(JSON.stringify({ size, widths, past, lookahead, refFeatures, upsample, output, articulation, openingGain }));
   const dir = join(tmpdir(), `lipsync-exported-${hash.digest('hex').slice(0, 12)}`);
   const onnx = join(dir, 'model/generator.onnx');
   if (!existsSync(onnx)) {
@@ -98,7 +101,7 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
       output,
       ...(articulation ? ['--articulation'] : []),
     ]);
-    run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model')]);
+    run(PY, [join(TRAIN, 'export.py'), '--checkpoint', join(dir, 'run/last.pt'), '--out', join(dir, 'model'), ...(openingGain ? ['--opening-gain'] : [])]);
   }
   return {
     bytes: new Uint8Array(readFileSync(onnx)),

@@ -70,6 +70,17 @@ export function Hud() {
         >
           <Live>{mouthShiftText(stats?.mouthShift)}</Live>
         </dd>
+        {stats?.openingGain != null && (
+          <>
+            <dt>mouth opening</dt>
+            <dd
+              data-testid="hud-opening-gain"
+              title="How far the generated mouth opens against the model as trained: closed down to this person's own opening, learnt while the camera's mouth moves with the output's."
+            >
+              <Live>{stats.openingGain >= 0.995 ? 'as trained' : `× ${stats.openingGain.toFixed(2)}`}</Live>
+            </dd>
+          </>
+        )}
         <dt>generator</dt>
         <dd data-testid="hud-backend" title={backend?.generatorReason}>
           {/* The runtime too: on CPUs the bench compares onnxruntime-web's wasm with tfjs-wasm (bench/runtimes.ts). */}

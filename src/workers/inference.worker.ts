@@ -531,6 +531,7 @@ function postStats(): void {
       faceVisible,
       articulation,
       mouthShift: pipeline ? [pipeline.mouthShift[0], pipeline.mouthShift[1]] : null,
+      openingGain: pipeline && runner?.manifest.inputs.openingGain ? pipeline.openingGain : null,
       audioStalled: scheduler.audioStalled,
     },
   });

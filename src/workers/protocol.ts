@@ -80,6 +80,11 @@ export interface LiveStatus extends LiveStatsSnapshot {
    * engine/face/mouthPlacement.ts), [0, 0] until the first outputs have been read; null without a model.
    */
   mouthShift: [number, number] | null;
+  /**
+   * How far the generated mouth opens against the network as trained (engine/face/openingGain.ts): 1 until this
+   * person is seen to open less; null for a generator without the openingGain input, or without a model.
+   */
+  openingGain: number | null;
   audioStalled: boolean;
   /** Frames the camera produced (read + dropped by the browser's track queue). */
   framesOffered: number;

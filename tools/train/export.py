@@ -23,20 +23,33 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import ARTICULATION_INPUT, GeneratorConfig, LipSyncGenerator, articulation_example, count_flops, count_params, with_upsample  # noqa: E402
+from model import ARTICULATION_INPUT, OPENING_GAIN_INPUT, GeneratorConfig, LipSyncGenerator, articulation_example, count_flops, count_params, with_upsample  # noqa: E402
 from onnx_inspect import inspect_onnx  # noqa: E402
 from contract import ops_refused, ops_with  # noqa: E402
 
 OPSET = 17
 # The ops the exported graph may use: the contract's export set (src/engine/contract.json, shared with the engine).
 ALLOWED_OPS = ops_with("export")
-INPUT_NAMES = ("masked", "reference", "audio")  # + ARTICULATION_INPUT for a model with cfg.articulation
+INPUT_NAMES = ("masked", "reference", "audio")  # + ARTICULATION_INPUT, OPENING_GAIN_INPUT when the config has them
 
 
 def input_names(cfg: GeneratorConfig) -> tuple:
-    return INPUT_NAMES + ((ARTICULATION_INPUT,) if cfg.articulation else ())
+    return INPUT_NAMES + ((ARTICULATION_INPUT,) if cfg.articulation else ()) + ((OPENING_GAIN_INPUT,) if cfg.opening_gain else ())
 OUTPUT_NAME = "face"
 MEL_PLACEHOLDER = {"nMels": 80, "placeholder": "fill with the engine's MEL_CONFIG used by data:prepare"}
+
+
+class ByName(torch.nn.Module):
+    """The generator with its optional inputs passed by name (the graph's inputs are positional)."""
+
+    def __init__(self, model: LipSyncGenerator):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *xs):
+        named = dict(zip(input_names(self.model.cfg), xs))
+        return self.model(named["masked"], named["reference"], named["audio"], articulation=named.get(ARTICULATION_INPUT),
+                          opening_gain=named.get(OPENING_GAIN_INPUT))
 
 
 def load_checkpoint(path: str, raw: bool = False) -> tuple[LipSyncGenerator, dict]:
@@ -56,9 +69,13 @@ def parity_inputs(cfg: GeneratorConfig, seed: int = 1234):
     masked[:, :, cfg.lower_start:] = 0.5
     reference = torch.rand(1, 3, s, s, generator=g)
     audio = torch.rand(1, cfg.mel_bins, cfg.audio_frames, generator=g) * 2 - 1
+    out = (masked, reference, audio)
     if cfg.articulation:
-        return masked, reference, audio, articulation_example(cfg, 1, g)
-    return masked, reference, audio
+        out += (articulation_example(cfg, 1, g),)
+    if cfg.opening_gain:
+        # Not 1, so the parity check exercises the gain.
+        out += (torch.full((1, 1), 0.7),)
+    return out
 
 
 def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: str, mel: dict | None,
@@ -67,10 +84,11 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
     os.makedirs(out, exist_ok=True)
     onnx_path = os.path.join(out, "generator.onnx")
     inputs = parity_inputs(cfg)
+    graph = ByName(model)
     with torch.no_grad():
-        torch.onnx.export(model, inputs, onnx_path, opset_version=OPSET, input_names=list(input_names(cfg)),
+        torch.onnx.export(graph, inputs, onnx_path, opset_version=OPSET, input_names=list(input_names(cfg)),
                           output_names=[OUTPUT_NAME], do_constant_folding=True, dynamic_axes=None)
-        face = model(*inputs)
+        face = graph(*inputs)
 
     info = inspect_onnx(onnx_path)
     refused = ops_refused(info["ops"], "export")
@@ -113,6 +131,8 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
             # The person's (p50, p90) inner-lip gap (src/engine/contract.json `articulation`); `prior` until known.
             **({ARTICULATION_INPUT: {"name": ARTICULATION_INPUT, "shape": [1, 2], "prior": list(cfg.articulation)}}
                if cfg.articulation else {}),
+            # How far the mouth opens, 1 = as trained (src/engine/face/openingGain.ts).
+            **({OPENING_GAIN_INPUT: {"name": OPENING_GAIN_INPUT, "shape": [1, 1]}} if cfg.opening_gain else {}),
         },
         "output": {"name": OUTPUT_NAME, "shape": [1, 3, s, s]},
         "audioWindow": {"past": cfg.past, "lookahead": cfg.lookahead},
@@ -138,6 +158,9 @@ def main(argv=None):
     src.add_argument("--checkpoint")
     src.add_argument("--init-onnx", help="a generator.onnx with its manifest.json beside it, instead of a checkpoint")
     ap.add_argument("--upsample", choices=["nearest", "transposed"], help="with --init-onnx: the decoder's upsampling")
+    ap.add_argument("--opening-gain", action="store_true",
+                    help="give the graph the openingGain input (model.GeneratorConfig.opening_gain; adds no weights: "
+                         "1 is the network as trained)")
     ap.add_argument("--raw-weights", action="store_true",
                     help="with --checkpoint of a run with --ema: export the last trained weights, not their average")
     ap.add_argument("--out", required=True)
@@ -164,8 +187,10 @@ def main(argv=None):
             raise SystemExit(str(e))
         model = LipSyncGenerator(cfg)
         load_onnx_weights(model, a.init_onnx)
-        model.eval()
         state = {"meta": {"cropTemplate": base.get("cropTemplate"), "maskFill": base.get("maskFill"), "mel": base.get("mel")}}
+    if a.opening_gain and not model.cfg.opening_gain:
+        model.cfg = GeneratorConfig(**{**model.cfg.to_json(), "opening_gain": True})
+    model.eval()
     mel = json.load(open(a.mel_json)) if a.mel_json else None
     r = export(model, state, a.out, a.name, a.version, mel, a.license, a.description)
     if base is not None:  # the weights' training record is the source's

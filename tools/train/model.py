@@ -76,6 +76,14 @@ class GeneratorConfig:
     # before its ReLU, so a model without it converts exactly. Why: with 63 people, audio alone does not tell how far
     # a new person opens (held-out opening error 0.0224 vs 0.0232 for a constant; the person's mean alone 0.0180).
     articulation: tuple = ()
+    # An inference-time control of how far the mouth opens, `openingGain` [1,1] (src/engine/face/openingGain.ts): the
+    # audio code is moved towards the code of silence, code' = s + g (code - s), where s is the code the network gives
+    # an all-silent window. g = 1 is the trained network exactly (training always feeds 1 or leaves it out); g < 1
+    # opens less while the timing stays the audio's. Why: a network trained on 49 faces opens a new person's mouth as
+    # a typical speaker's, 2-4x too wide on quiet speakers (model card), and one reference frame cannot tell it how far
+    # this person opens; the app can measure that on the camera and close the loop. Scaling the mel towards silence
+    # does not work (the generator was trained with +-10 dB gain augmentation; sync collapses first).
+    opening_gain: bool = False
 
     @property
     def audio_frames(self) -> int:
@@ -103,6 +111,7 @@ class GeneratorConfig:
 # (a - prior) * ARTICULATION_SCALE: openings differ between people by ~0.02 of the crop, so this is ~unit range.
 ARTICULATION_SCALE = 50.0
 ARTICULATION_INPUT = "articulation"
+OPENING_GAIN_INPUT = "openingGain"
 
 # Largest flow of the warp output, in normalised coordinates (2 = the crop's width): 0.25 = 16 px at 128 px.
 WARP_RANGE = 0.25
@@ -352,11 +361,16 @@ class LipSyncGenerator(nn.Module):
             self.register_buffer("grid", lower_grid(cfg.size, cfg.lower_start), persistent=False)
 
     def forward(self, masked: torch.Tensor, reference: torch.Tensor, audio: torch.Tensor,
-                articulation: torch.Tensor | None = None) -> torch.Tensor:
-        """`articulation` [B,2] (cfg.articulation models only; None = the prior, i.e. an unknown person)."""
+                articulation: torch.Tensor | None = None, opening_gain: torch.Tensor | None = None) -> torch.Tensor:
+        """`articulation` [B,2] (cfg.articulation models only; None = the prior, i.e. an unknown person);
+        `opening_gain` [B,1] (cfg.opening_gain models only; None = 1, the trained network)."""
         cfg = self.cfg
         y0 = cfg.lower_start
         code = self.audio(audio, articulation)
+        if cfg.opening_gain and opening_gain is not None:
+            # The silent window is a constant, so an export folds its code into one constant tensor.
+            silence = self.audio(torch.full_like(audio, -1.0), articulation)
+            code = silence + opening_gain * (code - silence)
         feats = []
         rows = self.rows
         x = torch.cat([masked, reference], 1)[:, :, rows[0].inp:]

@@ -22,7 +22,7 @@ interface ParityFile {
   model: string;
   file: string;
   tolerance: number;
-  inputs: Record<'masked' | 'reference' | 'audio', ParityEntry> & { articulation?: ParityEntry };
+  inputs: Record<'masked' | 'reference' | 'audio', ParityEntry> & { articulation?: ParityEntry; openingGain?: ParityEntry };
   output: ParityEntry & { name: string };
 }
 
@@ -48,12 +48,13 @@ export async function checkParity(dir: string, { checkMel = true } = {}): Promis
   validateGenerator(bytes, manifest, { expectedMel });
   const runner = await GeneratorRunner.create({ modelBytes: bytes, manifest, ort, preferredBackends: ['wasm'], expectedMel });
   try {
-    const { masked, reference, audio, articulation } = parity.inputs;
+    const { masked, reference, audio, articulation, openingGain } = parity.inputs;
     const out = await runner.run({
       masked: take(masked),
       reference: take(reference),
       audio: take(audio),
       ...(articulation ? { articulation: take(articulation) } : {}),
+      ...(openingGain ? { openingGain: take(openingGain)[0] } : {}),
     });
     const want = take(parity.output);
     if (out.length !== want.length) throw new Error(`output has ${out.length} values, the trainer's has ${want.length}`);

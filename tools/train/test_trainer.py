@@ -392,6 +392,29 @@ class InitGrowsReferencePathTest(unittest.TestCase):
             self.assertGreater(float((src(*inputs) - dst(*inputs)).abs().max()), 1e-4)
 
 
+class OpeningGainTest(unittest.TestCase):
+    """The inference-time opening control (model.GeneratorConfig.opening_gain): audio code moved towards silence's."""
+
+    def test_gain_one_is_the_trained_network_and_zero_the_network_hearing_silence(self):
+        cfg = GeneratorConfig(widths=(8, 12, 16, 20), audio_channels=(8, 12, 16), audio_dim=12, opening_gain=True)
+        torch.manual_seed(7)
+        model = LipSyncGenerator(cfg).eval()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.normal_(0, 0.1)
+            masked, reference, audio = example_inputs(cfg, batch=2)
+            trained = model(masked, reference, audio)
+            self.assertEqual(float((model(masked, reference, audio, opening_gain=torch.ones(2, 1)) - trained).abs().max()), 0.0)
+            silent = model(masked, reference, torch.full_like(audio, -1.0))
+            self.assertLess(float((model(masked, reference, audio, opening_gain=torch.zeros(2, 1)) - silent).abs().max()), 1e-6)
+            half = model(masked, reference, audio, opening_gain=torch.full((2, 1), 0.5))
+            self.assertGreater(float((half - trained).abs().max()), 1e-4)
+            # Per sample: one sample's gain leaves the other alone.
+            mixed = model(masked, reference, audio, opening_gain=torch.tensor([[1.0], [0.5]]))
+            self.assertEqual(float((mixed[0] - trained[0]).abs().max()), 0.0)
+            self.assertLess(float((mixed[1] - half[1]).abs().max()), 1e-6)
+
+
 class ArticulationTest(unittest.TestCase):
     """The person's own opening range as a fourth input (model.GeneratorConfig.articulation)."""
 

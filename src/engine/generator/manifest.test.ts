@@ -88,6 +88,19 @@ describe('parseManifest', () => {
     expect(() => parseManifest(clash)).toThrow(/The 4 inputs need distinct names/);
   });
 
+  it('keeps an openingGain input and refuses a wrong shape or a name clash', () => {
+    const raw = json();
+    raw.inputs.openingGain = { name: 'openingGain', shape: [1, 1] };
+    expect(parseManifest(raw).inputs.openingGain).toEqual({ name: 'openingGain', shape: [1, 1] });
+    expect(parseManifest(json()).inputs.openingGain).toBeUndefined();
+    const shape = json();
+    shape.inputs.openingGain = { name: 'openingGain', shape: [1, 2] };
+    expect(() => parseManifest(shape)).toThrow(/"inputs.openingGain.shape" is \[1,2\] but must be \[1,1\]/);
+    const clash = json();
+    clash.inputs.openingGain = { name: clash.inputs.masked.name, shape: [1, 1] };
+    expect(() => parseManifest(clash)).toThrow(/The 4 inputs need distinct names/);
+  });
+
   it('keeps a cpu variant and refuses unknown variants or paths that leave the folder', () => {
     const raw = json();
     raw.variants = { cpu: 'cpu/manifest.json' };

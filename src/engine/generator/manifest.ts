@@ -44,6 +44,11 @@ export interface GeneratorManifest {
      * src/engine/contract.json `articulation`, face/articulation.ts), `prior` until the app has seen enough of them.
      */
     articulation?: ArticulationSpec;
+    /**
+     * Optional [1, 1]: how far the mouth opens, 1 = as trained (face/openingGain.ts learns it from the camera). The
+     * generator moves its audio code towards silence's by this factor.
+     */
+    openingGain?: GeneratorTensorSpec;
   };
   /** [1, 3, S, S] generated crop. */
   output: GeneratorTensorSpec;
@@ -140,15 +145,16 @@ function expectShape(spec: GeneratorTensorSpec, want: number[], path: string, wh
 
 export type GeneratorInputRole = keyof GeneratorManifest['inputs'];
 
-/** The inputs a generator is fed, in graph order: masked, reference, audio and, when declared, articulation. */
+/** The inputs a generator is fed, in graph order: masked, reference, audio and, when declared, articulation and openingGain. */
 export function generatorInputs(m: Pick<GeneratorManifest, 'inputs'>): [GeneratorInputRole, GeneratorTensorSpec][] {
-  const { masked, reference, audio, articulation } = m.inputs;
+  const { masked, reference, audio, articulation, openingGain } = m.inputs;
   const out: [GeneratorInputRole, GeneratorTensorSpec][] = [
     ['masked', masked],
     ['reference', reference],
     ['audio', audio],
   ];
   if (articulation) out.push(['articulation', articulation]);
+  if (openingGain) out.push(['openingGain', openingGain]);
   return out;
 }
 
@@ -192,6 +198,7 @@ export function parseManifest(json: unknown): GeneratorManifest {
     reference: tensorSpec(inputsObj, 'reference', 'inputs.reference'),
     audio: tensorSpec(inputsObj, 'audio', 'inputs.audio'),
     ...(inputsObj.articulation === undefined ? {} : { articulation: articulationSpec(inputsObj) }),
+    ...(inputsObj.openingGain === undefined ? {} : { openingGain: openingGainSpec(inputsObj) }),
   };
   const output = tensorSpec(json, 'output', 'output');
 
@@ -222,7 +229,7 @@ export function parseManifest(json: unknown): GeneratorManifest {
     'inputs.audio',
     `batch 1, ${bins} mel bins${melBinsKey ? ` (mel.${melBinsKey})` : ''}, ${T} frames = audioWindow.past ${past} + lookahead ${lookahead}`,
   );
-  const names = [inputs.masked.name, inputs.reference.name, inputs.audio.name, ...(inputs.articulation ? [inputs.articulation.name] : [])];
+  const names = generatorInputs({ inputs }).map(([, spec]) => spec.name);
   if (new Set(names).size !== names.length)
     throw new ManifestError(`The ${names.length} inputs need distinct names, but they are ${names.map((n) => `"${n}"`).join(', ')}.`, 'inputs');
   if (names.includes(output.name)) throw new ManifestError(`The output name "${output.name}" is also used by an input.`, 'output.name');
@@ -261,6 +268,12 @@ function articulationSpec(inputsObj: Obj): ArticulationSpec {
     );
   }
   return { ...spec, prior: [prior[0], prior[1]] };
+}
+
+function openingGainSpec(inputsObj: Obj): GeneratorTensorSpec {
+  const spec = tensorSpec(inputsObj, 'openingGain', 'inputs.openingGain');
+  expectShape(spec, [1, 1], 'inputs.openingGain', 'batch 1, one gain');
+  return spec;
 }
 
 function parseVariants(v: unknown): GeneratorManifest['variants'] {

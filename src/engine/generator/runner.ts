@@ -24,6 +24,11 @@ export interface GeneratorInputs {
    * articulation input; left out, the manifest's prior (a typical person) is fed. Ignored by generators without it.
    */
   articulation?: Float32Array;
+  /**
+   * How far the mouth opens (face/openingGain.ts), for a generator whose manifest declares the openingGain input;
+   * left out, 1 (the network as trained). Ignored by generators without it.
+   */
+  openingGain?: number;
 }
 
 export interface GeneratorRunnerOptions {
@@ -160,7 +165,7 @@ export class GeneratorRunner {
    */
   runToTensor(inputs: GeneratorInputs): Promise<Tensor> {
     if (this.disposed) return Promise.reject(new GeneratorRunError('disposed', 'The generator was already closed.'));
-    const { masked, reference, audio, articulation } = this.manifest.inputs;
+    const { masked, reference, audio, articulation, openingGain } = this.manifest.inputs;
     const feeds: Record<string, Tensor> = {
       [masked.name]: this.tensor('masked', masked, inputs.masked),
       [reference.name]: this.tensor('reference', reference, inputs.reference),
@@ -169,6 +174,7 @@ export class GeneratorRunner {
     if (articulation) {
       feeds[articulation.name] = this.tensor('articulation', articulation, inputs.articulation ?? Float32Array.from(articulation.prior));
     }
+    if (openingGain) feeds[openingGain.name] = this.tensor('openingGain', openingGain, Float32Array.of(inputs.openingGain ?? 1));
     const outName = this.manifest.output.name;
     const job = this.queue.then(async () => {
       if (this.disposed) throw new GeneratorRunError('disposed', 'The generator was closed while a frame was waiting.');

@@ -194,3 +194,47 @@ describe('LipsyncPipeline places the generated mouth on the person’s own', () 
     await runner.dispose();
   }, 120_000);
 });
+
+describe('LipsyncPipeline opens the mouth as far as the person does (a generator with the openingGain input)', () => {
+  it('feeds the gain learnt from its reads: an output that opens 3× wider than the person, in step, is closed to match', async () => {
+    const { frames } = readFrames(clipPath('sadtalker_WDA_BobMenendez_000'), { count: 120 });
+    const { manifest } = await runnerFor(128);
+    const fed: (number | undefined)[] = [];
+    const recording = {
+      async run(inputs: { reference: Float32Array; openingGain?: number }): Promise<Float32Array> {
+        fed.push(inputs.openingGain);
+        return inputs.reference.slice();
+      },
+    };
+    const withGain = { ...manifest, inputs: { ...manifest.inputs, openingGain: { name: 'openingGain', shape: [1, 1] } } };
+    const pipeline = new LipsyncPipeline(lm, recording, withGain, { smooth: false });
+    const lowerInner = [14, 87, 317];
+    const upperInner = [13, 82, 312];
+    for (const [t, image] of frames.entries()) {
+      const prepared = pipeline.prepare(image, t * 40)!;
+      await pipeline.generate(prepared, new Float32Array(80 * 16).fill(SILENCE_VALUE));
+      if (!pipeline.wantsOutputLandmarks(prepared)) continue;
+      // What the face mesh would read on an output generated at that gain: the person's mouth, opened 3 × gain as wide.
+      const out = prepared.landmarks.points.slice();
+      lowerInner.forEach((d, k) => {
+        const u = upperInner[k];
+        out[3 * d + 1] = out[3 * u + 1] + 3 * fed[t]! * (out[3 * d + 1] - out[3 * u + 1]);
+      });
+      pipeline.observeOutput(prepared, out);
+    }
+    expect(fed[0]).toBe(1);
+    // The person speaks on this clip, so the two openings move together and the gain is learnt: 1/3, within the floor.
+    expect(fed.at(-1)!).toBeLessThan(0.5);
+    expect(pipeline.openingGain).toBe(fed.at(-1));
+    // A generator without the input is never fed one.
+    const plain: (number | undefined)[] = [];
+    const without = new LipsyncPipeline(
+      lm,
+      { run: async (i: { reference: Float32Array; openingGain?: number }) => (plain.push(i.openingGain), i.reference.slice()) },
+      manifest,
+      { smooth: false },
+    );
+    await without.generate(without.prepare(frames[0], 0)!, new Float32Array(80 * 16).fill(SILENCE_VALUE));
+    expect(plain).toEqual([undefined]);
+  }, 120_000);
+});

@@ -11,12 +11,14 @@
  */
 import type { Affine, FaceLandmarks, PlanarImage, RgbaImage } from '../types.ts';
 import type { GeneratorManifest } from '../generator/manifest.ts';
+import type { GeneratorInputs } from '../generator/runner.ts';
 import { estimateCropTransform, TransformSmoother } from '../face/align.ts';
 import { maskLower, warpToCrop } from '../face/warp.ts';
 import { BlendError, type PasteArea, pasteBack, pasteRegionWeights, pasteTopRow } from '../face/blend.ts';
 import { ArticulationTracker, cropMouthOpening } from '../face/articulation.ts';
 import { MouthAnchor, templateTransform } from '../face/mouthAnchor.ts';
 import { type CropShift, MouthPlacement } from '../face/mouthPlacement.ts';
+import { OpeningGain } from '../face/openingGain.ts';
 
 export interface LandmarkSource {
   detect(image: RgbaImage, timestampMs: number): FaceLandmarks | null;
@@ -26,7 +28,7 @@ export interface LandmarkSource {
 }
 
 export interface GeneratorLike {
-  run(inputs: { masked: Float32Array; reference: Float32Array; audio: Float32Array; articulation?: Float32Array }): Promise<Float32Array>;
+  run(inputs: GeneratorInputs): Promise<Float32Array>;
 }
 
 export interface PreparedFrame {
@@ -62,6 +64,8 @@ export class LipsyncPipeline {
   /** Kept for every template, so a hot swap to a mouth-anchored model starts with the person's history. */
   private readonly mouthAnchor = new MouthAnchor();
   private readonly placement = new MouthPlacement();
+  /** For generators with the openingGain input: how far this person opens, learnt from the same reads. */
+  private readonly opening = new OpeningGain();
   private frames = 0;
   /** Frames from this index on were painted by the running generator: only their outputs teach the placement. */
   private placementSince = 0;
@@ -94,6 +98,7 @@ export class LipsyncPipeline {
     this.manifest = manifest;
     // Another generator draws the mouth elsewhere: learn its placement afresh.
     this.placement.reset();
+    this.opening.reset();
     this.placementSince = this.frames;
   }
 
@@ -179,9 +184,21 @@ export class LipsyncPipeline {
   /**
    * Runs the generator. `audio` is the [80, T] mel window the manifest asks for. `articulation` overrides the frame's
    * own (the evaluation takes it from frames more than 5 away, as training does); null = unknown, the prior.
+   * `openingGain` overrides the one learnt from this pipeline's reads (observeOutput), for generators with that input.
    */
-  async generate(frame: PreparedFrame, audio: Float32Array, articulation: Float32Array | null = frame.articulation): Promise<PlanarImage> {
-    const data = await this.generator.run({ masked: frame.masked.data, reference: frame.crop.data, audio, ...(articulation ? { articulation } : {}) });
+  async generate(
+    frame: PreparedFrame,
+    audio: Float32Array,
+    articulation: Float32Array | null = frame.articulation,
+    openingGain: number | undefined = this.manifest.inputs.openingGain ? this.opening.gainFor(frame.index) : undefined,
+  ): Promise<PlanarImage> {
+    const data = await this.generator.run({
+      masked: frame.masked.data,
+      reference: frame.crop.data,
+      audio,
+      ...(articulation ? { articulation } : {}),
+      ...(openingGain === undefined ? {} : { openingGain }),
+    });
     return { size: this.manifest.cropSize, data };
   }
 
@@ -205,6 +222,7 @@ export class LipsyncPipeline {
   observeOutput(frame: PreparedFrame, output: Float32Array): void {
     if (frame.index < this.placementSince) return;
     this.placement.observe(frame.index, output, frame.landmarks.points, frame.transform, frame.crop.size);
+    this.opening.observe(frame.index, output, frame.landmarks.points, frame.transform, frame.crop.size);
   }
 
   /**
@@ -225,6 +243,11 @@ export class LipsyncPipeline {
   /** The shift the last pasted frame was moved by (crop units), for the stats. */
   get mouthShift(): CropShift {
     return this.placement.lastShift;
+  }
+
+  /** The latest opening gain (1 = as trained; below 1 once this person is seen to open less than the generator). */
+  get openingGain(): number {
+    return this.opening.lastGain;
   }
 
   reset(): void {

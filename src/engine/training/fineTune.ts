@@ -236,6 +236,8 @@ export class FineTuner {
       [inputs.reference.name]: tf.tensor4d(x.reference, [B, 3, S, S]),
       [inputs.audio.name]: tf.tensor3d(x.audio, [B, MEL_CONFIG.nMels, this.T]),
       ...(inputs.articulation && x.articulation ? { [inputs.articulation.name]: tf.tensor2d(x.articulation, [B, 2]) } : {}),
+      // The network as trained: the gain is an inference-time control.
+      ...(inputs.openingGain ? { [inputs.openingGain.name]: tf.ones([B, 1]) } : {}),
     };
   }
 
