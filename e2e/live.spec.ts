@@ -163,13 +163,18 @@ test('live mode: lips are re-synthesised, the rest of the frame is untouched, HU
   await expect(page.getByTestId('hud-mouth-shift')).toHaveText(/[←→] \d+\.\d %\s+[↑↓] \d+\.\d %/, { timeout: 60_000 });
   // The shipped generator has no articulation input: the HUD does not show a mouth range it would not use.
   await expect(page.getByTestId('hud-articulation')).toHaveCount(0);
+  // It has the openingGain input: the HUD says how far the mouth is opened against the model as trained.
+  await expect(page.getByTestId('hud-opening-gain')).toHaveText(/^(as trained|× (0\.[4-9]\d|1\.00))$/);
   // Honest counters: every frame the camera produced was either output or counted as dropped, whatever the reason
   // (the few in flight at the moment of reading aside).
   const counts = (await page.evaluate(() => (globalThis as unknown as { lipsyncDebug: { stats(): unknown } }).lipsyncDebug.stats())) as {
     framesOffered: number;
     framesOut: number;
     dropped: number;
+    openingGain: number | null;
   };
+  expect(counts.openingGain).toBeGreaterThanOrEqual(0.4);
+  expect(counts.openingGain).toBeLessThanOrEqual(1);
   expect(counts.framesOffered).toBeGreaterThan(counts.framesOut);
   expect(Math.abs(counts.framesOffered - counts.framesOut - counts.dropped)).toBeLessThanOrEqual(6);
   expect(consoleErrors).toEqual([]);

@@ -53,12 +53,15 @@ describe('shipped generators', () => {
       const masked = Float32Array.from({ length: 3 * S * S }, r);
       const reference = Float32Array.from({ length: 3 * S * S }, r);
       const audio = Float32Array.from({ length: M * T }, () => r() * 2 - 1);
+      // A shipped generator with the opening control is checked with it in use (below 1), where both runtimes must agree.
+      const gain = manifest.inputs.openingGain ? Float32Array.of(0.6) : null;
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
       const viaOrt = (
         await session.run({
           [manifest.inputs.masked.name]: new ort.Tensor('float32', masked, [1, 3, S, S]),
           [manifest.inputs.reference.name]: new ort.Tensor('float32', reference, [1, 3, S, S]),
           [manifest.inputs.audio.name]: new ort.Tensor('float32', audio, [1, M, T]),
+          ...(gain && manifest.inputs.openingGain ? { [manifest.inputs.openingGain.name]: new ort.Tensor('float32', gain, [1, 1]) } : {}),
         })
       )[manifest.output.name].data as Float32Array;
       await session.release();
@@ -67,7 +70,12 @@ describe('shipped generators', () => {
         const viaTf = tf.tidy(
           () =>
             net
-              .forward({ masked: tf.tensor(masked, [1, 3, S, S]), reference: tf.tensor(reference, [1, 3, S, S]), audio: tf.tensor(audio, [1, M, T]) })
+              .forward({
+                masked: tf.tensor(masked, [1, 3, S, S]),
+                reference: tf.tensor(reference, [1, 3, S, S]),
+                audio: tf.tensor(audio, [1, M, T]),
+                ...(gain && manifest.inputs.openingGain ? { [manifest.inputs.openingGain.name]: tf.tensor(gain, [1, 1]) } : {}),
+              })
               .dataSync() as Float32Array,
         );
         let diff = 0;

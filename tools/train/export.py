@@ -39,19 +39,6 @@ OUTPUT_NAME = "face"
 MEL_PLACEHOLDER = {"nMels": 80, "placeholder": "fill with the engine's MEL_CONFIG used by data:prepare"}
 
 
-class ByName(torch.nn.Module):
-    """The generator with its optional inputs passed by name (the graph's inputs are positional)."""
-
-    def __init__(self, model: LipSyncGenerator):
-        super().__init__()
-        self.model = model
-
-    def forward(self, *xs):
-        named = dict(zip(input_names(self.model.cfg), xs))
-        return self.model(named["masked"], named["reference"], named["audio"], articulation=named.get(ARTICULATION_INPUT),
-                          opening_gain=named.get(OPENING_GAIN_INPUT))
-
-
 def load_checkpoint(path: str, raw: bool = False) -> tuple[LipSyncGenerator, dict]:
     """The checkpoint's network: its weight average when the run kept one (train.py --ema), unless raw."""
     state = torch.load(path, map_location="cpu")
@@ -84,11 +71,14 @@ def export(model: LipSyncGenerator, state: dict, out: str, name: str, version: s
     os.makedirs(out, exist_ok=True)
     onnx_path = os.path.join(out, "generator.onnx")
     inputs = parity_inputs(cfg)
-    graph = ByName(model)
+    # The optional inputs by name (a trailing dict is torch.onnx's keyword arguments): a model with the opening gain but
+    # no articulation must not have its gain taken for the articulation.
+    named = dict(zip(input_names(cfg)[3:], inputs[3:]))
+    kwargs = {k: named[n] for k, n in (("articulation", ARTICULATION_INPUT), ("opening_gain", OPENING_GAIN_INPUT)) if n in named}
     with torch.no_grad():
-        torch.onnx.export(graph, inputs, onnx_path, opset_version=OPSET, input_names=list(input_names(cfg)),
+        torch.onnx.export(model, inputs[:3] + (kwargs,), onnx_path, opset_version=OPSET, input_names=list(input_names(cfg)),
                           output_names=[OUTPUT_NAME], do_constant_folding=True, dynamic_axes=None)
-        face = graph(*inputs)
+        face = model(*inputs[:3], **kwargs)
 
     info = inspect_onnx(onnx_path)
     refused = ops_refused(info["ops"], "export")
