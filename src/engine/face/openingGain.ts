@@ -9,7 +9,7 @@
  * the generator's `openingGain` input (manifest.inputs.openingGain), which moves its audio code towards silence's.
  *
  * It only ever closes the mouth (gain ≤ 1), and only learns while the camera's mouth moves *with* the output's
- * (their openings correlate): a still photo or a video saying something else never teach it, and where the two do
+ * (their openings correlate): a still photo or a video saying something else never teach it, and where the two
  * barely move together the gain eases back to 1. A learnt gain is kept through stretches of weaker correlation
  * (pauses, noise). Caveat: over a few seconds, unrelated mouths can correlate by chance, and the gain then dips
  * for a while (simulated: under 5 % of the time). Like the training reference rule, frame t never uses its own
