@@ -25,24 +25,35 @@ export interface RuntimeResult {
   error?: string;
 }
 
-interface Inputs {
-  masked: Float32Array;
-  reference: Float32Array;
-  audio: Float32Array;
-  dims: Record<'masked' | 'reference' | 'audio', number[]>;
-}
+/** Every graph input by name: its values and dims. */
+type Inputs = Record<string, { data: Float32Array; dims: number[] }>;
 
 function inputsFor(model: Uint8Array): Inputs {
   const info = readOnnxModel(model);
-  const dims = Object.fromEntries(info.inputs.map((i) => [i.name, i.dims!.map((d) => (typeof d === 'number' ? d : 1))])) as Inputs['dims'];
   const fill = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
-  const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
-  return {
-    masked: fill(size(dims.masked), (i) => (i % 251) / 251),
-    reference: fill(size(dims.reference), (i) => (i % 241) / 241),
-    audio: fill(size(dims.audio), (i) => Math.sin(i * 0.37) * 0.8),
-    dims,
+  const pattern: Record<string, (i: number) => number> = {
+    masked: (i) => (i % 251) / 251,
+    reference: (i) => (i % 241) / 241,
+    audio: (i) => Math.sin(i * 0.37) * 0.8,
+    // Optional inputs at their neutral values: the opening as trained, a typical person's mouth range.
+    openingGain: () => 1,
+    articulation: (i) => [0.039, 0.07][i % 2],
   };
+  return Object.fromEntries(
+    info.inputs.map((i) => {
+      const dims = i.dims!.map((d) => (typeof d === 'number' ? d : 1));
+      return [
+        i.name,
+        {
+          data: fill(
+            dims.reduce((a, b) => a * b, 1),
+            pattern[i.name] ?? (() => 0),
+          ),
+          dims,
+        },
+      ];
+    }),
+  );
 }
 
 async function time(run: () => Promise<Float32Array>, iterations: number): Promise<{ out: Float32Array; meanMs: number; p50Ms: number }> {
@@ -70,11 +81,7 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
   for (const n of threads) {
     try {
       const session = await ortNode.InferenceSession.create(model, { intraOpNumThreads: n, interOpNumThreads: 1, executionMode: 'sequential' });
-      const feeds = {
-        masked: new ortNode.Tensor('float32', x.masked, x.dims.masked),
-        reference: new ortNode.Tensor('float32', x.reference, x.dims.reference),
-        audio: new ortNode.Tensor('float32', x.audio, x.dims.audio),
-      };
+      const feeds = Object.fromEntries(Object.entries(x).map(([name, v]) => [name, new ortNode.Tensor('float32', v.data, v.dims)]));
       const r = await time(async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array, iterations);
       reference ??= r.out;
       results.push({ runtime: 'onnxruntime-node (native CPU)', threads: n, meanMs: r.meanMs, p50Ms: r.p50Ms, maxAbsDiff: maxAbsDiff(r.out, reference) });
@@ -90,11 +97,7 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
     const ortWeb = await import('onnxruntime-web');
     ortWeb.env.wasm.numThreads = 1;
     const session = await ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'] });
-    const feeds = {
-      masked: new ortWeb.Tensor('float32', x.masked, x.dims.masked),
-      reference: new ortWeb.Tensor('float32', x.reference, x.dims.reference),
-      audio: new ortWeb.Tensor('float32', x.audio, x.dims.audio),
-    };
+    const feeds = Object.fromEntries(Object.entries(x).map(([name, v]) => [name, new ortWeb.Tensor('float32', v.data, v.dims)]));
     const r = await time(async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array, iterations);
     results.push({
       runtime: 'onnxruntime-web wasm EP (in Node)',
@@ -114,11 +117,7 @@ export async function benchRuntimes(modelPath: string, threads: number[] = [1, 2
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise');
     await tf.ready();
     const net = onnxToTf(model, { trainable: () => false });
-    const feeds = {
-      masked: tf.tensor(x.masked, x.dims.masked),
-      reference: tf.tensor(x.reference, x.dims.reference),
-      audio: tf.tensor(x.audio, x.dims.audio),
-    };
+    const feeds = Object.fromEntries(Object.entries(x).map(([name, v]) => [name, tf.tensor(v.data, v.dims)]));
     const r = await time(async () => {
       const y = net.forward(feeds);
       const data = (await y.data()) as Float32Array;
