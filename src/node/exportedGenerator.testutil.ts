@@ -5,6 +5,7 @@
  * Results are cached in the OS temp dir keyed by the trainer's sources and the options.
  */
 import { execFileSync } from 'node:child_process';
+import { mulberry32 } from '../engine/training/rng.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,4 +109,18 @@ export function exportedGenerator(opts: ExportOptions = {}): ExportedGenerator {
     manifest: JSON.parse(readFileSync(join(dir, 'model/manifest.json'), 'utf8')) as GeneratorManifest,
     dir: join(dir, 'model'),
   };
+}
+
+/** Random contract inputs for one frame of an S×S exported generator (lower half masked, audio in [-1, 1]). */
+export function frameInputs(S: number, seed: number): { masked: Float32Array; reference: Float32Array; audio: Float32Array } {
+  const r = mulberry32(seed);
+  const masked = Float32Array.from({ length: 3 * S * S }, r);
+  for (let c = 0; c < 3; c++) masked.fill(0.5, c * S * S + (S / 2) * S, (c + 1) * S * S);
+  return { masked, reference: Float32Array.from({ length: 3 * S * S }, r), audio: Float32Array.from({ length: 80 * 16 }, () => r() * 2 - 1) };
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
 }

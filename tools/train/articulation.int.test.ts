@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { exportedGenerator, pythonTorchMissing, type ExportedGenerator } from '../../src/node/exportedGenerator.testutil.ts';
+import {
+  exportedGenerator,
+  frameInputs as inputsOf,
+  maxAbsDiff,
+  pythonTorchMissing,
+  type ExportedGenerator,
+} from '../../src/node/exportedGenerator.testutil.ts';
 import { GeneratorRunner } from '../../src/engine/generator/runner.ts';
 import { parseManifest, type GeneratorManifest } from '../../src/engine/generator/manifest.ts';
 import { validateGenerator } from '../../src/engine/generator/validate.ts';
@@ -20,21 +26,8 @@ const noTorch = pythonTorchMissing();
 if (noTorch) console.warn(`articulation-input tests skipped: ${noTorch}`);
 
 const S = 64;
+const frameInputs = (seed: number) => inputsOf(S, seed);
 const WEIGHT = 'audio.articulation.weight';
-
-/** Random contract inputs for one frame. */
-function frameInputs(seed: number) {
-  const r = mulberry32(seed);
-  const masked = Float32Array.from({ length: 3 * S * S }, r);
-  for (let c = 0; c < 3; c++) masked.fill(0.5, c * S * S + (S / 2) * S, (c + 1) * S * S);
-  return { masked, reference: Float32Array.from({ length: 3 * S * S }, r), audio: Float32Array.from({ length: 80 * 16 }, () => r() * 2 - 1) };
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** A prepared clip of the trainer's synthetic dataset (tools/train/synth.py), as the fine-tune reads one. */
 function synthClip(dataDir: string, dir: string): ClipData {

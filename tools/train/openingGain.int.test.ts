@@ -2,7 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { exportedGenerator, pythonTorchMissing, type ExportedGenerator } from '../../src/node/exportedGenerator.testutil.ts';
+import {
+  exportedGenerator,
+  frameInputs as inputsOf,
+  maxAbsDiff,
+  pythonTorchMissing,
+  type ExportedGenerator,
+} from '../../src/node/exportedGenerator.testutil.ts';
 import { GeneratorRunner } from '../../src/engine/generator/runner.ts';
 import { parseManifest, type GeneratorManifest } from '../../src/engine/generator/manifest.ts';
 import { validateGenerator } from '../../src/engine/generator/validate.ts';
@@ -16,19 +22,7 @@ const noTorch = pythonTorchMissing();
 if (noTorch) console.warn(`opening-gain tests skipped: ${noTorch}`);
 
 const S = 64;
-
-function frameInputs(seed: number) {
-  const r = mulberry32(seed);
-  const masked = Float32Array.from({ length: 3 * S * S }, r);
-  for (let c = 0; c < 3; c++) masked.fill(0.5, c * S * S + (S / 2) * S, (c + 1) * S * S);
-  return { masked, reference: Float32Array.from({ length: 3 * S * S }, r), audio: Float32Array.from({ length: 80 * 16 }, () => r() * 2 - 1) };
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+const frameInputs = (seed: number) => inputsOf(S, seed);
 
 describe.skipIf(!!noTorch)('a generator with the openingGain input (export.py --opening-gain)', () => {
   let gen: ExportedGenerator;
