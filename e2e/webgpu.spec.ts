@@ -14,6 +14,7 @@ const MODELS = [
   // The person-articulation input (Sub, Mul, Gemm into the audio path), fed a range wider than its prior.
   'test-models/articulation/manifest.json',
   'models/manifest.json',
+  'models/candidates/lipsync-0.3.2/manifest.json',
   'models/candidates/lipsync-0.4.0-rc1/manifest.json',
 ];
 
