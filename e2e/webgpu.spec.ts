@@ -15,7 +15,7 @@ const MODELS = [
   'test-models/articulation/manifest.json',
   'models/manifest.json',
   'models/candidates/lipsync-0.3.2/manifest.json',
-  'models/candidates/lipsync-0.4.0-rc1/manifest.json',
+  'models/candidates/lipsync-0.4.0-rc2/manifest.json',
 ];
 
 for (const model of MODELS) {

@@ -29,7 +29,7 @@ const found = existsSync(MODELS) ? manifests(MODELS) : [];
 
 describe('shipped generators', () => {
   it('the default and at least one candidate are there', () => {
-    expect(found.map((p) => relative(MODELS, p))).toEqual(expect.arrayContaining(['manifest.json', 'candidates/lipsync-0.4.0-rc1/manifest.json']));
+    expect(found.map((p) => relative(MODELS, p))).toEqual(expect.arrayContaining(['manifest.json', 'candidates/lipsync-0.4.0-rc2/manifest.json']));
   });
 
   for (const path of found) {
