@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { pythonTorchMissing } from '../src/node/exportedGenerator.testutil.ts';
+import contract from '../src/engine/contract.json' with { type: 'json' };
+import { fineTuneWeightOf, type ContractLoss } from '../src/engine/training/losses.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const clips = resolve(root, '../shared/data/clips');
@@ -33,6 +35,9 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
           join(dir, 'ft'),
           '--json',
           out,
+          // Another texture weight than the contract's: it must reach the trainer.
+          '--texture-weight',
+          '2',
         ],
         {
           cwd: root,
@@ -45,6 +50,16 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
       // Training really changed the model: the held-out tail's pixels moved.
       expect(rows[2].psnr).not.toBe(rows[0].psnr);
       expect(rows[2].trainSec).toBeGreaterThan(rows[1].trainSec);
+      // The trainer ran with the overriding texture weight, and the rest of the app's recipe as the contract has it.
+      const { stdout } = await run(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `import torch, json; a = torch.load(${JSON.stringify(join(dir, 'ft/grid_sbwe5n/run/last.pt'))}, map_location='cpu')['args']; print(json.dumps([a['texture_weight'], a['mouth_weight']]))`,
+        ],
+        { cwd: root },
+      );
+      expect(JSON.parse(stdout)).toEqual([2, fineTuneWeightOf(contract.losses.mouth as ContractLoss)]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -57,5 +72,9 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
     expect(bad.stderr).toContain('--lr must be a positive learning rate');
     const steps = await run(tsx, ['tools/finetune-sweep.ts', '--data', '/nonexistent', '--ids', 'x', '--steps', '10,5'], { cwd: root }).catch((e) => e);
     expect(steps.stderr).toContain('--steps must be increasing');
+    const texture = await run(tsx, ['tools/finetune-sweep.ts', '--data', '/nonexistent', '--ids', 'x', '--texture-weight', '-1'], { cwd: root }).catch(
+      (e) => e,
+    );
+    expect(texture.stderr).toContain('--texture-weight must be a weight ≥ 0, got -1');
   });
 });

@@ -4,7 +4,9 @@
  *
  *   npm run eval:finetune-sweep -- --data data/prepared --clips ../shared/data/clips --ids id1,id2
  *       [--model public/models/generator.onnx] [--steps 50,100,200] [--lr 3e-4] [--batch 4] [--tail 0.25]
- *       [--out runs/ft] [--json OUT]
+ *       [--out runs/ft] [--json OUT] [--texture-weight W]
+ *
+ * `--texture-weight W` measures the recipe with another weight for the texture term than the contract's fine-tune weight.
  *
  * Training runs in the PyTorch trainer with the browser FineTuner's recipe (src/engine/training/fineTune.ts:
  * the contract's fine-tune loss terms at their weights and every other term off, Adam, its batch size and
@@ -31,6 +33,8 @@ interface Options {
   tail: number;
   out: string;
   json?: string;
+  /** Overrides the contract's fine-tune weight of the texture term (to measure another recipe). */
+  textureWeight?: number;
 }
 
 const PY = '/usr/bin/python3';
@@ -54,6 +58,10 @@ function parse(argv: string[]): Options {
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a whole number ≥ 1, got ${get('--batch')}`);
   const tail = Number(get('--tail') ?? 0.25);
   if (!(tail > 0 && tail < 1)) throw new Error(`--tail must be a fraction between 0 and 1, got ${get('--tail')}`);
+  const texture = get('--texture-weight');
+  const textureWeight = texture === undefined ? undefined : Number(texture);
+  if (textureWeight !== undefined && !(textureWeight >= 0 && Number.isFinite(textureWeight)))
+    throw new Error(`--texture-weight must be a weight ≥ 0, got ${texture}`);
   return {
     data: resolve(data),
     clips: resolve(get('--clips') ?? '../shared/data/clips'),
@@ -65,6 +73,7 @@ function parse(argv: string[]): Options {
     tail,
     out: resolve(get('--out') ?? 'runs/ft'),
     json: get('--json'),
+    textureWeight,
   };
 }
 
@@ -140,6 +149,8 @@ async function main(): Promise<void> {
           '--warmup',
           '1',
           ...fineTuneTrainerArgs(),
+          // train.py reads the last of a repeated flag.
+          ...(opts.textureWeight === undefined ? [] : ['--texture-weight', String(opts.textureWeight)]),
           '--silence-prob',
           '0',
           '--log-every',
