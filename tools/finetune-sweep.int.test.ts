@@ -76,5 +76,7 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
       (e) => e,
     );
     expect(texture.stderr).toContain('--texture-weight must be a weight ≥ 0, got -1');
+    const noValue = await run(tsx, ['tools/finetune-sweep.ts', '--data', '/nonexistent', '--ids', 'x', '--texture-weight'], { cwd: root }).catch((e) => e);
+    expect(noValue.stderr).toContain('--texture-weight needs a value');
   });
 });

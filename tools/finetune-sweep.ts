@@ -59,6 +59,8 @@ function parse(argv: string[]): Options {
   const tail = Number(get('--tail') ?? 0.25);
   if (!(tail > 0 && tail < 1)) throw new Error(`--tail must be a fraction between 0 and 1, got ${get('--tail')}`);
   const texture = get('--texture-weight');
+  if (argv.includes('--texture-weight') && (texture === undefined || texture.startsWith('--')))
+    throw new Error('--texture-weight needs a value, e.g. --texture-weight 3');
   const textureWeight = texture === undefined ? undefined : Number(texture);
   if (textureWeight !== undefined && !(textureWeight >= 0 && Number.isFinite(textureWeight)))
     throw new Error(`--texture-weight must be a weight ≥ 0, got ${texture}`);

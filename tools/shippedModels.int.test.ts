@@ -15,6 +15,7 @@ import { validateGenerator, WEBGPU_NATIVE_OPS } from '../src/engine/generator/va
 import { MEL_CONFIG } from '../src/engine/audio/melConfig.ts';
 import { onnxToTf } from '../src/engine/training/onnxToTf.ts';
 import { mulberry32 } from '../src/engine/training/rng.ts';
+import { maxAbsDiff } from '../src/node/exportedGenerator.testutil.ts';
 
 ort.env.wasm.numThreads = 1;
 const MODELS = resolve(import.meta.dirname, '../public/models');
@@ -78,9 +79,7 @@ describe('shipped generators', () => {
               })
               .dataSync() as Float32Array,
         );
-        let diff = 0;
-        for (let i = 0; i < viaOrt.length; i++) diff = Math.max(diff, Math.abs(viaOrt[i] - viaTf[i]));
-        expect(diff).toBeLessThan(1e-4);
+        expect(maxAbsDiff(viaOrt, viaTf)).toBeLessThan(1e-4);
       } finally {
         net.dispose();
       }

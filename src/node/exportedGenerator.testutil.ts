@@ -5,11 +5,11 @@
  * Results are cached in the OS temp dir keyed by the trainer's sources and the options.
  */
 import { execFileSync } from 'node:child_process';
-import { mulberry32 } from '../engine/training/rng.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { mulberry32 } from '../engine/training/rng.ts';
 import type { GeneratorManifest } from '../engine/generator/manifest.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -119,7 +119,9 @@ export function frameInputs(S: number, seed: number): { masked: Float32Array; re
   return { masked, reference: Float32Array.from({ length: 3 * S * S }, r), audio: Float32Array.from({ length: 80 * 16 }, () => r() * 2 - 1) };
 }
 
+/** The largest elementwise difference of two outputs; outputs of different sizes are an error, not a small number. */
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`outputs differ in size: ${a.length} against ${b.length} values`);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;

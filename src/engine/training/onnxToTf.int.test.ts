@@ -6,7 +6,7 @@ import { buildOnnxModel, readOnnxModel } from '../generator/onnx.ts';
 import { buildTestGenerator, buildWarpTestGenerator } from '../generator/testGenerator.ts';
 import { mulberry32 } from './rng.ts';
 import { onnxToTf, OnnxToTfError } from './onnxToTf.ts';
-import { exportedGenerator, pythonTorchMissing, type ExportedGenerator } from '../../node/exportedGenerator.testutil.ts';
+import { exportedGenerator, maxAbsDiff, pythonTorchMissing, type ExportedGenerator } from '../../node/exportedGenerator.testutil.ts';
 
 ort.env.wasm.numThreads = 1;
 
@@ -50,13 +50,6 @@ function runTf(net: ReturnType<typeof onnxToTf>, x: Inputs, S: number, M: number
         })
         .dataSync() as Float32Array,
   );
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** A few Adam steps towards a random target (changes every weight, so parity after training means something). */
