@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { pythonTorchMissing } from '../src/node/exportedGenerator.testutil.ts';
 import contract from '../src/engine/contract.json' with { type: 'json' };
 import { fineTuneWeightOf, type ContractLoss } from '../src/engine/training/losses.ts';
+import { readOnnxModel } from '../src/engine/generator/onnx.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const clips = resolve(root, '../shared/data/clips');
@@ -55,11 +56,18 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
         '/usr/bin/python3',
         [
           '-c',
-          `import torch, json; a = torch.load(${JSON.stringify(join(dir, 'ft/grid_sbwe5n/run/last.pt'))}, map_location='cpu')['args']; print(json.dumps([a['texture_weight'], a['mouth_weight']]))`,
+          `import torch, json; a = torch.load(${JSON.stringify(join(dir, 'ft/grid_sbwe5n/run/last.pt'))}, map_location='cpu')['args']; print(json.dumps([a['texture_weight'], a['mouth_weight'], a['freeze']]))`,
         ],
         { cwd: root },
       );
-      expect(JSON.parse(stdout)).toEqual([2, fineTuneWeightOf(contract.losses.mouth as ContractLoss)]);
+      expect(JSON.parse(stdout)).toEqual([2, fineTuneWeightOf(contract.losses.mouth as ContractLoss), contract.fineTune.frozen.join(',')]);
+      // The app's frozen layers kept their weights exactly; the rest trained.
+      const weights = (file: string) => new Map(readOnnxModel(new Uint8Array(readFileSync(file))).initializers.map((t) => [t.name, t.data]));
+      const base = weights(join(root, 'public/models/generator.onnx'));
+      const tuned = weights(join(dir, 'ft/grid_sbwe5n/export-6/generator.onnx'));
+      expect(tuned.get('head.weight')).toEqual(base.get('head.weight'));
+      expect(tuned.get('enc.0.down.weight')).toEqual(base.get('enc.0.down.weight'));
+      expect(tuned.get('dec.0.conv1.weight')).not.toEqual(base.get('dec.0.conv1.weight'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -78,5 +86,9 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
     expect(texture.stderr).toContain('--texture-weight must be a weight ≥ 0, got -1');
     const noValue = await run(tsx, ['tools/finetune-sweep.ts', '--data', '/nonexistent', '--ids', 'x', '--texture-weight'], { cwd: root }).catch((e) => e);
     expect(noValue.stderr).toContain('--texture-weight needs a value');
+    const noLayers = await run(tsx, ['tools/finetune-sweep.ts', '--data', '/nonexistent', '--ids', 'x', '--freeze', '--lr', '1e-4'], { cwd: root }).catch(
+      (e) => e,
+    );
+    expect(noLayers.stderr).toContain('--freeze needs layer-name prefixes');
   });
 });

@@ -4,9 +4,10 @@
  *
  *   npm run eval:finetune-sweep -- --data data/prepared --clips ../shared/data/clips --ids id1,id2
  *       [--model public/models/generator.onnx] [--steps 50,100,200] [--lr 3e-4] [--batch 4] [--tail 0.25]
- *       [--out runs/ft] [--json OUT] [--texture-weight W]
+ *       [--out runs/ft] [--json OUT] [--texture-weight W] [--freeze PREFIXES]
  *
- * `--texture-weight W` measures the recipe with another weight for the texture term than the contract's fine-tune weight.
+ * `--texture-weight W` measures the recipe with another weight for the texture term than the contract's fine-tune weight;
+ * `--freeze a,b` with other frozen layers than the contract's fineTune.frozen ('' trains every layer).
  *
  * Training runs in the PyTorch trainer with the browser FineTuner's recipe (src/engine/training/fineTune.ts:
  * the contract's fine-tune loss terms at their weights and every other term off, Adam, its batch size and
@@ -35,6 +36,10 @@ interface Options {
   json?: string;
   /** Overrides the contract's fine-tune weight of the texture term (to measure another recipe). */
   textureWeight?: number;
+  /** Overrides the layers the recipe leaves as they are (train.py --freeze prefixes; '' trains every layer). */
+  freeze?: string;
+  /** More train.py flags, after the recipe's (to measure another recipe; train.py reads the last of a repeated flag). */
+  trainerArgs: string[];
 }
 
 const PY = '/usr/bin/python3';
@@ -64,7 +69,12 @@ function parse(argv: string[]): Options {
   const textureWeight = texture === undefined ? undefined : Number(texture);
   if (textureWeight !== undefined && !(textureWeight >= 0 && Number.isFinite(textureWeight)))
     throw new Error(`--texture-weight must be a weight ≥ 0, got ${texture}`);
+  const freeze = get('--freeze');
+  if (argv.includes('--freeze') && (freeze === undefined || freeze.startsWith('--')))
+    throw new Error("--freeze needs layer-name prefixes, e.g. --freeze enc.0,head (or '' to train every layer)");
   return {
+    freeze,
+    trainerArgs: (get('--trainer-args') ?? '').split(' ').filter(Boolean),
     data: resolve(data),
     clips: resolve(get('--clips') ?? '../shared/data/clips'),
     ids,
@@ -153,6 +163,8 @@ async function main(): Promise<void> {
           ...fineTuneTrainerArgs(),
           // train.py reads the last of a repeated flag.
           ...(opts.textureWeight === undefined ? [] : ['--texture-weight', String(opts.textureWeight)]),
+          ...(opts.freeze === undefined ? [] : ['--freeze', opts.freeze]),
+          ...opts.trainerArgs,
           '--silence-prob',
           '0',
           '--log-every',

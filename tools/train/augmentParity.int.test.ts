@@ -13,6 +13,7 @@ import { CropWarper, DEFAULT_AUGMENT, augmentFromContract, warpLandmarks, type A
 import { DEFAULT_LOSS_WEIGHTS, LIP_POINTS, mouthWeightMap } from '../../src/engine/training/losses.ts';
 import { mulberry32 } from '../../src/engine/training/rng.ts';
 import { fineTuneTrainerArgs } from './fineTuneRecipe.ts';
+import { DEFAULT_FROZEN, trainableUnder } from '../../src/engine/training/fineTune.ts';
 import { LANDMARK_COUNT } from '../../src/engine/face/meshIndices.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -92,7 +93,7 @@ describe('augmentation and loss defaults: the browser fine-tune and the offline 
 });
 
 describe('the fine-tune recipe in the PyTorch trainer (npm run eval:finetune-sweep)', () => {
-  it("turns on exactly the fine-tune's loss terms at its weights, with its flip", () => {
+  it("turns on exactly the fine-tune's loss terms at its weights, with its flip and its frozen layers", () => {
     const a = py<Record<string, number>>(
       `import train
 a = vars(train.parse_args(["--data", "x", "--out", "y"] + IN))
@@ -110,6 +111,20 @@ print(json.dumps({k: v for k, v in a.items() if k.endswith("_weight") or k == "f
       DEFAULT_LOSS_WEIGHTS.texture,
       DEFAULT_AUGMENT.flip,
     ]);
+    // The trainer freezes exactly the layers the FineTuner does, on a network of the shipped architecture.
+    const { all, frozen } = py<{ all: string[]; frozen: string[] }>(
+      `import train, torch
+from model import GeneratorConfig, LipSyncGenerator
+a = train.parse_args(["--data", "x", "--out", "y"] + IN)
+m = LipSyncGenerator(GeneratorConfig(ref_features=16, upsample="transposed"))
+print(json.dumps({"all": [n for n, _ in m.named_parameters()], "frozen": sorted(train.frozen_names(m, a.freeze))}))`,
+      fineTuneTrainerArgs(),
+    );
+    const trainable = trainableUnder(DEFAULT_FROZEN);
+    expect(frozen).toEqual(all.filter((n) => !trainable(n)).sort());
+    expect(frozen).toContain('head.weight');
+    expect(frozen.some((n) => n.startsWith('audio.') || n.includes('.film.'))).toBe(false);
+    expect(frozen).toContain('ref_path.0.weight');
   });
 });
 

@@ -257,6 +257,21 @@ class ModelTest(unittest.TestCase):
         self.assertLess(count_flops(model), 3e9)
 
 
+class FreezeTest(unittest.TestCase):
+    def test_prefixes_name_whole_layers_missing_ones_are_skipped_and_none_at_all_is_an_error(self):
+        from train import frozen_names
+        model = LipSyncGenerator(GeneratorConfig(ref_features=0))
+        names = frozen_names(model, "enc.0,head,ref_path")  # this network has no reference path
+        self.assertIn("enc.0.down.weight", names)
+        self.assertIn("head.weight", names)
+        self.assertFalse(any(n.startswith("enc.1") or n.startswith("audio") for n in names))
+        # "dec.0.conv1" names that layer only, not conv2 or the FiLM beside it.
+        self.assertEqual(frozen_names(model, "dec.0.conv1"), {"dec.0.conv1.weight", "dec.0.conv1.bias"})
+        self.assertEqual(frozen_names(model, ""), set())
+        with self.assertRaises(SystemExit):
+            frozen_names(model, "decoder,encoder")
+
+
 class InitFromOnnxTest(unittest.TestCase):
     def test_weights_read_back_from_an_export_reproduce_the_model(self):
         from export import export

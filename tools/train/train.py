@@ -229,6 +229,9 @@ def parse_args(argv=None):
     ap.add_argument("--prune-widths", default="",
                     help="with --init-onnx: start from the file's network with its least-used channels cut out, at these "
                          "encoder/decoder widths (e.g. 24,48,96,144; prune.py), for a faster generator")
+    ap.add_argument("--freeze", default="",
+                    help="comma-separated parameter-name prefixes that do not train (e.g. enc.0,enc.1,head): the layers the "
+                         "fine-tune leaves as they are (contract fineTune.frozen)")
     ap.add_argument("--distill-weight", type=float, default=0.0,
                     help="L1 between the generated rows and those of the --init-onnx network (the teacher, frozen), "
                          "e.g. for a pruned student")
@@ -336,7 +339,9 @@ def parse_args(argv=None):
                          "without it they cannot see a blur (spectral norm) and stay at chance")
     ap.add_argument("--adv-start", type=int, default=1000,
                     help="steps of this run before the adversarial terms reach the generator (the discriminators train from the start)")
-    ap.add_argument("--d-lr", type=float, default=2e-4)
+    ap.add_argument("--d-lr", type=float, default=2e-4, help="the discriminators' learning rate; 0 keeps them as they are")
+    ap.add_argument("--init-discriminators", default="",
+                    help="start the discriminators from another run's checkpoint (e.g. to fine-tune with trained ones)")
     return ap.parse_args(argv)
 
 
@@ -368,6 +373,24 @@ def load_teacher(path: str, cfg: GeneratorConfig) -> torch.nn.Module:
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher
+
+
+def frozen_names(model: torch.nn.Module, prefixes: str) -> set:
+    """The parameters named by --freeze (name prefixes, comma-separated; `p` names p and p.*), as the browser fine-tune
+    reads contract fineTune.frozen: a prefix this network lacks is skipped (with a note), but a list naming nothing is an error."""
+    out, missing = set(), []
+    names = [n for n, _ in model.named_parameters()]
+    wanted = [x.strip() for x in prefixes.split(",") if x.strip()]
+    for prefix in wanted:
+        hits = [n for n in names if n == prefix or n.startswith(prefix + ".")]
+        if not hits:
+            missing.append(prefix)
+        out.update(hits)
+    if wanted and not out:
+        raise SystemExit(f"--freeze {prefixes}: no parameter of the network is named so (they look like {names[0]}, {names[-1]})")
+    if missing:
+        print(f"--freeze: this network has no {', '.join(missing)} (skipped)")
+    return out
 
 
 def load_onnx_weights(model: torch.nn.Module, path: str) -> None:
@@ -533,7 +556,11 @@ def main(argv=None):
     # A grown articulation input starts at zero among trained weights: its own (faster) learning rate.
     art_params = list(model.audio.articulation.parameters()) if model.audio.articulation is not None else []
     art_ids = {id(p) for p in art_params}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in art_ids], "lr_mult": 1.0}]
+    frozen = frozen_names(model, args.freeze)
+    for name, p in model.named_parameters():
+        if name in frozen:
+            p.requires_grad_(False)
+    groups = [{"params": [p for n, p in model.named_parameters() if id(p) not in art_ids and n not in frozen], "lr_mult": 1.0}]
     if art_params:
         groups.append({"params": art_params, "lr_mult": args.articulation_lr_mult})
     opt = torch.optim.Adam(groups, lr=args.lr, betas=(0.9, 0.999))
@@ -576,6 +603,13 @@ def main(argv=None):
         adversary.load_state_dict(state["adversary"]["model"])
         adversary.opt.load_state_dict(state["adversary"]["optimizer"])
         run_start_step = state["adversary"].get("runStart", 0)
+    if adversary is not None and args.init_discriminators and "adversary" not in (state or {}):
+        donor = torch.load(args.init_discriminators, map_location="cpu")
+        if "adversary" not in donor or donor.get("args", {}).get("d_highpass", 0.0) != args.d_highpass:
+            raise SystemExit(f"--init-discriminators {args.init_discriminators}: no discriminators trained with --d-highpass "
+                             f"{args.d_highpass} in it")
+        adversary.load_state_dict(donor["adversary"]["model"])
+        print(f"discriminators from {args.init_discriminators}")
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
     if args.select_by == "meshErr" and args.mesh_weight <= 0:
         raise SystemExit("--select-by meshErr needs --mesh-weight (the face mesh is loaded for it)")
@@ -743,7 +777,7 @@ def main(argv=None):
             aux_opt.step()
             if average is not None:
                 average.update(model)
-            if adversary is not None:
+            if adversary is not None and args.d_lr > 0:
                 terms.update(adversary.discriminator_step(out, batch["target"], batch["lips"], cfg.lower_start))
             step += 1
             cursor = (start + args.batch) % len(train_pairs)

@@ -8,7 +8,7 @@ import { MEL_CONFIG } from '../audio/melConfig.ts';
 import { buildTestGenerator } from '../generator/testGenerator.ts';
 import { readOnnxModel } from '../generator/onnx.ts';
 import { prepareClip, ClipPrepError, type PreparedClip } from './clipPrep.ts';
-import { FineTuner, type ClipData, type FineTuneOptions } from './fineTune.ts';
+import { DEFAULT_FROZEN, FineTuner, type ClipData, type FineTuneOptions } from './fineTune.ts';
 import { SamplerError } from './sampler.ts';
 import { exportedGenerator, pythonTorchMissing } from '../../node/exportedGenerator.testutil.ts';
 
@@ -221,7 +221,8 @@ if (noTorch) console.warn(`FineTuner exported-generator test skipped: ${noTorch}
 describe.skipIf(!!noTorch)('FineTuner with a generator exported by tools/train', () => {
   it('validation loss goes down over 30 steps; the result is the same graph with new weights', async () => {
     const gen = exportedGenerator({ size: S, widths: '8,16,16,16' });
-    const ft = new FineTuner({ modelBytes: gen.bytes, manifest: gen.manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8 });
+    // An untrained network: every layer trains (the app's frozen layers suit a trained base; the next test covers them).
+    const ft = new FineTuner({ modelBytes: gen.bytes, manifest: gen.manifest, clip, batchSize: 4, learningRate: 3e-4, valPairs: 8, frozen: [] });
     try {
       const { before, after, stepsPerSec } = await trainSteps(ft, 30);
       console.log(
@@ -238,6 +239,41 @@ describe.skipIf(!!noTorch)('FineTuner with a generator exported by tools/train',
     }
   }, 300_000);
 
+  it("which layers train: the contract's frozen layers by default, every layer with frozen [], a clear error if nothing is left", async () => {
+    const gen = exportedGenerator({ size: S, widths: '8,16,16,16' });
+    const make = (frozen?: string[]) => new FineTuner({ modelBytes: gen.bytes, manifest: gen.manifest, clip, batchSize: 2, valPairs: 4, frozen });
+    const byDefault = make(),
+      all = make([]);
+    try {
+      const names = all.net.trainableNames;
+      expect(names).toContain('head.weight');
+      const frozen = names.filter((n) => !byDefault.net.trainableNames.includes(n));
+      // Every frozen weight is one of the contract's prefixes (or under one), and the audio path is never among them.
+      expect(frozen.length).toBeGreaterThan(0);
+      for (const n of frozen)
+        expect(
+          DEFAULT_FROZEN.some((p) => n === p || n.startsWith(`${p}.`)),
+          n,
+        ).toBe(true);
+      expect(frozen.some((n) => n.startsWith('audio.') || n.includes('.film.'))).toBe(false);
+      // A step on the frozen recipe leaves the frozen weights as they were.
+      const before = all.net.exportWeights();
+      await byDefault.step();
+      const after = byDefault.net.exportWeights();
+      expect([...after.keys()].some((n) => frozen.includes(n))).toBe(false);
+      expect([...after.entries()].some(([n, w]) => !before.get(n)!.every((v, i) => v === w[i]))).toBe(true);
+      // The written model keeps the frozen layers' weights exactly.
+      const weight = (b: Uint8Array, name: string) => readOnnxModel(b).initializers.find((t) => t.name === name)!.data!;
+      const written = byDefault.toOnnx();
+      for (const n of frozen) expect(weight(written, n), n).toEqual(weight(gen.bytes, n));
+    } finally {
+      byDefault.dispose();
+      all.dispose();
+    }
+    const prefixes = [...new Set(readOnnxModel(gen.bytes).initializers.map((t) => t.name.split('.')[0]))];
+    expect(() => make(prefixes)).toThrow(/Every layer of this generator is frozen/);
+  }, 300_000);
+
   it('trains the texture term: on the same batches, a run that weights it ends with less detail error', async () => {
     // The term's value equals the trainer's (lossesParity.int.test.ts); this checks that its gradient reaches the
     // weights through the fine-tune. Same seed, so both runs see the same pairs and augmentation, step by step.
@@ -252,6 +288,7 @@ describe.skipIf(!!noTorch)('FineTuner with a generator exported by tools/train',
         learningRate: 1e-3,
         valPairs: 4,
         seed: 7,
+        frozen: [],
         lossWeights: { mouth: 0, grad: 0, texture },
       });
       try {

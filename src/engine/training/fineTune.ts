@@ -10,6 +10,7 @@
  * toOnnx() at the end. Every step runs inside tf.tidy, so tensor count stays flat over any number of steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import contract from '../contract.json' with { type: 'json' };
 import type { GeneratorManifest } from '../generator/manifest.ts';
 import { melIndexForVideoFrame, melWindowFromFrames } from '../audio/melRing.ts';
 import { MEL_CONFIG } from '../audio/melConfig.ts';
@@ -33,6 +34,14 @@ import { mulberry32, type Rng } from './rng.ts';
 import { CropWarper, drawAugment, resolveAugment, warpLandmarks, type AugmentSettings } from './augment.ts';
 import { CodedError } from '../codedError.ts';
 
+/** The layers the app's fine-tune leaves as they are (contract fineTune.frozen; the model card says why). */
+export const DEFAULT_FROZEN: readonly string[] = Object.freeze([...contract.fineTune.frozen]);
+
+/** Which weights train when `frozen` (name prefixes) keep theirs; a prefix no weight has is simply skipped. */
+export function trainableUnder(frozen: readonly string[]): (name: string) => boolean {
+  return (name) => !frozen.some((p) => name === p || name.startsWith(`${p}.`));
+}
+
 /** The per-clip arrays data:prepare writes (see clipPrep.ts). */
 export interface ClipData {
   size: number;
@@ -45,7 +54,7 @@ export interface ClipData {
   melFrames: number;
 }
 
-export type FineTuneErrorCode = 'bad-clip' | 'diverged' | 'disposed';
+export type FineTuneErrorCode = 'bad-clip' | 'bad-options' | 'diverged' | 'disposed';
 
 export class FineTuneError extends CodedError<FineTuneErrorCode> {
   override readonly name = 'FineTuneError';
@@ -66,6 +75,11 @@ export interface FineTuneOptions {
   /** Validation pairs (fixed for the whole run, default 16). */
   valPairs?: number;
   lossWeights?: LossWeights;
+  /**
+   * Name prefixes of the weights that keep their values (default the contract's fineTune.frozen: the layers at the two
+   * finest resolutions). [] trains every layer. A prefix matches a weight named `prefix` or `prefix.…`.
+   */
+  frozen?: readonly string[];
   /**
    * Training-batch augmentation as in tools/train/data.py (default on with DEFAULT_AUGMENT; a partial
    * object overrides single settings, false turns it off). Drawn from its own stream of the seed, so it
@@ -142,7 +156,11 @@ export class FineTuner {
     this.schedule = epochPairs({ plan: this.trainPlan, rng: this.rng });
 
     this.articulations = manifest.inputs.articulation ? clipArticulations(clip, this.S, this.minOffset, manifest.inputs.articulation.prior) : null;
-    this.net = onnxToTf(opts.modelBytes);
+    this.net = onnxToTf(opts.modelBytes, { trainable: trainableUnder(opts.frozen ?? DEFAULT_FROZEN) });
+    if (this.net.trainableNames.length === 0) {
+      this.net.dispose();
+      throw new FineTuneError('bad-options', 'Every layer of this generator is frozen, so there is nothing to fine-tune.');
+    }
     this.optimizer = tf.train.adam(opts.learningRate ?? 3e-4);
   }
 
