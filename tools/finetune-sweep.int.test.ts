@@ -39,6 +39,9 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
           // Another texture weight than the contract's: it must reach the trainer.
           '--texture-weight',
           '2',
+          // Any other trainer flag, after the recipe's.
+          '--trainer-args',
+          '--grad-weight 0.5',
         ],
         {
           cwd: root,
@@ -56,11 +59,11 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
         '/usr/bin/python3',
         [
           '-c',
-          `import torch, json; a = torch.load(${JSON.stringify(join(dir, 'ft/grid_sbwe5n/run/last.pt'))}, map_location='cpu')['args']; print(json.dumps([a['texture_weight'], a['mouth_weight'], a['freeze']]))`,
+          `import torch, json; a = torch.load(${JSON.stringify(join(dir, 'ft/grid_sbwe5n/run/last.pt'))}, map_location='cpu')['args']; print(json.dumps([a['texture_weight'], a['mouth_weight'], a['freeze'], a['grad_weight']]))`,
         ],
         { cwd: root },
       );
-      expect(JSON.parse(stdout)).toEqual([2, fineTuneWeightOf(contract.losses.mouth as ContractLoss), contract.fineTune.frozen.join(',')]);
+      expect(JSON.parse(stdout)).toEqual([2, fineTuneWeightOf(contract.losses.mouth as ContractLoss), contract.fineTune.frozen.join(','), 0.5]);
       // The app's frozen layers kept their weights exactly; the rest trained.
       const weights = (file: string) => new Map(readOnnxModel(new Uint8Array(readFileSync(file))).initializers.map((t) => [t.name, t.data]));
       const base = weights(join(root, 'public/models/generator.onnx'));

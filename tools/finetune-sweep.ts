@@ -4,10 +4,11 @@
  *
  *   npm run eval:finetune-sweep -- --data data/prepared --clips ../shared/data/clips --ids id1,id2
  *       [--model public/models/generator.onnx] [--steps 50,100,200] [--lr 3e-4] [--batch 4] [--tail 0.25]
- *       [--out runs/ft] [--json OUT] [--texture-weight W] [--freeze PREFIXES]
+ *       [--out runs/ft] [--json OUT] [--texture-weight W] [--freeze PREFIXES] [--trainer-args "FLAGS"]
  *
  * `--texture-weight W` measures the recipe with another weight for the texture term than the contract's fine-tune weight;
- * `--freeze a,b` with other frozen layers than the contract's fineTune.frozen ('' trains every layer).
+ * `--freeze a,b` with other frozen layers than the contract's fineTune.frozen ('' trains every layer); `--trainer-args`
+ * appends any other train.py flags (space-separated) after the recipe's, e.g. to try a term the browser does not have yet.
  *
  * Training runs in the PyTorch trainer with the browser FineTuner's recipe (src/engine/training/fineTune.ts:
  * the contract's fine-tune loss terms at their weights and every other term off, Adam, its batch size and

@@ -40,6 +40,15 @@ fi
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-adv" --steps 3 --batch 4 --val-identities person1 \
   --val-every 3 --val-pairs 8 --log-every 1 --gan-weight 0.05 --mouth-gan-weight 0.05 --fm-weight 0.2 --texture-weight 1 \
   --adv-start 1 --resume
+# Trained discriminators kept as they are (--d-lr 0) as a perceptual critic for a new run, with frozen layers.
+"$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-critic" --steps 2 --batch 4 --val-identities person1 \
+  --val-every 2 --val-pairs 8 --log-every 1 --fm-weight 0.2 --adv-start 0 --d-lr 0 --init-discriminators "$WORK/run-adv/last.pt" \
+  --freeze enc.0,head
+"$PY" - "$WORK/run-adv/last.pt" "$WORK/run-critic/last.pt" <<'PYEOF' || { echo "smoke: --init-discriminators/--d-lr 0 did not keep the donor's discriminators" >&2; exit 1; }
+import sys, torch
+a, b = (torch.load(p, map_location="cpu")["adversary"]["model"] for p in sys.argv[1:])
+assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), "discriminators differ"
+PYEOF
 # The eval's face mesh as a loss (and validation's meshErr), with the shape and mouth-warp augmentations.
 "$PY" "$HERE/train.py" --data "$WORK/data" --out "$WORK/run-mesh" --steps 2 --batch 4 --val-identities person1 \
   --val-every 2 --val-pairs 8 --log-every 1 --mesh-weight 5 --select-by meshErr --stretch 0.1 --rotate 3 --mouth-warp 0.04
@@ -52,7 +61,7 @@ grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a chang
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
     "--resume --output warp" "--distill-silence 1" "--ema 1" "--distill-silence-opening 1" "--distill-silence-mouth 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment" \
-    "--resume --gan-weight 0.05 --d-highpass 30" "--d-highpass 30" "--resume --articulation" "--articulation --articulation-unknown 2" "--loss-area-outside 0.2" "--loss-area paste --loss-area-outside 2" "--select-by meshErr" "--mouth-warp 0.5" "--stretch 2"; do
+    "--resume --gan-weight 0.05 --d-highpass 30" "--d-highpass 30" "--fm-weight 0.2 --init-discriminators $WORK/run/last.pt" "--freeze nosuchlayer" "--resume --articulation" "--articulation --articulation-unknown 2" "--loss-area-outside 0.2" "--loss-area paste --loss-area-outside 2" "--select-by meshErr" "--mouth-warp 0.5" "--stretch 2"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1

@@ -610,6 +610,8 @@ def main(argv=None):
                              f"{args.d_highpass} in it")
         adversary.load_state_dict(donor["adversary"]["model"])
         print(f"discriminators from {args.init_discriminators}")
+    if adversary is not None and args.d_lr == 0:
+        adversary.eval()  # kept as they are: spectral norm's power iteration must not move its vectors either
     opening_net = load_opening_net(args.opening_net) if args.opening_net else None
     if args.select_by == "meshErr" and args.mesh_weight <= 0:
         raise SystemExit("--select-by meshErr needs --mesh-weight (the face mesh is loaded for it)")
