@@ -13,9 +13,10 @@ const MODELS = [
   'test-models/warp/manifest.json',
   // The person-articulation input (Sub, Mul, Gemm into the audio path), fed a range wider than its prior.
   'test-models/articulation/manifest.json',
+  // The default (0.4.0, what WebGPU runs), its cpu build (what wasm runs, also loadable on its own) and the 0.3.2 candidate.
   'models/manifest.json',
+  'models/cpu/manifest.json',
   'models/candidates/lipsync-0.3.2/manifest.json',
-  'models/candidates/lipsync-0.4.0-rc2/manifest.json',
 ];
 
 for (const model of MODELS) {

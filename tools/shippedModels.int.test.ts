@@ -29,8 +29,10 @@ function manifests(dir: string): string[] {
 const found = existsSync(MODELS) ? manifests(MODELS) : [];
 
 describe('shipped generators', () => {
-  it('the default and at least one candidate are there', () => {
-    expect(found.map((p) => relative(MODELS, p))).toEqual(expect.arrayContaining(['manifest.json', 'candidates/lipsync-0.4.0-rc2/manifest.json']));
+  it('the default, its cpu build and at least one candidate are there', () => {
+    expect(found.map((p) => relative(MODELS, p))).toEqual(
+      expect.arrayContaining(['manifest.json', 'cpu/manifest.json', 'candidates/lipsync-0.3.2/manifest.json']),
+    );
   });
 
   for (const path of found) {
