@@ -23,6 +23,7 @@ import { CHROMIUM } from '../playwright.config.ts';
 import { startPreview } from './previewServer.ts';
 import { benchGemmCeiling, benchRuntimes, printGemmCeiling, printRuntimes } from './runtimes.ts';
 import { benchEngine, printEngine } from './engine.ts';
+import { benchFineTuneStep, printFineTuneStep } from './fineTuneStep.ts';
 import { benchRender } from './render.ts';
 
 const PORT = 4183;
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
     const engine = benchEngine();
     console.log('\nEngine costs per frame / per training step (Node):');
     printEngine(engine);
+    // The fine-tune's frozen layers (contract fineTune.frozen) are there to fit more per minute: what a step saves.
+    const fineTune = await benchFineTuneStep(CPU_MANIFEST_PATH ?? resolve(MODELS, 'manifest.json'));
+    console.log('\nFine-tune step, the frozen layers against every layer (the wasm build, Node, tfjs cpu, batch 4):');
+    printFineTuneStep(fineTune);
 
     await page.close(); // its WebGPU device and wasm threads must not share the cores with the live run
 
@@ -163,7 +168,7 @@ async function main(): Promise<void> {
     );
     const out = resolve(import.meta.dirname, 'results.json');
     const avOffset = { offsetMs: av.offsetMs, r: av.r, frames: av.frames };
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, runtimes, gemm, engine, live, render, avOffset }, null, 2));
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), generator, runtimes, gemm, engine, fineTune, live, render, avOffset }, null, 2));
     console.log(`wrote ${out}`);
   } finally {
     await browser.close();
