@@ -93,5 +93,7 @@ describe.skipIf(!existsSync(clips) || !!pythonTorchMissing())('npm run eval:fine
       (e) => e,
     );
     expect(noLayers.stderr).toContain('--freeze needs layer-name prefixes');
+    const noFlags = await run(tsx, ['tools/finetune-sweep.ts', '--data', '/nonexistent', '--ids', 'x', '--trainer-args'], { cwd: root }).catch((e) => e);
+    expect(noFlags.stderr).toContain('--trainer-args needs train.py flags');
   });
 });

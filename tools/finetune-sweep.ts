@@ -73,9 +73,12 @@ function parse(argv: string[]): Options {
   const freeze = get('--freeze');
   if (argv.includes('--freeze') && (freeze === undefined || freeze.startsWith('--')))
     throw new Error("--freeze needs layer-name prefixes, e.g. --freeze enc.0,head (or '' to train every layer)");
+  const trainerArgs = get('--trainer-args');
+  if (argv.includes('--trainer-args') && (trainerArgs === undefined || trainerArgs.trim() === ''))
+    throw new Error('--trainer-args needs train.py flags in one argument, e.g. --trainer-args "--fm-weight 0.3"');
   return {
     freeze,
-    trainerArgs: (get('--trainer-args') ?? '').split(' ').filter(Boolean),
+    trainerArgs: (trainerArgs ?? '').split(' ').filter(Boolean),
     data: resolve(data),
     clips: resolve(get('--clips') ?? '../shared/data/clips'),
     ids,

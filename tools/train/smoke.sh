@@ -61,7 +61,7 @@ grep -q "select-by changed (lipErr -> loss)" <<<"$out" || { echo "smoke: a chang
 # Options that cannot work fail before training, saying why.
 for bad in "--select-by lipErr" "--flip 2" "--opening-net $WORK/run/last.pt" "--resume --ref-features 8" \
     "--resume --output warp" "--distill-silence 1" "--ema 1" "--distill-silence-opening 1" "--distill-silence-mouth 1" "--prune-widths 16,32,64,96" "--distill-weight 1" "--audio-aug 0.5" "--audio-aug 0.5 --no-augment" \
-    "--resume --gan-weight 0.05 --d-highpass 30" "--d-highpass 30" "--fm-weight 0.2 --init-discriminators $WORK/run/last.pt" "--freeze nosuchlayer" "--resume --articulation" "--articulation --articulation-unknown 2" "--loss-area-outside 0.2" "--loss-area paste --loss-area-outside 2" "--select-by meshErr" "--mouth-warp 0.5" "--stretch 2"; do
+    "--resume --gan-weight 0.05 --d-highpass 30" "--d-highpass 30" "--fm-weight 0.2 --init-discriminators $WORK/run/last.pt" "--init-discriminators $WORK/run-adv/last.pt" "--fm-weight 0.2 --init-discriminators $WORK/nosuch.pt" "--freeze nosuchlayer" "--resume --articulation" "--articulation --articulation-unknown 2" "--loss-area-outside 0.2" "--loss-area paste --loss-area-outside 2" "--select-by meshErr" "--mouth-warp 0.5" "--stretch 2"; do
   out_dir="$WORK/run-bad"; [[ "$bad" == --resume* ]] && out_dir="$WORK/run-adv"
   if msg=$("$PY" "$HERE/train.py" --data "$WORK/data" --out "$out_dir" --steps 1 --batch 4 --val-identities person1 $bad 2>&1); then
     echo "smoke: train.py $bad should have failed" >&2; exit 1

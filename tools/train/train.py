@@ -603,6 +603,11 @@ def main(argv=None):
         adversary.load_state_dict(state["adversary"]["model"])
         adversary.opt.load_state_dict(state["adversary"]["optimizer"])
         run_start_step = state["adversary"].get("runStart", 0)
+    if args.init_discriminators and adversary is None:
+        raise SystemExit("--init-discriminators loads discriminators for the adversarial terms: use it with --gan-weight, "
+                         "--mouth-gan-weight or --fm-weight")
+    if args.init_discriminators and not os.path.isfile(args.init_discriminators):
+        raise SystemExit(f"--init-discriminators {args.init_discriminators}: no such checkpoint")
     if adversary is not None and args.init_discriminators and "adversary" not in (state or {}):
         donor = torch.load(args.init_discriminators, map_location="cpu")
         if "adversary" not in donor or donor.get("args", {}).get("d_highpass", 0.0) != args.d_highpass:
